@@ -1,0 +1,58 @@
+# ctr-lite: `make demo` runs the main job offline, `make test` runs every test.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/ctr-lite
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+# Real images used by the tests (never copied into the repository).
+CORPUS_DIR := $(abspath ../shared/corpus)
+ifneq ($(wildcard $(CORPUS_DIR)/README.md),)
+export CTRLITE_CORPUS ?= $(CORPUS_DIR)
+endif
+# Debian packages the tests and the demo use; installed when missing.
+APT_PACKAGES := curl docker-registry busybox-static skopeo umoci runc crun apache2-utils openssl tar time
+TEST_TIMEOUT ?= 30m
+
+.PHONY: all build test test-short lint deps demo bench fuzz stress clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ctr-lite
+
+# deps installs what the tests need when it is missing (root only; CI runs as root).
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing:$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+		else \
+			echo "missing Debian packages:$$missing (run as root, or: sudo apt-get install$$missing)"; \
+		fi; \
+	fi
+
+test: deps build
+	@if [ -z "$$CTRLITE_CORPUS" ]; then echo "note: CTRLITE_CORPUS is unset (no ../shared/corpus): corpus tests skip"; fi
+	CTRLITE_BIN=$(abspath $(BIN)) $(GO) test -timeout $(TEST_TIMEOUT) -count=1 ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+	$(GO) vet ./...
+	@command -v staticcheck >/dev/null || $(GO) install honnef.co/go/tools/cmd/staticcheck@latest
+	PATH="$$PATH:$$($(GO) env GOPATH)/bin" staticcheck ./...
+
+demo: deps build
+	./hack/demo.sh
+
+bench: deps build
+	./bench/run.sh
+
+fuzz:
+	./hack/fuzz.sh $(FUZZTIME)
+
+stress: deps build
+	CTRLITE_STRESS=1 CTRLITE_BIN=$(abspath $(BIN)) $(GO) test -timeout 60m -count=1 -run 'Stress|CrashLoop|Concurren' ./...
+
+clean:
+	rm -rf bin bench/results

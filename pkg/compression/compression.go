@@ -1,0 +1,105 @@
+package compression
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// Kind is a layer's compression.
+type Kind int
+
+const (
+	// Uncompressed is a plain tar stream.
+	Uncompressed Kind = iota
+	// Gzip is RFC 1952 gzip.
+	Gzip
+	// Zstd is zstandard.
+	Zstd
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Gzip:
+		return "gzip"
+	case Zstd:
+		return "zstd"
+	default:
+		return "uncompressed"
+	}
+}
+
+// ErrMismatch says the media type names one compression and the bytes another.
+var ErrMismatch = errors.New("layer compression does not match its media type")
+
+var (
+	gzipMagic = []byte{0x1f, 0x8b}
+	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+)
+
+// FromMediaType returns the compression a layer media type names, and false
+// when the media type says nothing about it (an unknown or empty type).
+func FromMediaType(mediaType string) (Kind, bool) {
+	switch {
+	case strings.HasSuffix(mediaType, "+gzip"), strings.HasSuffix(mediaType, ".gzip"),
+		mediaType == "application/vnd.docker.image.rootfs.diff.tar.gzip":
+		return Gzip, true
+	case strings.HasSuffix(mediaType, "+zstd"), strings.HasSuffix(mediaType, ".zstd"):
+		return Zstd, true
+	case strings.HasSuffix(mediaType, ".tar"), strings.HasSuffix(mediaType, "layer.v1.tar"):
+		return Uncompressed, true
+	}
+	return Uncompressed, false
+}
+
+// Detect returns the compression of the bytes in head (at least 4 bytes
+// are needed to tell zstd from tar).
+func Detect(head []byte) Kind {
+	switch {
+	case bytes.HasPrefix(head, gzipMagic):
+		return Gzip
+	case bytes.HasPrefix(head, zstdMagic):
+		return Zstd
+	}
+	return Uncompressed
+}
+
+// Decompress wraps r in a decompressor chosen by the magic bytes, checked
+// against mediaType when the media type names a compression. The returned
+// reader streams: nothing is buffered beyond the decompressor's window.
+func Decompress(r io.Reader, mediaType string) (io.ReadCloser, Kind, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	head, err := br.Peek(4)
+	if err != nil && err != io.EOF {
+		return nil, Uncompressed, fmt.Errorf("read layer header: %w", err)
+	}
+	kind := Detect(head)
+	if want, ok := FromMediaType(mediaType); ok && want != kind {
+		return nil, kind, fmt.Errorf("%w: media type %s, content is %s", ErrMismatch, mediaType, kind)
+	}
+	switch kind {
+	case Gzip:
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, kind, fmt.Errorf("open gzip layer: %w", err)
+		}
+		return zr, kind, nil
+	case Zstd:
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
+		if err != nil {
+			return nil, kind, fmt.Errorf("open zstd layer: %w", err)
+		}
+		return zstdCloser{zr}, kind, nil
+	}
+	return io.NopCloser(br), kind, nil
+}
+
+type zstdCloser struct{ *zstd.Decoder }
+
+func (z zstdCloser) Close() error { z.Decoder.Close(); return nil }

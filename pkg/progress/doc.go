@@ -1,0 +1,4 @@
+// Package progress reports blob transfers: one bar per blob on a terminal
+// (bytes, rate, "resumed"/"exists"), one plain line per blob when it starts
+// and ends otherwise (CI logs), or nothing at all.
+package progress
