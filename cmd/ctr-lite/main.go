@@ -1,0 +1,77 @@
+// Command ctr-lite pulls, unpacks, inspects and runs container images
+// without a daemon. Each subcommand is a thin wrapper: flags, one library
+// call, print.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/ctrlite/ctr-lite/pkg/runner"
+)
+
+func main() {
+	// The runner re-executes this binary to set up a container; that child
+	// never returns from Init.
+	runner.Init()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(execute(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// execute runs the command line and returns the exit status.
+func execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cmd := newRootCmd()
+	cmd.SetArgs(args)
+	cmd.SetIn(stdin)
+	cmd.SetOut(stdout)
+	cmd.SetErr(stderr)
+	err := cmd.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var ex *exitError
+	if errors.As(err, &ex) {
+		if ex.err != nil {
+			fmt.Fprintf(stderr, "ctr-lite: %v\n", ex.err)
+		}
+		return ex.code
+	}
+	fmt.Fprintf(stderr, "ctr-lite: %v\n", err)
+	if errors.Is(err, context.Canceled) {
+		return 130
+	}
+	if strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown flag") ||
+		strings.Contains(err.Error(), "arg(s)") || strings.HasPrefix(err.Error(), "invalid argument") {
+		return 2
+	}
+	return 1
+}
+
+// exitError carries a specific exit status out of a command; a nil err
+// prints nothing (the command already said what happened).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageError marks bad flags or arguments: exit status 2 for check, and a
+// pointer to --help everywhere.
+func usageError(format string, a ...any) error {
+	return &exitError{code: 2, err: fmt.Errorf(format+" (see --help)", a...)}
+}

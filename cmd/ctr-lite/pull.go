@@ -1,0 +1,88 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/ctrlite/ctr-lite/pkg/image"
+	"github.com/ctrlite/ctr-lite/pkg/progress"
+	"github.com/ctrlite/ctr-lite/pkg/reference"
+	"github.com/ctrlite/ctr-lite/registry"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newPullCmd) }
+
+func newPullCmd(g *globals) *cobra.Command {
+	var (
+		platform    string
+		concurrency int
+		quiet       bool
+	)
+	cmd := &cobra.Command{
+		Use:     "pull [flags] IMAGE...",
+		GroupID: "images",
+		Short:   "Download images from a registry into the local store",
+		Long: `Pull resolves each image reference, picks the manifest for the platform
+(default: this machine's), and downloads the config and layers in parallel
+into the content store. Blobs already stored are not downloaded again; an
+interrupted download resumes where it stopped.`,
+		Example: `  ctr-lite pull alpine
+  ctr-lite pull --platform linux/arm64 ghcr.io/org/app:1.2
+  ctr-lite pull localhost:5000/app@sha256:...
+  ctr-lite pull -q alpine busybox`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := image.ParsePlatform(platform)
+			if err != nil {
+				return usageError("%v", err)
+			}
+			st, err := g.store()
+			if err != nil {
+				return err
+			}
+			rc, err := g.registry()
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			for _, a := range args {
+				ref, err := reference.Parse(a)
+				if err != nil {
+					return err
+				}
+				rep := progress.Auto(out, quiet)
+				res, err := image.Pull(cmd.Context(), st, rc, ref, image.PullOptions{
+					Platform: p, MaxConcurrent: concurrency, Progress: rep})
+				if err != nil {
+					return err
+				}
+				if quiet {
+					fmt.Fprintln(out, res.Image.ManifestDesc.Digest)
+					continue
+				}
+				if res.UpToDate() {
+					fmt.Fprintf(out, "%s: image is up to date\n", ref)
+				} else {
+					fmt.Fprintf(out, "%s: downloaded %d blobs (%s), %d already stored\n", ref, res.Fetched, progress.HumanSize(res.Bytes), res.Existing)
+				}
+				fmt.Fprintf(out, "%s: %s\n", ref, res.Image.ManifestDesc.Digest)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&platform, "platform", "", "platform `os/arch[/variant]` to pull (default: this machine's)")
+	f.IntVar(&concurrency, "max-concurrent-downloads", 3, "blobs downloaded at once")
+	f.BoolVarP(&quiet, "quiet", "q", false, "print only the manifest digest")
+	return cmd
+}
+
+// registry returns a client configured from the global flags.
+func (g *globals) registry() (*registry.Client, error) {
+	return registry.New(registry.Options{
+		ConfigDir: g.config,
+		PlainHTTP: g.plainHTTP,
+		Insecure:  g.insecure,
+		UserAgent: "ctr-lite/" + version,
+	})
+}

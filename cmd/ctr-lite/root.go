@@ -1,0 +1,104 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+
+	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// globals are the flags every command shares.
+type globals struct {
+	root      string
+	config    string
+	debug     bool
+	plainHTTP bool
+	insecure  []string
+}
+
+func newRootCmd() *cobra.Command {
+	g := &globals{}
+	cmd := &cobra.Command{
+		Use:   "ctr-lite",
+		Short: "Pull, unpack, inspect and run container images, with no daemon",
+		Long: `ctr-lite is one static binary that pulls images from registries into a
+local OCI content store, unpacks them into root filesystems, inspects and
+checks them, and runs them in namespaces and cgroups. No daemon runs:
+every command works on the store directly and many may run at once.`,
+		Example: `  ctr-lite pull alpine
+  ctr-lite images
+  ctr-lite unpack alpine ./rootfs
+  ctr-lite inspect layers alpine
+  ctr-lite check alpine --max-size 50MB
+  ctr-lite run -it --rm alpine sh`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	f := cmd.PersistentFlags()
+	f.StringVar(&g.root, "root", defaultRoot(), "store and state directory (env CTRLITE_ROOT)")
+	f.StringVar(&g.config, "config", defaultConfig(), "configuration directory: certs.d/<host>/hosts.toml (env CTRLITE_CONFIG)")
+	f.BoolVar(&g.debug, "debug", false, "print more detail")
+	f.BoolVar(&g.plainHTTP, "plain-http", false, "talk plain HTTP to every registry")
+	f.StringSliceVar(&g.insecure, "insecure-registry", nil, "registry `HOST` allowed plain HTTP or unverified TLS (repeatable)")
+	cmd.SetVersionTemplate("ctr-lite {{.Version}}\n")
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError("%v", err) })
+
+	cmd.AddGroup(&cobra.Group{ID: "images", Title: "Images:"}, &cobra.Group{ID: "containers", Title: "Containers:"},
+		&cobra.Group{ID: "inspect", Title: "Inspection:"}, &cobra.Group{ID: "store", Title: "Store and registries:"})
+	for _, c := range commands(g) {
+		cmd.AddCommand(c)
+	}
+	return cmd
+}
+
+// commands lists every subcommand; each file adds its constructor here.
+var commandSet []func(*globals) *cobra.Command
+
+func commands(g *globals) []*cobra.Command {
+	var out []*cobra.Command
+	for _, mk := range commandSet {
+		out = append(out, mk(g))
+	}
+	return out
+}
+
+func register(mk func(*globals) *cobra.Command) { commandSet = append(commandSet, mk) }
+
+func defaultRoot() string {
+	if v := os.Getenv("CTRLITE_ROOT"); v != "" {
+		return v
+	}
+	if os.Geteuid() == 0 {
+		return "/var/lib/ctr-lite"
+	}
+	return filepath.Join(xdg("XDG_DATA_HOME", ".local/share"), "ctr-lite")
+}
+
+func defaultConfig() string {
+	if v := os.Getenv("CTRLITE_CONFIG"); v != "" {
+		return v
+	}
+	if os.Geteuid() == 0 {
+		return "/etc/ctr-lite"
+	}
+	return filepath.Join(xdg("XDG_CONFIG_HOME", ".config"), "ctr-lite")
+}
+
+func xdg(env, fallback string) string {
+	if v := os.Getenv(env); v != "" {
+		return v
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		home = os.TempDir()
+	}
+	return filepath.Join(home, fallback)
+}
+
+// store opens the content store under --root.
+func (g *globals) store() (*content.Store, error) { return content.Open(g.root) }

@@ -1,0 +1,147 @@
+package testutil
+
+import (
+	"encoding/base64"
+	"fmt"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// AlpineMinirootfs is the corpus tarball AlpineImage packages.
+const AlpineMinirootfs = "alpine-minirootfs-3.20.3-x86_64.tar.gz"
+
+func encodeAuth(user, pass string) string {
+	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
+}
+
+// RemoteOptions are ggcr remote options for talking to reg directly:
+// its CA trusted and its htpasswd credentials, if any.
+func (r *Registry) RemoteOptions() []remote.Option {
+	auth := authn.Anonymous
+	if r.User != "" {
+		auth = authn.FromConfig(authn.AuthConfig{Username: r.User, Password: r.Password})
+	}
+	return []remote.Option{remote.WithAuth(auth), remote.WithTransport(r.Transport())}
+}
+
+// Ref parses "repo:tag" (or repo@digest) as a reference on reg.
+func (r *Registry) Ref(t testing.TB, repoTag string) name.Reference {
+	t.Helper()
+	ref, err := name.ParseReference(r.Host+"/"+repoTag, name.Insecure)
+	if err != nil {
+		t.Fatalf("reference %q: %v", repoTag, err)
+	}
+	return ref
+}
+
+// PushImage pushes img to reg as repoTag (e.g. "library/alpine:3.20").
+func PushImage(t testing.TB, reg *Registry, repoTag string, img v1.Image) {
+	t.Helper()
+	if err := remote.Write(reg.Ref(t, repoTag), img, reg.RemoteOptions()...); err != nil {
+		t.Fatalf("push %s to %s: %v", repoTag, reg.Host, err)
+	}
+}
+
+// PushIndex pushes an image index (all its children) to reg as repoTag.
+func PushIndex(t testing.TB, reg *Registry, repoTag string, idx v1.ImageIndex) {
+	t.Helper()
+	if err := remote.WriteIndex(reg.Ref(t, repoTag), idx, reg.RemoteOptions()...); err != nil {
+		t.Fatalf("push index %s to %s: %v", repoTag, reg.Host, err)
+	}
+}
+
+// PushLayout pushes an OCI layout directory (e.g. the corpus busybox or
+// Debian image) to reg as repoTag. A layout whose index.json lists one image
+// manifest is pushed as that image; otherwise the whole index is pushed.
+func PushLayout(t testing.TB, reg *Registry, layoutDir, repoTag string) {
+	t.Helper()
+	p, err := layout.FromPath(layoutDir)
+	if err != nil {
+		t.Fatalf("layout %s: %v", layoutDir, err)
+	}
+	idx, err := p.ImageIndex()
+	if err != nil {
+		t.Fatalf("layout %s: %v", layoutDir, err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatalf("layout %s: %v", layoutDir, err)
+	}
+	if len(im.Manifests) == 1 && im.Manifests[0].MediaType.IsImage() {
+		img, err := idx.Image(im.Manifests[0].Digest)
+		if err != nil {
+			t.Fatalf("layout %s: %v", layoutDir, err)
+		}
+		PushImage(t, reg, repoTag, img)
+		return
+	}
+	PushIndex(t, reg, repoTag, idx)
+}
+
+// LayoutImage returns the single image of an OCI layout directory.
+func LayoutImage(t testing.TB, layoutDir string) v1.Image {
+	t.Helper()
+	p, err := layout.FromPath(layoutDir)
+	if err != nil {
+		t.Fatalf("layout %s: %v", layoutDir, err)
+	}
+	idx, err := p.ImageIndex()
+	if err != nil {
+		t.Fatalf("layout %s: %v", layoutDir, err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil || len(im.Manifests) == 0 {
+		t.Fatalf("layout %s: no manifests (%v)", layoutDir, err)
+	}
+	img, err := idx.Image(im.Manifests[0].Digest)
+	if err != nil {
+		t.Fatalf("layout %s: %v", layoutDir, err)
+	}
+	return img
+}
+
+// AlpineImage packages the corpus Alpine minirootfs tarball as a one-layer
+// OCI image: the gzip tarball is the layer as is, config Cmd ["/bin/sh"],
+// linux/amd64, rootfs.diff_ids set.
+func AlpineImage(t testing.TB) v1.Image {
+	t.Helper()
+	path := CorpusFile(t, AlpineMinirootfs)
+	layer, err := tarball.LayerFromFile(path, tarball.WithMediaType(types.OCILayer))
+	if err != nil {
+		t.Fatalf("alpine layer: %v", err)
+	}
+	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	img, err = mutate.AppendLayers(img, layer)
+	if err != nil {
+		t.Fatalf("alpine image: %v", err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatalf("alpine config: %v", err)
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", "amd64"
+	cf.Config.Cmd = []string{"/bin/sh"}
+	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	img, err = mutate.ConfigFile(img, cf)
+	if err != nil {
+		t.Fatalf("alpine config: %v", err)
+	}
+	if _, err := img.Digest(); err != nil {
+		t.Fatalf("alpine image: %v", err)
+	}
+	return img
+}
+
+// String names the registry in test output.
+func (r *Registry) String() string { return fmt.Sprintf("registry %s", r.URL) }

@@ -1,0 +1,114 @@
+package archive
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ctrlite/ctr-lite/internal/testutil"
+	"github.com/ctrlite/ctr-lite/pkg/content"
+)
+
+func TestImportGzippedSave(t *testing.T) {
+	src, err := os.ReadFile(testutil.CorpusFile(t, "ggcr-testdata/test_image_1.tar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(src)
+	zw.Close()
+	p := filepath.Join(t.TempDir(), "img.tar.gz")
+	os.WriteFile(p, buf.Bytes(), 0o644)
+	s := openStore(t)
+	imgs, err := Import(context.Background(), s, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(imgs) != 1 || imgs[0].Name != "docker.io/bazel/v1/tarball:test_image_1" {
+		t.Fatalf("imported %v", namesOf(imgs))
+	}
+	ents, _ := os.ReadDir(filepath.Join(s.Root(), "ingest"))
+	if len(ents) != 0 {
+		t.Fatalf("temp files left in ingest: %d", len(ents))
+	}
+	checkStore(t, s)
+}
+
+func TestExportRefusesCorruptBlob(t *testing.T) {
+	s := importCorpus(t, "busybox-1.38.0-musl-amd64-oci")
+	const name = "docker.io/library/busybox:1.38.0-musl"
+	var biggest content.Info
+	s.Walk(context.Background(), func(in content.Info) error {
+		if in.Size > biggest.Size {
+			biggest = in
+		}
+		return nil
+	})
+	p := filepath.Join(s.Root(), "content/blobs/sha256", biggest.Digest.Encoded())
+	data, _ := os.ReadFile(p)
+	data[100] ^= 1
+	os.Chmod(p, 0o644)
+	os.WriteFile(p, data, 0o644)
+	for _, format := range []string{"docker", "oci"} {
+		err := Export(context.Background(), s, []string{name}, &bytes.Buffer{}, format)
+		if !errors.Is(err, content.ErrDigestMismatch) {
+			t.Fatalf("%s export of a corrupt store: err = %v", format, err)
+		}
+	}
+}
+
+// TestDockerLoad runs only where a docker daemon answers.
+func TestDockerLoad(t *testing.T) {
+	if err := exec.Command("docker", "info").Run(); err != nil {
+		t.Skip("no docker daemon")
+	}
+	s := importCorpus(t, "busybox-1.38.0-musl-amd64-oci")
+	p := exportFile(t, s, []string{"docker.io/library/busybox:1.38.0-musl"}, "docker")
+	out, err := exec.Command("docker", "load", "-i", p).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "busybox:1.38.0-musl") {
+		t.Fatalf("docker load: %v: %s", err, out)
+	}
+}
+
+// FuzzImportTar feeds arbitrary tarballs (seeded with docker-save and
+// oci-archive shapes) to Import: it must never panic, and never name an
+// image whose blobs are not all stored.
+func FuzzImportTar(f *testing.F) {
+	f.Add(tarOf(map[string]string{"manifest.json": `[{"Config":"c.json","RepoTags":["a:1"],"Layers":["l/layer.tar"]}]`,
+		"c.json": `{"rootfs":{"type":"layers","diff_ids":["sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"]}}`, "l/layer.tar": ""}))
+	f.Add(tarOf(map[string]string{"oci-layout": `{"imageLayoutVersion":"1.0.0"}`, "index.json": `{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","size":0}]}`}))
+	f.Add(tarOf(map[string]string{"manifest.json": `null`}))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(t.TempDir(), "in.tar")
+		os.WriteFile(p, data, 0o644)
+		s := openStore(t)
+		imgs, err := Import(context.Background(), s, p)
+		if err != nil {
+			return
+		}
+		for _, im := range imgs {
+			if _, err := s.Info(context.Background(), im.Target.Digest); err != nil {
+				t.Fatalf("image %q target not stored: %v", im.Name, err)
+			}
+		}
+	})
+}
+
+func tarOf(files map[string]string) []byte {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for name, body := range files {
+		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg})
+		tw.Write([]byte(body))
+	}
+	tw.Close()
+	return buf.Bytes()
+}

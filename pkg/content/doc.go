@@ -1,0 +1,10 @@
+// Package content is ctr-lite's blob store: an OCI image layout under
+// <root>/content (readable by skopeo and umoci) plus resumable, locked
+// ingests under <root>/ingest, image names in index.json, leases that keep
+// garbage collection away from in-flight pulls, gc and fsck.
+//
+// Every blob is written to <root>/ingest/<hex> under an exclusive flock on
+// <root>/ingest/<hex>.lock, verified (size and sha256), fsynced and renamed
+// into content/blobs/sha256/<hex>, so a reader never sees a partial or
+// corrupt blob, across processes and crashes.
+package content

@@ -1,0 +1,222 @@
+package content
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Tests here run the store in several processes: the test binary re-execs
+// itself into TestHelperProcess with CTRLITE_CONTENT_HELPER set.
+const helperEnv = "CTRLITE_CONTENT_HELPER"
+
+// TestHelperProcess is not a test: it is the child side of the process
+// tests. Arguments come in environment variables; it waits for the file
+// $GO to exist (a start barrier) and prints one result word.
+func TestHelperProcess(t *testing.T) {
+	mode := os.Getenv(helperEnv)
+	if mode == "" {
+		t.Skip("helper process only")
+	}
+	os.Exit(helperMain(mode))
+}
+
+func helperMain(mode string) int {
+	ctx := context.Background()
+	s, err := Open(os.Getenv("ROOT"))
+	if err != nil {
+		fmt.Println("error", err)
+		return 1
+	}
+	for {
+		if _, err := os.Stat(os.Getenv("GO")); err == nil {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	data, _ := os.ReadFile(os.Getenv("DATA"))
+	desc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayer, Digest: digest.FromBytes(data), Size: int64(len(data))}
+	switch mode {
+	case "setname":
+		err = s.SetName(ctx, os.Getenv("NAME"), desc)
+	case "write":
+		var w *Writer
+		w, err = s.Writer(ctx, desc)
+		if errors.Is(err, ErrExists) {
+			fmt.Println("exists")
+			return 0
+		}
+		if err == nil {
+			_, err = w.Write(data)
+		}
+		if err == nil {
+			err = w.Commit(ctx)
+		}
+		if err == nil {
+			fmt.Println("wrote")
+			w.Close()
+		}
+	case "half":
+		var w *Writer
+		w, err = s.Writer(ctx, desc)
+		if err == nil {
+			_, err = w.Write(data[:len(data)/2])
+		}
+		if err == nil {
+			os.WriteFile(os.Getenv("GO")+".half", nil, 0o644)
+			select {} // wait for kill -9
+		}
+	}
+	if err != nil {
+		fmt.Println("error", err)
+		return 1
+	}
+	fmt.Println("ok")
+	return 0
+}
+
+func helper(t *testing.T, mode, root, gate, data string, extra ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
+	cmd.Env = append(os.Environ(), helperEnv+"="+mode, "ROOT="+root, "GO="+gate, "DATA="+data)
+	cmd.Env = append(cmd.Env, extra...)
+	return cmd
+}
+
+func TestProcessesSetNames(t *testing.T) {
+	s := openStore(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	b, desc := randomBlob(t, 100)
+	os.WriteFile(data, b, 0o644)
+	put(t, s, desc.MediaType, b)
+	gate := filepath.Join(dir, "go")
+	const n = 8
+	var cmds []*exec.Cmd
+	var outs []*bytes.Buffer
+	for i := 0; i < n; i++ {
+		c := helper(t, "setname", s.Root(), gate, data, "NAME=example.com/img"+strconv.Itoa(i)+":latest")
+		out := &bytes.Buffer{}
+		c.Stdout, c.Stderr = out, out
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds, outs = append(cmds, c), append(outs, out)
+	}
+	os.WriteFile(gate, nil, 0o644)
+	for i, c := range cmds {
+		if err := c.Wait(); err != nil {
+			t.Fatalf("process %d: %v: %s", i, err, outs[i])
+		}
+	}
+	list, err := s.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != n {
+		t.Fatalf("%d names after %d concurrent SetName processes: %v", len(list), n, list)
+	}
+}
+
+func TestProcessesWriteSameBlob(t *testing.T) {
+	s := openStore(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	b, desc := randomBlob(t, 4<<20)
+	os.WriteFile(data, b, 0o644)
+	gate := filepath.Join(dir, "go")
+	const n = 6
+	var cmds []*exec.Cmd
+	var outs []*bytes.Buffer
+	for i := 0; i < n; i++ {
+		c := helper(t, "write", s.Root(), gate, data)
+		out := &bytes.Buffer{}
+		c.Stdout = out
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds, outs = append(cmds, c), append(outs, out)
+	}
+	os.WriteFile(gate, nil, 0o644)
+	wrote, exists := 0, 0
+	for i, c := range cmds {
+		if err := c.Wait(); err != nil {
+			t.Fatalf("process %d: %v: %s", i, err, outs[i])
+		}
+		switch {
+		case strings.HasPrefix(outs[i].String(), "wrote"):
+			wrote++
+		case strings.HasPrefix(outs[i].String(), "exists"):
+			exists++
+		}
+	}
+	if wrote != 1 || exists != n-1 {
+		t.Fatalf("wrote %d, exists %d; want exactly one writer", wrote, exists)
+	}
+	got, err := os.ReadFile(s.blobPath(desc.Digest))
+	if err != nil || !bytes.Equal(got, b) {
+		t.Fatalf("blob wrong after concurrent writes (%v)", err)
+	}
+	if n := countFiles(t, filepath.Join(s.Root(), "content/blobs/sha256")); n != 1 {
+		t.Fatalf("%d files in blobs/, want 1", n)
+	}
+	if n := countFiles(t, filepath.Join(s.Root(), "ingest")); n != 0 {
+		t.Fatalf("%d files left in ingest", n)
+	}
+}
+
+func TestKilledWriterResumes(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	b, desc := randomBlob(t, 1<<20)
+	os.WriteFile(data, b, 0o644)
+	gate := filepath.Join(dir, "go")
+	os.WriteFile(gate, nil, 0o644)
+	c := helper(t, "half", s.Root(), gate, data)
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for { // wait until the child has written half and is parked
+		if _, err := os.Stat(gate + ".half"); err == nil {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	c.Process.Signal(syscall.SIGKILL)
+	c.Wait()
+
+	if _, err := s.Info(ctx, desc.Digest); !isErr(err, ErrNotFound) {
+		t.Fatal("partial blob visible after kill -9")
+	}
+	w, err := s.Writer(ctx, desc) // the dead process's lock is gone with it
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if w.Offset() != int64(len(b)/2) {
+		t.Fatalf("resume offset %d, want %d", w.Offset(), len(b)/2)
+	}
+	if _, err := w.Write(b[w.Offset():]); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if probs, err := s.Fsck(ctx, false); err != nil || len(probs) != 0 {
+		t.Fatalf("fsck after resume: %v %v", probs, err)
+	}
+}

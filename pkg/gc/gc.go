@@ -1,0 +1,62 @@
+package gc
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/image"
+	"github.com/ctrlite/ctr-lite/pkg/snapshot"
+	"github.com/opencontainers/go-digest"
+)
+
+// Options tune Collect.
+type Options struct {
+	DryRun bool
+	// InUse returns the chain IDs that containers use (running or kept);
+	// their snapshots stay even when no image needs them any more.
+	InUse func(ctx context.Context) (map[digest.Digest]bool, error)
+}
+
+// Result is what Collect freed, or would free on a dry run.
+type Result struct {
+	Content   content.GCResult
+	Snapshots snapshot.GCResult
+}
+
+// Collect runs content gc, then snapshot gc against the chains of every
+// image still stored.
+func Collect(ctx context.Context, st *content.Store, opts Options) (*Result, error) {
+	res := &Result{}
+	var err error
+	if res.Content, err = st.GC(ctx, content.GCOptions{DryRun: opts.DryRun}); err != nil {
+		return nil, fmt.Errorf("gc: %w", err)
+	}
+	keep := map[digest.Digest]bool{}
+	err = image.Manifests(ctx, st, func(img *image.Image) error {
+		for _, c := range snapshot.ChainIDs(img.DiffIDs()) {
+			keep[c] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gc: %w", err)
+	}
+	if opts.InUse != nil {
+		used, err := opts.InUse(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("gc: containers: %w", err)
+		}
+		for c := range used {
+			keep[c] = true
+		}
+	}
+	sn, err := snapshot.New(st)
+	if err != nil {
+		return nil, err
+	}
+	if res.Snapshots, err = sn.GC(ctx, keep, opts.DryRun); err != nil {
+		return nil, err
+	}
+	return res, nil
+}

@@ -1,0 +1,155 @@
+package image
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/reference"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Image is one platform's manifest and config, as stored.
+type Image struct {
+	// Name is the full normalised reference the image is stored under.
+	Name string
+	// Target is what the name points to: an index or a manifest.
+	Target ocispec.Descriptor
+	// ManifestDesc is the manifest for the chosen platform.
+	ManifestDesc ocispec.Descriptor
+	Manifest     ocispec.Manifest
+	RawManifest  []byte
+	Config       ocispec.Image
+	RawConfig    []byte
+}
+
+// DiffIDs are the config's uncompressed layer digests, in layer order.
+func (img *Image) DiffIDs() []digest.Digest { return img.Config.RootFS.DiffIDs }
+
+// Size is the sum of the manifest, config and compressed layer sizes.
+func (img *Image) Size() int64 {
+	n := img.ManifestDesc.Size + img.Manifest.Config.Size
+	for _, l := range img.Manifest.Layers {
+		n += l.Size
+	}
+	return n
+}
+
+// Load reads a stored image by name ("alpine", "localhost:5000/x:1", or a
+// full reference) without touching the network.
+func Load(ctx context.Context, st *content.Store, name string, p Platform) (*Image, error) {
+	ref, err := reference.Parse(name)
+	if err != nil {
+		return nil, err
+	}
+	target, err := st.Get(ctx, ref.String())
+	if errors.Is(err, content.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %s", ErrNotStored, ref)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", ref, err)
+	}
+	img, err := loadTarget(ctx, st, target, p)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", ref, err)
+	}
+	img.Name = ref.String()
+	return img, nil
+}
+
+// loadTarget walks from an index or manifest descriptor in the store to
+// the platform's manifest and config.
+func loadTarget(ctx context.Context, st *content.Store, desc ocispec.Descriptor, p Platform) (*Image, error) {
+	img := &Image{Target: desc}
+	seen := map[digest.Digest]bool{}
+	for depth := 0; ; depth++ {
+		if depth > maxIndexDepth || seen[desc.Digest] {
+			return nil, fmt.Errorf("%w: index nesting loops or is deeper than %d", ErrInvalid, maxIndexDepth)
+		}
+		seen[desc.Digest] = true
+		raw, err := st.ReadBlob(ctx, desc, MaxManifestSize)
+		if err != nil {
+			return nil, fmt.Errorf("read manifest %s: %w", desc.Digest, err)
+		}
+		kind, err := KindOf(desc.MediaType, raw)
+		if err != nil {
+			return nil, err
+		}
+		if kind == KindManifest {
+			img.ManifestDesc, img.RawManifest = desc, raw
+			break
+		}
+		idx, err := DecodeIndex(raw)
+		if err != nil {
+			return nil, err
+		}
+		if desc, err = SelectPlatform(idx, p); err != nil {
+			return nil, err
+		}
+	}
+	var err error
+	if img.Manifest, err = DecodeManifest(img.RawManifest); err != nil {
+		return nil, err
+	}
+	if img.RawConfig, err = st.ReadBlob(ctx, img.Manifest.Config, MaxConfigSize); err != nil {
+		return nil, fmt.Errorf("read config %s: %w", img.Manifest.Config.Digest, err)
+	}
+	if img.Config, err = DecodeConfig(img.RawConfig); err != nil {
+		return nil, err
+	}
+	return img, nil
+}
+
+// Manifests calls fn for every platform manifest stored under any name:
+// each name's target, and each child of an index that is in the store
+// (other platforms of a multi-platform image are usually not pulled).
+func Manifests(ctx context.Context, st *content.Store, fn func(*Image) error) error {
+	named, err := st.List(ctx)
+	if err != nil {
+		return err
+	}
+	seen := map[digest.Digest]bool{}
+	var walk func(desc ocispec.Descriptor, depth int) error
+	walk = func(desc ocispec.Descriptor, depth int) error {
+		if seen[desc.Digest] || depth > maxIndexDepth {
+			return nil
+		}
+		seen[desc.Digest] = true
+		raw, err := st.ReadBlob(ctx, desc, MaxManifestSize)
+		if errors.Is(err, content.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		kind, err := KindOf(desc.MediaType, raw)
+		if err != nil {
+			return nil // not ours to judge here; fsck reports it
+		}
+		if kind == KindIndex {
+			idx, err := DecodeIndex(raw)
+			if err != nil {
+				return nil
+			}
+			for _, m := range idx.Manifests {
+				if err := walk(m, depth+1); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		img, err := loadTarget(ctx, st, desc, Platform{})
+		if err != nil {
+			return nil
+		}
+		return fn(img)
+	}
+	for _, n := range named {
+		if err := walk(n.Target, 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,325 @@
+package image
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/progress"
+	"github.com/ctrlite/ctr-lite/pkg/reference"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Fetcher is what Pull needs from a registry; *registry.Client is one.
+type Fetcher interface {
+	Resolve(ctx context.Context, ref reference.Reference) (ocispec.Descriptor, []byte, error)
+	FetchManifest(ctx context.Context, ref reference.Reference, desc ocispec.Descriptor) ([]byte, error)
+	Fetch(ctx context.Context, ref reference.Reference, desc ocispec.Descriptor, offset int64) (io.ReadCloser, int64, error)
+}
+
+// PullOptions tune a pull.
+type PullOptions struct {
+	Platform      Platform
+	MaxConcurrent int               // parallel blob downloads; default 3
+	Progress      progress.Reporter // default: none
+	// Resumes is how often one blob download may resume after its body
+	// broke off mid-way; default 5.
+	Resumes int
+}
+
+// PullResult says what a pull did.
+type PullResult struct {
+	Image *Image
+	// Fetched and Existing count blobs downloaded and found in the store.
+	Fetched, Existing int
+	// Bytes is how many bytes were downloaded (resumed blobs count only the rest).
+	Bytes int64
+}
+
+// UpToDate reports whether the pull found everything already stored.
+func (r *PullResult) UpToDate() bool { return r.Fetched == 0 }
+
+// Pull fetches ref into the store and names it. It holds a store lease so
+// gc cannot collect the blobs before the name is written.
+func Pull(ctx context.Context, st *content.Store, f Fetcher, ref reference.Reference, opts PullOptions) (*PullResult, error) {
+	if opts.MaxConcurrent <= 0 {
+		opts.MaxConcurrent = 3
+	}
+	if opts.Resumes <= 0 {
+		opts.Resumes = 5
+	}
+	if opts.Progress == nil {
+		opts.Progress = progress.Nop{}
+	}
+	if opts.Platform.OS == "" {
+		opts.Platform = HostPlatform()
+	}
+	release, err := st.Lease(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("pull %s: %w", ref, err)
+	}
+	defer release()
+	p := &puller{st: st, f: f, ref: ref, opts: opts}
+	img, err := p.pull(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("pull %s: %w", ref, err)
+	}
+	return &PullResult{Image: img, Fetched: p.fetched, Existing: p.existing, Bytes: p.bytes}, nil
+}
+
+type puller struct {
+	st   *content.Store
+	f    Fetcher
+	ref  reference.Reference
+	opts PullOptions
+
+	mu                sync.Mutex
+	fetched, existing int
+	bytes             int64
+}
+
+func (p *puller) pull(ctx context.Context) (*Image, error) {
+	desc, raw, err := p.f.Resolve(ctx, p.ref)
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(raw)) > MaxManifestSize {
+		return nil, fmt.Errorf("%w: manifest is %d bytes, limit %d", ErrInvalid, len(raw), MaxManifestSize)
+	}
+	if desc.Digest != digest.FromBytes(raw) {
+		return nil, fmt.Errorf("manifest %s: %w", desc.Digest, content.ErrDigestMismatch)
+	}
+	img := &Image{Target: desc}
+	seen := map[digest.Digest]bool{}
+	for depth := 0; ; depth++ {
+		if depth > maxIndexDepth || seen[desc.Digest] {
+			return nil, fmt.Errorf("%w: index %s refers to itself or nests deeper than %d", ErrInvalid, desc.Digest, maxIndexDepth)
+		}
+		seen[desc.Digest] = true
+		kind, err := KindOf(desc.MediaType, raw)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.storeSmall(ctx, desc, raw); err != nil {
+			return nil, err
+		}
+		if kind == KindManifest {
+			img.ManifestDesc, img.RawManifest = desc, raw
+			break
+		}
+		idx, err := DecodeIndex(raw)
+		if err != nil {
+			return nil, err
+		}
+		if desc, err = SelectPlatform(idx, p.opts.Platform); err != nil {
+			return nil, err
+		}
+		if raw, err = p.manifest(ctx, desc); err != nil {
+			return nil, err
+		}
+	}
+	if img.Manifest, err = DecodeManifest(img.RawManifest); err != nil {
+		return nil, err
+	}
+	if err := p.blobs(ctx, img.Manifest); err != nil {
+		return nil, err
+	}
+	if img.RawConfig, err = p.st.ReadBlob(ctx, img.Manifest.Config, MaxConfigSize); err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if img.Config, err = DecodeConfig(img.RawConfig); err != nil {
+		return nil, err
+	}
+	if n, m := len(img.Config.RootFS.DiffIDs), len(img.Manifest.Layers); n != 0 && n != m {
+		return nil, fmt.Errorf("%w: config lists %d diff IDs for %d layers", ErrInvalid, n, m)
+	}
+	img.Name = p.ref.String()
+	if err := p.st.SetName(ctx, img.Name, img.Target); err != nil {
+		return nil, err
+	}
+	return img, nil
+}
+
+// manifest returns a child manifest from the store, or fetches it.
+func (p *puller) manifest(ctx context.Context, desc ocispec.Descriptor) ([]byte, error) {
+	if desc.Size > MaxManifestSize {
+		return nil, fmt.Errorf("%w: manifest %s is %d bytes, limit %d", ErrInvalid, desc.Digest, desc.Size, MaxManifestSize)
+	}
+	raw, err := p.st.ReadBlob(ctx, desc, MaxManifestSize)
+	if err == nil {
+		return raw, nil
+	}
+	if !errors.Is(err, content.ErrNotFound) {
+		return nil, err
+	}
+	return p.f.FetchManifest(ctx, p.ref, desc)
+}
+
+// storeSmall writes a manifest or index the pull already holds in memory.
+func (p *puller) storeSmall(ctx context.Context, desc ocispec.Descriptor, raw []byte) error {
+	desc.Size = int64(len(raw))
+	if err := p.st.WriteBlob(ctx, desc, bytesReader(raw)); err != nil {
+		return fmt.Errorf("store manifest %s: %w", desc.Digest, err)
+	}
+	return nil
+}
+
+// blobs fetches the config and every layer, at most MaxConcurrent at once.
+func (p *puller) blobs(ctx context.Context, m ocispec.Manifest) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type job struct {
+		desc  ocispec.Descriptor
+		label string
+	}
+	jobs := []job{{m.Config, "config"}}
+	dup := map[digest.Digest]bool{m.Config.Digest: true}
+	for i, l := range m.Layers {
+		if dup[l.Digest] {
+			continue // a layer listed twice is fetched once
+		}
+		dup[l.Digest] = true
+		jobs = append(jobs, job{l, fmt.Sprintf("layer %d/%d", i+1, len(m.Layers))})
+	}
+	sem := make(chan struct{}, p.opts.MaxConcurrent)
+	errs := make(chan error, len(jobs))
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				errs <- ctx.Err()
+				return
+			}
+			defer func() { <-sem }()
+			if err := p.blob(ctx, j.desc, j.label); err != nil {
+				errs <- err
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	p.opts.Progress.Wait()
+	close(errs)
+	// Report the first real error, not the cancellations it caused.
+	var first error
+	for err := range errs {
+		if first == nil || (errors.Is(first, context.Canceled) && !errors.Is(err, context.Canceled)) {
+			first = err
+		}
+	}
+	return first
+}
+
+// blob downloads one blob into the store, resuming from a partial ingest
+// and after a body that broke off mid-way.
+func (p *puller) blob(ctx context.Context, desc ocispec.Descriptor, label string) error {
+	rep := p.opts.Progress
+	for attempt := 0; ; attempt++ {
+		w, err := p.st.Writer(ctx, desc)
+		if errors.Is(err, content.ErrExists) {
+			if attempt == 0 {
+				rep.Start(desc.Digest, label, desc.Size, desc.Size, progress.Exists)
+				rep.Done(desc.Digest, nil)
+				p.count(&p.existing, 0)
+			}
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", label, desc.Digest, err)
+		}
+		n, err := p.download(ctx, w, desc, label, attempt)
+		p.count(nil, n)
+		if err == nil {
+			err = w.Commit(ctx)
+		}
+		w.Close()
+		if err == nil {
+			p.count(&p.fetched, 0)
+			rep.Done(desc.Digest, nil)
+			return nil
+		}
+		if ctx.Err() != nil || !resumable(err) || attempt >= p.opts.Resumes {
+			rep.Done(desc.Digest, err)
+			return fmt.Errorf("%s %s: %w", label, desc.Digest, err)
+		}
+		select {
+		case <-time.After(time.Duration(attempt+1) * 200 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// download copies the blob body into w from w's offset and returns how
+// many bytes came over the network.
+func (p *puller) download(ctx context.Context, w *content.Writer, desc ocispec.Descriptor, label string, attempt int) (int64, error) {
+	off := w.Offset()
+	body, start, err := p.f.Fetch(ctx, p.ref, desc, off)
+	if err != nil {
+		return 0, err // the registry client has retried what is transient
+	}
+	defer body.Close()
+	if start != off {
+		if err := w.Reset(); err != nil {
+			return 0, err
+		}
+		off = 0
+	}
+	if attempt == 0 {
+		ev := progress.Fetching
+		if off > 0 {
+			ev = progress.Resumed
+		}
+		p.opts.Progress.Start(desc.Digest, label, desc.Size, off, ev)
+	}
+	buf := getBuf()
+	defer putBuf(buf)
+	var n int64
+	for {
+		k, rerr := body.Read(*buf)
+		if k > 0 {
+			if _, err := w.Write((*buf)[:k]); err != nil {
+				return n, err
+			}
+			n += int64(k)
+			p.opts.Progress.Add(desc.Digest, int64(k))
+		}
+		if rerr == io.EOF {
+			return n, nil
+		}
+		if rerr != nil {
+			return n, errBody{rerr}
+		}
+	}
+}
+
+// errBody marks a blob body that broke off mid-way: the bytes written so
+// far are good (the store re-hashes them) and the download can resume.
+type errBody struct{ err error }
+
+func (e errBody) Error() string { return e.err.Error() }
+func (e errBody) Unwrap() error { return e.err }
+
+func resumable(err error) bool {
+	var b errBody
+	return errors.As(err, &b)
+}
+
+// count adds n downloaded bytes and bumps counter when it is not nil.
+func (p *puller) count(counter *int, n int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.bytes += n
+	if counter != nil {
+		*counter++
+	}
+}

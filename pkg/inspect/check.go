@@ -1,0 +1,229 @@
+package inspect
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// CheckResult is one rule's verdict.
+type CheckResult struct {
+	// Rule is the rule's field name in Rules ("max_size", "forbid", ...).
+	Rule string `json:"rule"`
+	// Value is what the image has and Limit what the rule allows, as
+	// plain strings: bytes as integers, fractions and percentages as
+	// decimals, a user name, or the number of matching paths for forbid
+	// (whose Limit is the glob).
+	Value   string `json:"value"`
+	Limit   string `json:"limit"`
+	Pass    bool   `json:"pass"`
+	Message string `json:"message"`
+}
+
+// CheckReport is `check`.
+type CheckReport struct {
+	// Image names the image; Check sets the manifest digest, the CLI may
+	// set the reference instead.
+	Image   string        `json:"image"`
+	Pass    bool          `json:"pass"`
+	Results []CheckResult `json:"results"`
+}
+
+// Failed counts the failed rules.
+func (r CheckReport) Failed() int {
+	n := 0
+	for _, res := range r.Results {
+		if !res.Pass {
+			n++
+		}
+	}
+	return n
+}
+
+// imageFacts is what the rules look at, computed once.
+type imageFacts struct {
+	compressed   int64
+	uncompressed int64
+	layers       int
+	eff          EfficiencyReport
+	tree         *tree
+}
+
+func gatherFacts(ctx context.Context, src Source, scan bool) (*imageFacts, error) {
+	f := &imageFacts{layers: len(src.Manifest().Layers)}
+	for _, l := range src.Manifest().Layers {
+		f.compressed += l.Size
+	}
+	if !scan {
+		return f, nil
+	}
+	scans, err := scanAll(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range scans {
+		f.uncompressed += s.uncompressed
+	}
+	f.eff, f.tree = efficiency(scans)
+	return f, nil
+}
+
+func (f *imageFacts) size(uncompressed bool) int64 {
+	if uncompressed {
+		return f.uncompressed
+	}
+	return f.compressed
+}
+
+// Check evaluates every set rule against src (and baseline, for the rules
+// that need one; baseline may be nil otherwise). Layer streams are read
+// only when a rule needs file contents or uncompressed sizes.
+func Check(ctx context.Context, src, baseline Source, rules Rules) (CheckReport, error) {
+	if err := rules.Validate(); err != nil {
+		return CheckReport{}, fmt.Errorf("check: %w", err)
+	}
+	if rules.NeedsBaseline() && baseline == nil {
+		return CheckReport{}, fmt.Errorf("check: no_new_setuid and max_growth: %w", ErrNoBaseline)
+	}
+	needTree := rules.MinEfficiency != nil || rules.MaxWastedBytes != nil || rules.MaxWastedPercent != nil ||
+		len(rules.Forbid) > 0 || rules.NoNewSetuid
+	sizeScan := rules.Uncompressed && (rules.MaxSize != nil || rules.MaxGrowth != nil)
+	facts, err := gatherFacts(ctx, src, needTree || sizeScan)
+	if err != nil {
+		return CheckReport{}, fmt.Errorf("check: %w", err)
+	}
+	var base *imageFacts
+	if rules.NeedsBaseline() {
+		if base, err = gatherFacts(ctx, baseline, rules.NoNewSetuid || (rules.MaxGrowth != nil && rules.Uncompressed)); err != nil {
+			return CheckReport{}, fmt.Errorf("check: baseline: %w", err)
+		}
+	}
+	rep := CheckReport{Image: src.ManifestDigest().String(), Results: []CheckResult{}}
+	add := func(r CheckResult) { rep.Results = append(rep.Results, r) }
+	kind := "compressed"
+	if rules.Uncompressed {
+		kind = "uncompressed"
+	}
+
+	if rules.MaxSize != nil {
+		v, lim := facts.size(rules.Uncompressed), int64(*rules.MaxSize)
+		add(CheckResult{Rule: "max_size", Value: itoa(v), Limit: itoa(lim), Pass: v <= lim,
+			Message: fmt.Sprintf("%s size %s, limit %s", kind, HumanSize(v), HumanSize(lim))})
+	}
+	if rules.MaxLayers != nil {
+		v, lim := facts.layers, *rules.MaxLayers
+		add(CheckResult{Rule: "max_layers", Value: strconv.Itoa(v), Limit: strconv.Itoa(lim), Pass: v <= lim,
+			Message: fmt.Sprintf("%d layers, limit %d", v, lim)})
+	}
+	if rules.MinEfficiency != nil {
+		v, lim := facts.eff.Efficiency, *rules.MinEfficiency
+		add(CheckResult{Rule: "min_efficiency", Value: ftoa(v), Limit: ftoa(lim), Pass: v >= lim,
+			Message: fmt.Sprintf("efficiency %.2f %%, minimum %.2f %%", 100*v, 100*lim)})
+	}
+	if rules.MaxWastedBytes != nil {
+		v, lim := facts.eff.WastedBytes, int64(*rules.MaxWastedBytes)
+		add(CheckResult{Rule: "max_wasted_bytes", Value: itoa(v), Limit: itoa(lim), Pass: v <= lim,
+			Message: fmt.Sprintf("wasted %s, limit %s", HumanSize(v), HumanSize(lim))})
+	}
+	if rules.MaxWastedPercent != nil {
+		v, lim := facts.eff.WastedPercent, *rules.MaxWastedPercent
+		add(CheckResult{Rule: "max_wasted_percent", Value: ftoa(v), Limit: ftoa(lim), Pass: v <= lim,
+			Message: fmt.Sprintf("wasted %.2f %% of the bytes above the first layer, limit %.2f %%", v, lim)})
+	}
+	if rules.NoRootUser {
+		u := src.Config().Config.User
+		root := isRootUser(u)
+		shown := u
+		if shown == "" {
+			shown = "(unset: root)"
+		}
+		msg := "runs as " + shown
+		if root {
+			msg += "; set USER to a non-root user"
+		}
+		add(CheckResult{Rule: "no_root_user", Value: u, Limit: "not root", Pass: !root, Message: msg})
+	}
+	for _, pattern := range rules.Forbid {
+		g, _ := CompileGlob(pattern) // validated above
+		var hits []string
+		facts.tree.walk(func(e *Entry) {
+			if g.Match(e.Path) {
+				hits = append(hits, e.Path)
+			}
+		})
+		msg := "no path matches"
+		if len(hits) > 0 {
+			msg = fmt.Sprintf("%d path(s) match: %s", len(hits), listSome(hits, 10))
+		}
+		add(CheckResult{Rule: "forbid", Value: strconv.Itoa(len(hits)), Limit: pattern, Pass: len(hits) == 0, Message: msg})
+	}
+	if rules.NoNewSetuid {
+		had := map[string]bool{}
+		base.tree.walk(func(e *Entry) {
+			if e.Setuid() {
+				had[e.Path] = true
+			}
+		})
+		var added []string
+		facts.tree.walk(func(e *Entry) {
+			if e.Setuid() && !had[e.Path] {
+				added = append(added, e.Path+" ("+e.Mode+")")
+			}
+		})
+		sort.Strings(added)
+		msg := "no setuid or setgid file beyond the baseline's"
+		if len(added) > 0 {
+			msg = fmt.Sprintf("%d new setuid/setgid files: %s", len(added), listSome(added, 10))
+		}
+		add(CheckResult{Rule: "no_new_setuid", Value: strconv.Itoa(len(added)), Limit: "0", Pass: len(added) == 0, Message: msg})
+	}
+	if rules.MaxGrowth != nil {
+		v, lim := facts.size(rules.Uncompressed)-base.size(rules.Uncompressed), int64(*rules.MaxGrowth)
+		add(CheckResult{Rule: "max_growth", Value: itoa(v), Limit: itoa(lim), Pass: v <= lim,
+			Message: fmt.Sprintf("%s size grew by %s over the baseline, limit %s", kind, HumanSize(v), HumanSize(lim))})
+	}
+	rep.Pass = rep.Failed() == 0
+	return rep, nil
+}
+
+// isRootUser reports whether a config User runs as root: empty, "0",
+// "root", or one of those followed by ":group".
+func isRootUser(u string) bool {
+	name, _, _ := strings.Cut(strings.TrimSpace(u), ":")
+	return name == "" || name == "root" || strings.TrimLeft(name, "0") == "" // "0", "00"
+}
+
+func itoa(n int64) string   { return strconv.FormatInt(n, 10) }
+func ftoa(f float64) string { return strconv.FormatFloat(f, 'f', 4, 64) }
+func listSome(s []string, n int) string {
+	if len(s) <= n {
+		return strings.Join(s, ", ")
+	}
+	return strings.Join(s[:n], ", ") + fmt.Sprintf(", ... (%d more)", len(s)-n)
+}
+
+// WriteCheckTable prints each rule with its value, limit and verdict,
+// then PASS or FAIL.
+func WriteCheckTable(w io.Writer, rep CheckReport) error {
+	tw := newTable(w)
+	fmt.Fprintln(tw, "RESULT\tRULE\tVALUE\tLIMIT\tMESSAGE")
+	for _, r := range rep.Results {
+		res := "pass"
+		if !r.Pass {
+			res = "FAIL"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", res, r.Rule, r.Value, r.Limit, r.Message)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	verdict := "PASS"
+	if !rep.Pass {
+		verdict = "FAIL"
+	}
+	_, err := fmt.Fprintf(w, "%s: %d rules, %d failed\n", verdict, len(rep.Results), rep.Failed())
+	return err
+}

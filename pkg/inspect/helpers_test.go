@@ -1,0 +1,182 @@
+package inspect
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/ctrlite/ctr-lite/internal/testutil"
+	digest "github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	p := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(p, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("read golden (run with -update to create it): %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from golden; got:\n%s", name, got)
+	}
+}
+
+func jsonBytes(t *testing.T, v any) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := WriteJSON(&buf, v); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func busybox(t testing.TB) Source {
+	t.Helper()
+	s, err := LayoutSource(testutil.CorpusFile(t, "busybox-1.38.0-musl-amd64-oci"), "busybox:1.38.0-musl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func debian(t testing.TB) Source {
+	t.Helper()
+	s, err := LayoutSource(testutil.CorpusFile(t, "debian-bookworm-2layer-oci"), "debian-bookworm-minbase-2layer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// subsetSource presents the first n layers of an image as an image.
+type subsetSource struct {
+	Source
+	n int
+}
+
+func (s subsetSource) Manifest() ocispec.Manifest {
+	m := s.Source.Manifest()
+	m.Layers = m.Layers[:s.n]
+	return m
+}
+
+func (s subsetSource) Config() ocispec.Image {
+	c := s.Source.Config()
+	c.RootFS.DiffIDs = c.RootFS.DiffIDs[:s.n]
+	c.History = c.History[:s.n]
+	return c
+}
+
+func (s subsetSource) ManifestDigest() digest.Digest {
+	return digest.FromString(s.Source.ManifestDigest().String() + "/" + string(rune('0'+s.n)))
+}
+
+// ent describes one tar entry for a layer built in a test.
+type ent struct {
+	name string
+	typ  byte
+	size int   // content: size bytes of 'x' for a regular file
+	mode int64 // 0 means 0644 (0755 for directories)
+	link string
+	uid  int
+}
+
+func buildTar(t testing.TB, ents []ent) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range ents {
+		h := &tar.Header{Name: e.name, Typeflag: e.typ, Mode: e.mode, Linkname: e.link, Uid: e.uid, Format: tar.FormatPAX}
+		if h.Typeflag == 0 {
+			h.Typeflag = tar.TypeReg
+		}
+		if h.Mode == 0 {
+			h.Mode = 0o644
+			if h.Typeflag == tar.TypeDir {
+				h.Mode = 0o755
+			}
+		}
+		if h.Typeflag == tar.TypeReg {
+			h.Size = int64(e.size)
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			if _, err := tw.Write(bytes.Repeat([]byte{'x'}, e.size)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// memSource is an image held in memory, built from tar layers in a test.
+type memSource struct {
+	manifest ocispec.Manifest
+	config   ocispec.Image
+	rawMan   []byte
+	rawCfg   []byte
+	blobs    [][]byte
+}
+
+func newMemSource(t testing.TB, user string, history []ocispec.History, layers ...[]ent) *memSource {
+	t.Helper()
+	s := &memSource{}
+	s.config.OS, s.config.Architecture = "linux", "amd64"
+	s.config.Config.User = user
+	s.config.RootFS.Type = "layers"
+	s.config.History = history
+	for _, l := range layers {
+		raw := buildTar(t, l)
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		zw.Write(raw)
+		zw.Close()
+		s.blobs = append(s.blobs, gz.Bytes())
+		s.config.RootFS.DiffIDs = append(s.config.RootFS.DiffIDs, digest.FromBytes(raw))
+		s.manifest.Layers = append(s.manifest.Layers, ocispec.Descriptor{
+			MediaType: ocispec.MediaTypeImageLayerGzip, Digest: digest.FromBytes(gz.Bytes()), Size: int64(gz.Len()),
+		})
+	}
+	var err error
+	if s.rawCfg, err = json.Marshal(s.config); err != nil {
+		t.Fatal(err)
+	}
+	s.manifest.SchemaVersion = 2
+	s.manifest.MediaType = ocispec.MediaTypeImageManifest
+	s.manifest.Config = ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: digest.FromBytes(s.rawCfg), Size: int64(len(s.rawCfg))}
+	if s.rawMan, err = json.Marshal(s.manifest); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func (s *memSource) Manifest() ocispec.Manifest    { return s.manifest }
+func (s *memSource) ManifestDigest() digest.Digest { return digest.FromBytes(s.rawMan) }
+func (s *memSource) RawManifest() []byte           { return s.rawMan }
+func (s *memSource) Config() ocispec.Image         { return s.config }
+func (s *memSource) RawConfig() []byte             { return s.rawCfg }
+func (s *memSource) OpenLayer(_ context.Context, i int) (io.ReadCloser, error) {
+	return io.NopCloser(bytes.NewReader(s.blobs[i])), nil
+}

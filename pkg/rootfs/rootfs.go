@@ -1,0 +1,82 @@
+package rootfs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/image"
+	"github.com/ctrlite/ctr-lite/unpack"
+)
+
+// ErrNotEmpty: the target directory exists and has entries.
+var ErrNotEmpty = errors.New("target directory is not empty")
+
+// Options tune Flatten.
+type Options struct {
+	// Rootless: no device nodes, no chown (default: when not root).
+	Rootless bool
+	// Skipped is told about entries not applied in rootless mode.
+	Skipped func(name, reason string)
+}
+
+// Flatten writes img's root filesystem into dir, which must be empty or
+// absent. On error the partial tree is left for the caller to inspect or
+// remove; nothing is ever written outside dir.
+func Flatten(ctx context.Context, st *content.Store, img *image.Image, dir string, opts Options) (unpack.Stats, error) {
+	var total unpack.Stats
+	if err := prepareDir(dir); err != nil {
+		return total, fmt.Errorf("unpack %s: %w", img.Name, err)
+	}
+	diffIDs := img.DiffIDs()
+	uo := unpack.Options{Mode: unpack.Flat, Rootless: opts.Rootless, Skipped: opts.Skipped}
+	for i, l := range img.Manifest.Layers {
+		blob, err := st.Open(ctx, l.Digest)
+		if err != nil {
+			return total, fmt.Errorf("unpack %s: layer %d: %w", img.Name, i+1, err)
+		}
+		got, ls, err := unpack.ApplyLayer(ctx, dir, blob, l.MediaType, uo)
+		blob.Close()
+		if err != nil {
+			return total, fmt.Errorf("unpack %s: layer %d %s: %w", img.Name, i+1, l.Digest, err)
+		}
+		if i < len(diffIDs) && got != diffIDs[i] {
+			return total, fmt.Errorf("unpack %s: layer %d %s: uncompressed digest %s, config says %s", img.Name, i+1, l.Digest, got, diffIDs[i])
+		}
+		add(&total, ls)
+	}
+	return total, nil
+}
+
+func add(t *unpack.Stats, s unpack.Stats) {
+	t.Entries += s.Entries
+	t.Files += s.Files
+	t.Dirs += s.Dirs
+	t.Symlinks += s.Symlinks
+	t.Hardlinks += s.Hardlinks
+	t.Whiteouts += s.Whiteouts
+	t.Bytes += s.Bytes
+}
+
+// prepareDir creates dir, or checks that it is an empty directory.
+func prepareDir(dir string) error {
+	f, err := os.Open(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return os.MkdirAll(dir, 0o755)
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(1)
+	if err != nil && err != io.EOF {
+		return fmt.Errorf("%s: %w", dir, err)
+	}
+	if len(names) > 0 {
+		return fmt.Errorf("%w: %s", ErrNotEmpty, dir)
+	}
+	return nil
+}

@@ -1,0 +1,111 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/ctrlite/ctr-lite/internal/testutil"
+	rspec "github.com/ctrlite/ctr-lite/pkg/runner/spec"
+)
+
+func TestMain(m *testing.M) {
+	Init()
+	os.Exit(m.Run())
+}
+
+const busyboxOCI = "busybox-1.38.0-musl-amd64-oci"
+
+// busybox extracts the corpus busybox layer with GNU tar into a temp dir
+// and returns the rootfs and the image config.
+func busybox(t testing.TB) (string, ocispec.ImageConfig) {
+	t.Helper()
+	dir := testutil.CorpusFile(t, busyboxOCI)
+	var idx ocispec.Index
+	readJSON(t, filepath.Join(dir, "index.json"), &idx)
+	var man ocispec.Manifest
+	readJSON(t, blob(dir, idx.Manifests[0].Digest.Encoded()), &man)
+	var img ocispec.Image
+	readJSON(t, blob(dir, man.Config.Digest.Encoded()), &img)
+	if len(man.Layers) != 1 {
+		t.Fatalf("busybox: want 1 layer, have %d", len(man.Layers))
+	}
+	root := filepath.Join(t.TempDir(), "rootfs")
+	untar(t, blob(dir, man.Layers[0].Digest.Encoded()), root)
+	return root, img.Config
+}
+
+// alpine extracts the corpus Alpine minirootfs.
+func alpine(t testing.TB) string {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), "rootfs")
+	untar(t, testutil.CorpusFile(t, "alpine-minirootfs-3.20.3-x86_64.tar.gz"), root)
+	return root
+}
+
+func blob(dir, hex string) string { return filepath.Join(dir, "blobs", "sha256", hex) }
+
+func readJSON(t testing.TB, p string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", p, err)
+	}
+}
+
+func untar(t testing.TB, tarball, dst string) {
+	t.Helper()
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("tar", "-xzf", tarball, "-C", dst, "--numeric-owner").CombinedOutput()
+	if err != nil {
+		t.Fatalf("tar -xzf %s: %v\n%s", tarball, err, out)
+	}
+}
+
+var idSeq atomic.Int64
+
+func testID(t testing.TB) string {
+	name := strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
+	return strings.ToLower(name) + "-" + string(rune('a'+idSeq.Add(1)%26))
+}
+
+// result is one container run.
+type result struct {
+	code           int
+	err            error
+	stdout, stderr string
+}
+
+func runSpec(t testing.TB, id string, s *specs.Spec, rootMounts []specs.Mount, stdin string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code, err := Run(context.Background(), Config{ID: id, Spec: s, RootMounts: rootMounts, StateDir: t.TempDir()},
+		Stdio{In: strings.NewReader(stdin), Out: &out, Err: &errb})
+	return result{code, err, out.String(), errb.String()}
+}
+
+// build builds a spec from the busybox image config and opts.
+func build(t testing.TB, root string, img ocispec.ImageConfig, opts rspec.Options) *specs.Spec {
+	t.Helper()
+	s, err := rspec.Build(img, root, opts)
+	if err != nil {
+		t.Fatalf("spec.Build: %v", err)
+	}
+	return s
+}
+
+func sh(script string) rspec.Options { return rspec.Options{Args: []string{"sh", "-c", script}} }

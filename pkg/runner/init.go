@@ -1,0 +1,132 @@
+package runner
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// codeErr carries the exit code a child failure maps to.
+type codeErr struct {
+	code int
+	err  error
+}
+
+func (e *codeErr) Error() string { return e.err.Error() }
+
+// Init must be the first call in main() (and TestMain) of any binary that
+// uses Run. In the runner's re-exec'd child it sets up the container and
+// execs the container process, never returning; elsewhere it returns at once.
+func Init() {
+	if os.Getenv(envInit) != "1" {
+		return
+	}
+	// Namespaced state set below (cgroupns, creds, caps, seccomp) is per
+	// thread; exec happens from this same thread.
+	runtime.LockOSThread()
+	err := childMain()
+	var ce *codeErr
+	if errors.As(err, &ce) {
+		report(ce.code, ce.err)
+	}
+	report(CodeRunnerFailed, err)
+}
+
+func childMain() error {
+	unix.Umask(0)
+	f := os.NewFile(fdConfig, "config")
+	var cfg initConfig
+	if err := json.NewDecoder(f).Decode(&cfg); err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	f.Close()
+	s := cfg.Spec
+	if s == nil || s.Process == nil || s.Root == nil || s.Linux == nil {
+		return fmt.Errorf("read config: %w", ErrInvalidConfig)
+	}
+	if hasNS(s, specs.CgroupNamespace) {
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return fmt.Errorf("unshare cgroup namespace: %w", err)
+		}
+	}
+	if hasNS(s, specs.UTSNamespace) && s.Hostname != "" {
+		if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
+			return fmt.Errorf("sethostname: %w", err)
+		}
+	}
+	if hasNS(s, specs.NetworkNamespace) {
+		if err := loopbackUp(); err != nil {
+			return err
+		}
+	}
+	if err := setupRootfs(&cfg); err != nil {
+		return err
+	}
+	if s.Process.Terminal {
+		if err := setupConsole(); err != nil {
+			return err
+		}
+	}
+	if _, err := unix.Setsid(); err != nil && !s.Process.Terminal {
+		return fmt.Errorf("setsid: %w", err)
+	}
+	if s.Process.Terminal {
+		if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {
+			return fmt.Errorf("set controlling terminal: %w", err)
+		}
+	}
+	for _, r := range s.Process.Rlimits {
+		if err := setRlimit(r); err != nil {
+			return err
+		}
+	}
+	if err := os.Chdir(s.Process.Cwd); err != nil {
+		return fmt.Errorf("chdir to working directory %s: %w", s.Process.Cwd, err)
+	}
+	return finalizeAndExec(&cfg)
+}
+
+func hasNS(s *specs.Spec, t specs.LinuxNamespaceType) bool {
+	for _, n := range s.Linux.Namespaces {
+		if n.Type == t {
+			return true
+		}
+	}
+	return false
+}
+
+var rlimits = map[string]int{
+	"RLIMIT_CPU": unix.RLIMIT_CPU, "RLIMIT_FSIZE": unix.RLIMIT_FSIZE, "RLIMIT_DATA": unix.RLIMIT_DATA,
+	"RLIMIT_STACK": unix.RLIMIT_STACK, "RLIMIT_CORE": unix.RLIMIT_CORE, "RLIMIT_RSS": unix.RLIMIT_RSS,
+	"RLIMIT_NPROC": unix.RLIMIT_NPROC, "RLIMIT_NOFILE": unix.RLIMIT_NOFILE, "RLIMIT_MEMLOCK": unix.RLIMIT_MEMLOCK,
+	"RLIMIT_AS": unix.RLIMIT_AS, "RLIMIT_LOCKS": unix.RLIMIT_LOCKS, "RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING,
+	"RLIMIT_MSGQUEUE": unix.RLIMIT_MSGQUEUE, "RLIMIT_NICE": unix.RLIMIT_NICE, "RLIMIT_RTPRIO": unix.RLIMIT_RTPRIO,
+	"RLIMIT_RTTIME": unix.RLIMIT_RTTIME,
+}
+
+func setRlimit(r specs.POSIXRlimit) error {
+	res, ok := rlimits[r.Type]
+	if !ok {
+		return fmt.Errorf("unknown rlimit %s", r.Type)
+	}
+	lim := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
+	err := unix.Setrlimit(res, &lim)
+	if err == unix.EPERM {
+		// Raising the hard limit needs CAP_SYS_RESOURCE: cap to ours.
+		var cur unix.Rlimit
+		if unix.Getrlimit(res, &cur) == nil {
+			lim.Max = min(lim.Max, cur.Max)
+			lim.Cur = min(lim.Cur, lim.Max)
+			err = unix.Setrlimit(res, &lim)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("setrlimit %s: %w", r.Type, err)
+	}
+	return nil
+}

@@ -1,0 +1,260 @@
+package runner
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+var mountFlags = map[string]struct {
+	clear bool
+	flag  uintptr
+}{
+	"ro": {false, unix.MS_RDONLY}, "rw": {true, unix.MS_RDONLY},
+	"nosuid": {false, unix.MS_NOSUID}, "suid": {true, unix.MS_NOSUID},
+	"nodev": {false, unix.MS_NODEV}, "dev": {true, unix.MS_NODEV},
+	"noexec": {false, unix.MS_NOEXEC}, "exec": {true, unix.MS_NOEXEC},
+	"sync": {false, unix.MS_SYNCHRONOUS}, "async": {true, unix.MS_SYNCHRONOUS},
+	"noatime": {false, unix.MS_NOATIME}, "atime": {true, unix.MS_NOATIME},
+	"nodiratime": {false, unix.MS_NODIRATIME}, "relatime": {false, unix.MS_RELATIME},
+	"strictatime": {false, unix.MS_STRICTATIME}, "bind": {false, unix.MS_BIND},
+	"rbind": {false, unix.MS_BIND | unix.MS_REC}, "defaults": {false, 0},
+}
+
+var propFlags = map[string]uintptr{
+	"private": unix.MS_PRIVATE, "rprivate": unix.MS_PRIVATE | unix.MS_REC,
+	"slave": unix.MS_SLAVE, "rslave": unix.MS_SLAVE | unix.MS_REC,
+	"shared": unix.MS_SHARED, "rshared": unix.MS_SHARED | unix.MS_REC,
+	"unbindable": unix.MS_UNBINDABLE, "runbindable": unix.MS_UNBINDABLE | unix.MS_REC,
+}
+
+// parseOptions splits mount options into flags, propagation and fs data.
+func parseOptions(opts []string) (flags, prop uintptr, data string) {
+	var d []string
+	for _, o := range opts {
+		if f, ok := mountFlags[o]; ok {
+			if f.clear {
+				flags &^= f.flag
+			} else {
+				flags |= f.flag
+			}
+		} else if p, ok := propFlags[o]; ok {
+			prop |= p
+		} else {
+			d = append(d, o)
+		}
+	}
+	return flags, prop, strings.Join(d, ",")
+}
+
+// setupRootfs builds the container's filesystem view and pivots into it.
+func setupRootfs(cfg *initConfig) error {
+	s := cfg.Spec
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make mounts private: %w", err)
+	}
+	root := s.Root.Path
+	if len(cfg.RootMounts) == 0 {
+		if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("bind rootfs %s: %w", root, err)
+		}
+	}
+	for _, m := range cfg.RootMounts {
+		flags, _, data := parseOptions(m.Options)
+		if err := unix.Mount(m.Source, root, m.Type, flags, data); err != nil {
+			return fmt.Errorf("mount %s rootfs on %s (%s): %w", m.Type, root, data, err)
+		}
+	}
+	rootfd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open rootfs: %w", err)
+	}
+	defer unix.Close(rootfd)
+	devTmpfs := false
+	for _, m := range s.Mounts {
+		if err := mountOne(rootfd, m, cfg); err != nil {
+			return err
+		}
+		if path.Clean(m.Destination) == "/dev" && m.Type == "tmpfs" {
+			devTmpfs = true
+		}
+	}
+	if devTmpfs {
+		if err := setupDev(rootfd); err != nil {
+			return err
+		}
+	}
+	if fd, err := mkdirInRoot(rootfd, s.Process.Cwd, false); err == nil {
+		unix.Close(fd)
+	}
+	if err := pivot(root); err != nil {
+		return err
+	}
+	for _, p := range s.Linux.MaskedPaths {
+		if err := maskPath(p); err != nil {
+			return err
+		}
+	}
+	for _, p := range s.Linux.ReadonlyPaths {
+		if err := readonlyPath(p); err != nil {
+			return err
+		}
+	}
+	if s.Root.Readonly {
+		if err := unix.Mount("", "/", "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+			return fmt.Errorf("make rootfs read-only: %w", err)
+		}
+	}
+	return nil
+}
+
+// mountOne mounts m at its destination resolved inside the rootfs.
+func mountOne(rootfd int, m specs.Mount, cfg *initConfig) error {
+	flags, prop, data := parseOptions(m.Options)
+	isBind := flags&unix.MS_BIND != 0 || m.Type == "bind"
+	file := false
+	if isBind {
+		st, err := os.Stat(m.Source)
+		if err != nil {
+			return fmt.Errorf("mount %s: source: %w", m.Destination, err)
+		}
+		file = !st.IsDir()
+		flags |= unix.MS_BIND
+	}
+	fd, err := mkdirInRoot(rootfd, m.Destination, file)
+	if err != nil {
+		return fmt.Errorf("mount %s: %w", m.Destination, err)
+	}
+	target := fdPath(fd)
+	defer unix.Close(fd)
+	switch {
+	case isBind:
+		if err := unix.Mount(m.Source, target, "", flags&(unix.MS_BIND|unix.MS_REC), ""); err != nil {
+			return fmt.Errorf("bind %s on %s: %w", m.Source, m.Destination, err)
+		}
+		if rest := flags &^ (unix.MS_BIND | unix.MS_REC); rest != 0 {
+			// The fd points below the new mount: reopen to reach it.
+			nfd, err := openInRoot(rootfd, m.Destination)
+			if err != nil {
+				return fmt.Errorf("reopen %s: %w", m.Destination, err)
+			}
+			defer unix.Close(nfd)
+			target = fdPath(nfd)
+			if err := unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|rest, ""); err != nil {
+				return fmt.Errorf("remount %s: %w", m.Destination, err)
+			}
+		}
+	case m.Type == "cgroup":
+		return mountCgroup(rootfd, target, m.Destination, flags, cfg.CgroupV1)
+	default:
+		if err := unix.Mount(m.Source, target, m.Type, flags, data); err != nil {
+			return fmt.Errorf("mount %s on %s: %w", m.Type, m.Destination, err)
+		}
+	}
+	if prop != 0 {
+		nfd, err := openInRoot(rootfd, m.Destination)
+		if err != nil {
+			return fmt.Errorf("reopen %s: %w", m.Destination, err)
+		}
+		defer unix.Close(nfd)
+		if err := unix.Mount("", fdPath(nfd), "", prop, ""); err != nil {
+			return fmt.Errorf("set propagation of %s: %w", m.Destination, err)
+		}
+	}
+	return nil
+}
+
+// mountCgroup mounts the container's cgroup view: cgroup2 on a unified
+// host; otherwise a tmpfs holding one mount per v1 hierarchy (each shows
+// the container's cgroup as its root, thanks to the cgroup namespace).
+func mountCgroup(rootfd int, target, dest string, flags uintptr, v1 []string) error {
+	if len(v1) == 0 {
+		if err := unix.Mount("cgroup2", target, "cgroup2", flags, ""); err != nil {
+			return fmt.Errorf("mount cgroup2 on %s: %w", dest, err)
+		}
+		return nil
+	}
+	if err := unix.Mount("tmpfs", target, "tmpfs", flags&^unix.MS_RDONLY, "mode=755"); err != nil {
+		return fmt.Errorf("mount tmpfs on %s: %w", dest, err)
+	}
+	for _, opt := range v1 {
+		name := strings.TrimPrefix(opt, "name=")
+		fd, err := mkdirInRoot(rootfd, path.Join(dest, name), false)
+		if err != nil {
+			return fmt.Errorf("mount cgroup %s: %w", opt, err)
+		}
+		err = unix.Mount("cgroup", fdPath(fd), "cgroup", flags, opt)
+		unix.Close(fd)
+		if err != nil {
+			return fmt.Errorf("mount cgroup %s on %s: %w", opt, dest, err)
+		}
+	}
+	if flags&unix.MS_RDONLY != 0 {
+		fd, err := openInRoot(rootfd, dest)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		if err := unix.Mount("", fdPath(fd), "", unix.MS_REMOUNT|flags, "mode=755"); err != nil {
+			return fmt.Errorf("remount %s read-only: %w", dest, err)
+		}
+	}
+	return nil
+}
+
+// pivot makes root the new / with pivot_root (never chroot) and detaches
+// the old root.
+func pivot(root string) error {
+	if err := unix.Chdir(root); err != nil {
+		return fmt.Errorf("chdir rootfs: %w", err)
+	}
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fmt.Errorf("pivot_root: %w", err)
+	}
+	if err := unix.Mount("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("pivot_root: make old root slave: %w", err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("pivot_root: detach old root: %w", err)
+	}
+	return unix.Chdir("/")
+}
+
+func maskPath(p string) error {
+	st, err := os.Stat(p)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("mask %s: %w", p, err)
+	}
+	if st.IsDir() {
+		err = unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY, "")
+	} else {
+		err = unix.Mount("/dev/null", p, "", unix.MS_BIND, "")
+	}
+	if err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("mask %s: %w", p, err)
+	}
+	return nil
+}
+
+func readonlyPath(p string) error {
+	if err := unix.Mount(p, p, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		if os.IsNotExist(err) {
+			return nil
+		}
+		return fmt.Errorf("read-only %s: %w", p, err)
+	}
+	var st unix.Statfs_t
+	_ = unix.Statfs(p, &st)
+	keep := uintptr(st.Flags) & (unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
+	if err := unix.Mount(p, p, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|keep, ""); err != nil {
+		return fmt.Errorf("read-only %s: %w", p, err)
+	}
+	return nil
+}

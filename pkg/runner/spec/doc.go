@@ -1,0 +1,14 @@
+// Package spec turns an image config plus the user's run flags into an OCI
+// runtime-spec with docker-like defaults: mount, pid, uts, ipc and cgroup
+// namespaces (plus network for --network none), docker's default
+// capability set, runc's default masked and read-only paths, a /dev tmpfs,
+// no_new_privs and the default seccomp profile of pkg/runner/seccomp.
+//
+// User names are resolved by reading the container's own /etc/passwd and
+// /etc/group as files, opened inside the rootfs with RESOLVE_IN_ROOT so a
+// symlinked passwd file cannot point at the host's.
+//
+// Two values the spec has no field for travel as annotations:
+// AnnotationCgroupParent (the --cgroup-parent flag; the runner puts the
+// container's cgroup at <parent>/<id>).
+package spec

@@ -1,0 +1,78 @@
+package spec
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/moby/sys/user"
+	"golang.org/x/sys/unix"
+)
+
+type resolved struct {
+	uid, gid uint32
+	groups   []uint32
+	home     string
+}
+
+// resolveUser resolves user[:group] against the container's own passwd and
+// group files (opened inside rootfs, symlinks resolved as if rootfs were /).
+func resolveUser(rootfs, spec string) (resolved, error) {
+	passwd := openInRoot(rootfs, "etc/passwd")
+	group := openInRoot(rootfs, "etc/group")
+	defer closeReader(passwd)
+	defer closeReader(group)
+	defaults := &user.ExecUser{Uid: 0, Gid: 0, Home: "/"}
+	eu, err := user.GetExecUser(spec, defaults, passwd, group)
+	if err != nil {
+		return resolved{}, fmt.Errorf("resolve user %q: %w", spec, err)
+	}
+	const maxID = 1<<32 - 2 // 4294967295 is (uid_t)-1, never valid
+	if eu.Uid < 0 || eu.Gid < 0 || int64(eu.Uid) > maxID || int64(eu.Gid) > maxID {
+		return resolved{}, fmt.Errorf("resolve user %q: %w: uid/gid out of range", spec, ErrInvalidOption)
+	}
+	r := resolved{uid: uint32(eu.Uid), gid: uint32(eu.Gid), home: eu.Home}
+	for _, g := range eu.Sgids {
+		if g < 0 || int64(g) > maxID {
+			return resolved{}, fmt.Errorf("resolve user %q: %w: group id %d out of range", spec, ErrInvalidOption, g)
+		}
+		if uint32(g) != r.gid {
+			r.groups = append(r.groups, uint32(g))
+		}
+	}
+	if r.home == "" {
+		r.home = "/"
+	}
+	return r, nil
+}
+
+// openInRoot opens rel inside root without escaping it; nil when absent
+// (an image without /etc/passwd can still use numeric ids).
+func openInRoot(root, rel string) io.Reader {
+	dir, err := os.Open(root)
+	if err != nil {
+		return nil
+	}
+	defer dir.Close()
+	fd, err := unix.Openat2(int(dir.Fd()), rel, &unix.OpenHow{
+		Flags:   unix.O_RDONLY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if err != nil {
+		return nil
+	}
+	f := os.NewFile(uintptr(fd), filepath.Join(root, rel))
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil
+	}
+	return f
+}
+
+func closeReader(r io.Reader) {
+	if c, ok := r.(io.Closer); ok {
+		_ = c.Close()
+	}
+}
+

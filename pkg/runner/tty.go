@@ -1,0 +1,143 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync"
+
+	"golang.org/x/sys/unix"
+	"golang.org/x/term"
+)
+
+// setupConsole (child, after pivot_root) opens a pty pair from the
+// container's own devpts instance, sends the master to the parent and makes
+// the slave the process's stdio.
+func setupConsole() error {
+	master, err := unix.Open("/dev/pts/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open /dev/pts/ptmx: %w", err)
+	}
+	defer unix.Close(master)
+	if err := unix.IoctlSetPointerInt(master, unix.TIOCSPTLCK, 0); err != nil {
+		return fmt.Errorf("unlock pty: %w", err)
+	}
+	n, err := unix.IoctlGetInt(master, unix.TIOCGPTN)
+	if err != nil {
+		return fmt.Errorf("pty number: %w", err)
+	}
+	slave, err := unix.Open(fmt.Sprintf("/dev/pts/%d", n), unix.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		return fmt.Errorf("open pty slave: %w", err)
+	}
+	if err := unix.Sendmsg(fdSync, []byte(msgPtyName), unix.UnixRights(master), nil, 0); err != nil {
+		return fmt.Errorf("send pty master: %w", err)
+	}
+	for fd := 0; fd < 3; fd++ {
+		if err := unix.Dup3(slave, fd, 0); err != nil {
+			return fmt.Errorf("dup pty slave: %w", err)
+		}
+	}
+	if slave > 2 {
+		unix.Close(slave)
+	}
+	return nil
+}
+
+// recvMaster (parent) receives the pty master, or the child's error.
+func recvMaster(sock *os.File) (*os.File, []byte, error) {
+	buf := make([]byte, 4096)
+	oob := make([]byte, unix.CmsgSpace(4))
+	n, oobn, _, _, err := unix.Recvmsg(int(sock.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		return nil, nil, fmt.Errorf("receive pty master: %w", err)
+	}
+	if oobn == 0 {
+		return nil, buf[:n], nil // an error report (or EOF)
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return nil, nil, fmt.Errorf("receive pty master: bad control message")
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		return nil, nil, fmt.Errorf("receive pty master: bad rights")
+	}
+	return os.NewFile(uintptr(fds[0]), "ptmx"), nil, nil
+}
+
+// console is the parent's side of -t: raw mode on the caller's terminal,
+// window size kept in sync, bytes copied both ways.
+type console struct {
+	master  *os.File
+	restore func()
+	outDone chan struct{}
+	winch   chan os.Signal
+	wg      sync.WaitGroup
+}
+
+func startConsole(master *os.File, stdio Stdio) *console {
+	c := &console{master: master, restore: func() {}, outDone: make(chan struct{})}
+	if f, ok := stdio.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		if st, err := term.MakeRaw(int(f.Fd())); err == nil {
+			c.restore = func() { _ = term.Restore(int(f.Fd()), st) }
+		}
+	}
+	sizeFrom := sizeSource(stdio)
+	if sizeFrom >= 0 {
+		c.resize(sizeFrom)
+		c.winch = make(chan os.Signal, 1)
+		signal.Notify(c.winch, unix.SIGWINCH)
+		go func() {
+			for range c.winch {
+				c.resize(sizeFrom)
+			}
+		}()
+	}
+	if stdio.In != nil {
+		go func() { _, _ = io.Copy(master, stdio.In) }()
+	}
+	go func() {
+		defer close(c.outDone)
+		out := stdio.Out
+		if out == nil {
+			out = io.Discard
+		}
+		_, err := io.Copy(out, master)
+		var pe *os.PathError
+		if errors.As(err, &pe) && errors.Is(pe.Err, unix.EIO) {
+			return // slave closed: the container is gone
+		}
+	}()
+	return c
+}
+
+// sizeSource picks the caller's terminal to read the window size from.
+func sizeSource(stdio Stdio) int {
+	for _, x := range []any{stdio.Out, stdio.In} {
+		if f, ok := x.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			return int(f.Fd())
+		}
+	}
+	return -1
+}
+
+func (c *console) resize(from int) {
+	ws, err := unix.IoctlGetWinsize(from, unix.TIOCGWINSZ)
+	if err == nil {
+		_ = unix.IoctlSetWinsize(int(c.master.Fd()), unix.TIOCSWINSZ, ws)
+	}
+}
+
+// close waits for the output to drain, then restores the caller's terminal.
+func (c *console) close() {
+	<-c.outDone
+	if c.winch != nil {
+		signal.Stop(c.winch)
+		close(c.winch)
+	}
+	c.master.Close()
+	c.restore()
+}

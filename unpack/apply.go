@@ -1,0 +1,324 @@
+package unpack
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/ctrlite/ctr-lite/pkg/compression"
+	"github.com/opencontainers/go-digest"
+	"golang.org/x/sys/unix"
+)
+
+const (
+	whPrefix = ".wh."
+	whOpaque = ".wh..wh..opq"
+	whMeta   = ".wh..wh."
+)
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+
+// ApplyLayer decompresses r (gzip, zstd or plain, by mediaType and magic
+// bytes), applies the tar stream onto dir and returns the sha256 of the
+// uncompressed stream (the layer's diffID). The stream is read to its end,
+// so the digest covers all of it.
+func ApplyLayer(ctx context.Context, dir string, r io.Reader, mediaType string, opts Options) (digest.Digest, Stats, error) {
+	rc, _, err := compression.Decompress(r, mediaType)
+	if err != nil {
+		return "", Stats{}, fmt.Errorf("apply layer: %w", err)
+	}
+	defer rc.Close()
+	h := sha256.New()
+	tee := io.TeeReader(rc, h)
+	st, err := Apply(ctx, dir, tee, opts)
+	if err != nil {
+		return "", st, err
+	}
+	bp := bufPool.Get().(*[]byte)
+	_, err = io.CopyBuffer(h, rc, *bp)
+	bufPool.Put(bp)
+	if err != nil {
+		return "", st, fmt.Errorf("apply layer: drain: %w", err)
+	}
+	return digest.NewDigest(digest.SHA256, h), st, nil
+}
+
+// Apply applies one uncompressed tar stream onto dir, confined to dir.
+func Apply(ctx context.Context, dir string, r io.Reader, opts Options) (Stats, error) {
+	a, err := newApplier(dir, opts)
+	if err != nil {
+		return Stats{}, err
+	}
+	defer a.close()
+	tr := tar.NewReader(r)
+	for {
+		if err := ctx.Err(); err != nil {
+			return a.st, err
+		}
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if errors.Is(err, tar.ErrFieldTooLong) {
+				err = fmt.Errorf("%w: %w", ErrLimit, err)
+			}
+			return a.st, fmt.Errorf("read layer: %w", err)
+		}
+		a.st.Entries++
+		if a.root.dirty || len(a.root.cache) > maxCachedDirs {
+			a.root.flush()
+		}
+		if err := a.entry(ctx, hdr, tr); err != nil {
+			return a.st, &EntryError{Name: hdr.Name, Op: "apply", Err: err}
+		}
+	}
+	if err := a.finish(); err != nil {
+		return a.st, err
+	}
+	return a.st, nil
+}
+
+// applier holds the state of one Apply.
+type applier struct {
+	opts   Options
+	root   *root
+	lowers []*root // opened lazily, same order as opts.Lowers
+	st     Stats
+	euid   int
+	egid   int
+	// layer maps in-root paths this layer created (flagCreated) and the
+	// directories above them (flagAncestor): whiteouts and opaque markers
+	// only hide what lower layers put there.
+	layer map[string]uint8
+	// dirs holds directories whose mtime (and, rootless, mode) is set at
+	// the end, after their contents; index by path in dirIdx.
+	dirs   []dirMeta
+	dirIdx map[string]int
+}
+
+type dirMeta struct {
+	path  string
+	mode  uint32 // 0: leave as is
+	atime unix.Timespec
+	mtime unix.Timespec
+}
+
+const (
+	flagCreated  = 1
+	flagAncestor = 2
+)
+
+func newApplier(dir string, opts Options) (*applier, error) {
+	r, err := openRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &applier{
+		opts: opts, root: r, euid: os.Geteuid(), egid: os.Getegid(),
+		layer: map[string]uint8{}, dirIdx: map[string]int{},
+		lowers: make([]*root, len(opts.Lowers)),
+	}, nil
+}
+
+func (a *applier) close() {
+	a.root.close()
+	for _, l := range a.lowers {
+		if l != nil {
+			l.close()
+		}
+	}
+}
+
+func (a *applier) skipped(name, reason string) {
+	if a.opts.Skipped != nil {
+		a.opts.Skipped(name, reason)
+	}
+}
+
+// markCreated records that this layer created p.
+func (a *applier) markCreated(p string) {
+	a.layer[p] |= flagCreated
+	for {
+		i := strings.LastIndexByte(p, '/')
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+		if a.layer[p]&flagAncestor != 0 {
+			return
+		}
+		a.layer[p] |= flagAncestor
+	}
+	if p != "" {
+		a.layer[""] |= flagAncestor
+	}
+}
+
+// entry applies one tar header.
+func (a *applier) entry(ctx context.Context, hdr *tar.Header, tr *tar.Reader) error {
+	name, err := splitName(hdr.Name)
+	if err != nil {
+		return err
+	}
+	if err := checkHeader(hdr); err != nil {
+		return err
+	}
+	parent, base := parentBase(name)
+	if strings.HasPrefix(base, whPrefix) {
+		return a.whiteout(parent, base)
+	}
+	if name == "" {
+		if hdr.Typeflag != tar.TypeDir {
+			return fmt.Errorf("%s entry names the root: %w", typeName(hdr.Typeflag), ErrUnsafePath)
+		}
+		return a.directory(hdr, "", a.root.fd, ".")
+	}
+	pfd, err := a.mkdirAll(parent)
+	if err != nil {
+		return fmt.Errorf("parent %q: %w", "/"+parent, err)
+	}
+	if hdr.Typeflag == tar.TypeLink {
+		a.markCreated(name)
+		return a.hardlink(hdr, name, pfd, base)
+	}
+	if err := a.clear(pfd, base, hdr.Typeflag == tar.TypeDir); err != nil {
+		return err
+	}
+	a.markCreated(name)
+	switch hdr.Typeflag {
+	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse, tar.TypeCont:
+		return a.file(ctx, hdr, name, pfd, base, tr)
+	case tar.TypeDir:
+		return a.directory(hdr, name, pfd, base)
+	case tar.TypeSymlink:
+		return a.symlink(hdr, name, pfd, base)
+	case tar.TypeFifo, tar.TypeChar, tar.TypeBlock:
+		return a.node(hdr, name, pfd, base)
+	}
+	return fmt.Errorf("type %q: %w", hdr.Typeflag, ErrUnsupported)
+}
+
+func typeName(t byte) string {
+	switch t {
+	case tar.TypeSymlink:
+		return "symlink"
+	case tar.TypeLink:
+		return "hardlink"
+	case tar.TypeDir:
+		return "directory"
+	}
+	return "non-directory"
+}
+
+// checkHeader enforces the caps on link names, PAX records and xattrs.
+func checkHeader(hdr *tar.Header) error {
+	if len(hdr.Linkname) > maxNameLen {
+		return fmt.Errorf("link name of %d bytes: %w", len(hdr.Linkname), ErrLimit)
+	}
+	if len(hdr.PAXRecords) > maxPAXRecords {
+		return fmt.Errorf("%d PAX records: %w", len(hdr.PAXRecords), ErrLimit)
+	}
+	n, total := 0, 0
+	for k, v := range hdr.PAXRecords {
+		if !strings.HasPrefix(k, xattrPAX) {
+			continue
+		}
+		n++
+		total += len(k) + len(v)
+		if len(v) > maxXattrValue || len(k)-len(xattrPAX) > 255 {
+			return fmt.Errorf("xattr %q of %d bytes: %w", k[len(xattrPAX):], len(v), ErrLimit)
+		}
+	}
+	if n > maxXattrs || total > maxXattrTotal {
+		return fmt.Errorf("%d xattrs, %d bytes: %w", n, total, ErrLimit)
+	}
+	return nil
+}
+
+// mkdirAll returns the fd of the in-root directory rel, creating missing
+// components (with a lower layer's metadata in Overlay mode).
+func (a *applier) mkdirAll(rel string) (int, error) {
+	fd, err := a.root.dir(rel)
+	if err == nil || err != unix.ENOENT {
+		return fd, err
+	}
+	comps := strings.Split(rel, "/")
+	pfd := a.root.fd
+	for i, c := range comps {
+		prefix := strings.Join(comps[:i+1], "/")
+		fd, err := a.root.dir(prefix)
+		if err == unix.ENOENT {
+			if err := unix.Mkdirat(pfd, c, 0o755); err != nil {
+				if err == unix.EEXIST {
+					return -1, fmt.Errorf("%q is a dangling symlink or not a directory: %w", "/"+prefix, unix.ENOTDIR)
+				}
+				return -1, fmt.Errorf("mkdir %q: %w", "/"+prefix, err)
+			}
+			a.markCreated(prefix)
+			if err := a.implicitDir(prefix, pfd, c); err != nil {
+				return -1, err
+			}
+			fd, err = a.root.dir(prefix)
+		}
+		if err != nil {
+			return -1, err
+		}
+		pfd = fd
+	}
+	return pfd, nil
+}
+
+// clear removes what exists at base unless both it and the new entry are
+// directories (then the directory is kept and its metadata updated).
+func (a *applier) clear(pfd int, base string, isDir bool) error {
+	var st unix.Stat_t
+	if err := unix.Fstatat(pfd, base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		if err == unix.ENOENT {
+			return nil
+		}
+		return fmt.Errorf("stat: %w", err)
+	}
+	if isDir && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return nil
+	}
+	a.root.dirty = true
+	return removeAllAt(pfd, base)
+}
+
+// removeAllAt removes name in dirfd and, for a directory, everything
+// below it, never following a symlink.
+func removeAllAt(dirfd int, name string) error {
+	err := unix.Unlinkat(dirfd, name, 0)
+	if err == nil || err == unix.ENOENT {
+		return nil
+	}
+	if err != unix.EISDIR && err != unix.EPERM {
+		return fmt.Errorf("remove %s: %w", name, err)
+	}
+	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", name, err)
+	}
+	f := os.NewFile(uintptr(fd), name)
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return fmt.Errorf("read dir %s: %w", name, err)
+	}
+	for _, n := range names {
+		if err := removeAllAt(fd, n); err != nil {
+			return err
+		}
+	}
+	if err := unix.Unlinkat(dirfd, name, unix.AT_REMOVEDIR); err != nil && err != unix.ENOENT {
+		return fmt.Errorf("remove %s: %w", name, err)
+	}
+	return nil
+}

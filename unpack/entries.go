@@ -1,0 +1,316 @@
+package unpack
+
+import (
+	"archive/tar"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+const xattrPAX = "SCHILY.xattr."
+
+// file creates a regular file and streams its content.
+func (a *applier) file(ctx context.Context, hdr *tar.Header, name string, pfd int, base string, tr io.Reader) error {
+	fd, err := unix.Openat(pfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return fmt.Errorf("create: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), name)
+	defer f.Close()
+	n, err := copyContent(ctx, f, tr, isSparse(hdr), hdr.Size)
+	a.st.Bytes += n
+	if err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	if err := a.setMeta(hdr, name, fd, true); err != nil {
+		return err
+	}
+	a.st.Files++
+	return setTimes(pfd, base, hdr)
+}
+
+func isSparse(hdr *tar.Header) bool {
+	if hdr.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	for k := range hdr.PAXRecords {
+		if len(k) > 11 && k[:11] == "GNU.sparse." {
+			return true
+		}
+	}
+	return false
+}
+
+type writerOnly struct{ io.Writer }
+
+// copyContent copies r to f with a pooled 1 MiB buffer. For sparse
+// entries, all-zero blocks become holes.
+func copyContent(ctx context.Context, f *os.File, r io.Reader, sparse bool, size int64) (int64, error) {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	if !sparse {
+		var total int64
+		for {
+			n, err := io.CopyBuffer(writerOnly{f}, io.LimitReader(r, 64<<20), buf)
+			total += n
+			if err != nil || n < 64<<20 {
+				return total, err
+			}
+			if err := ctx.Err(); err != nil {
+				return total, err
+			}
+		}
+	}
+	var total int64
+	for {
+		n, err := io.ReadFull(r, buf)
+		if n > 0 {
+			chunk := buf[:n]
+			for len(chunk) > 0 {
+				blk := min(len(chunk), 4096)
+				if allZero(chunk[:blk]) {
+					if _, err := f.Seek(int64(blk), io.SeekCurrent); err != nil {
+						return total, err
+					}
+				} else if _, err := f.Write(chunk[:blk]); err != nil {
+					return total, err
+				}
+				chunk = chunk[blk:]
+			}
+			total += int64(n)
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, f.Truncate(size)
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// setMeta sets owner, mode and xattrs on an fd opened on the entry (never
+// a path, so a symlink can never redirect it). chown comes first since it
+// clears setuid bits and security.capability.
+func (a *applier) setMeta(hdr *tar.Header, name string, fd int, fresh bool) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("stat: %w", err)
+	}
+	if !a.opts.Rootless && (int(st.Uid) != hdr.Uid || int(st.Gid) != hdr.Gid) {
+		if hdr.Uid < 0 || hdr.Gid < 0 || int64(hdr.Uid) > 1<<32-2 || int64(hdr.Gid) > 1<<32-2 {
+			return fmt.Errorf("uid/gid %d/%d out of range: %w", hdr.Uid, hdr.Gid, ErrLimit)
+		}
+		if err := unix.Fchown(fd, hdr.Uid, hdr.Gid); err != nil {
+			return fmt.Errorf("chown: %w", err)
+		}
+		st.Mode &^= unix.S_ISUID | unix.S_ISGID
+	}
+	mode := uint32(hdr.Mode) & 0o7777
+	if st.Mode&0o7777 != mode {
+		if err := unix.Fchmod(fd, mode); err != nil {
+			return fmt.Errorf("chmod: %w", err)
+		}
+	}
+	return a.setXattrs(hdr, name, func(k string, v []byte) error { return unix.Fsetxattr(fd, k, v, 0) })
+}
+
+// setXattrs applies the SCHILY.xattr.* records with set.
+func (a *applier) setXattrs(hdr *tar.Header, name string, set func(string, []byte) error) error {
+	for k, v := range hdr.PAXRecords {
+		if len(k) <= len(xattrPAX) || k[:len(xattrPAX)] != xattrPAX {
+			continue
+		}
+		attr := k[len(xattrPAX):]
+		if err := set(attr, []byte(v)); err != nil {
+			if err == unix.ENOTSUP || a.opts.Rootless && (err == unix.EPERM || err == unix.EACCES) {
+				a.skipped(name, fmt.Sprintf("xattr %s: %v", attr, err))
+				continue
+			}
+			return fmt.Errorf("setxattr %s: %w", attr, err)
+		}
+	}
+	return nil
+}
+
+func timespecs(hdr *tar.Header) []unix.Timespec {
+	at := hdr.AccessTime
+	if at.IsZero() {
+		at = hdr.ModTime
+	}
+	return []unix.Timespec{toTimespec(at), toTimespec(hdr.ModTime)}
+}
+
+func toTimespec(t time.Time) unix.Timespec {
+	if t.IsZero() {
+		return unix.Timespec{Sec: 0}
+	}
+	return unix.NsecToTimespec(t.UnixNano())
+}
+
+// setTimes sets atime/mtime of base in pfd without following a symlink.
+func setTimes(pfd int, base string, hdr *tar.Header) error {
+	if err := unix.UtimesNanoAt(pfd, base, timespecs(hdr), unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return fmt.Errorf("set times: %w", err)
+	}
+	return nil
+}
+
+// directory creates a directory or updates an existing one. Its times
+// (and, rootless, a mode without owner write) are set by finish.
+func (a *applier) directory(hdr *tar.Header, name string, pfd int, base string) error {
+	if base != "." {
+		if err := unix.Mkdirat(pfd, base, 0o700); err != nil && err != unix.EEXIST {
+			return fmt.Errorf("mkdir: %w", err)
+		}
+	}
+	fd, err := unix.Openat(pfd, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open dir: %w", err)
+	}
+	defer unix.Close(fd)
+	h := *hdr
+	var deferred uint32
+	if a.opts.Rootless && h.Mode&0o700 != 0o700 {
+		deferred = uint32(h.Mode)&0o7777 | 1<<31
+		h.Mode |= 0o700
+	}
+	if err := a.setMeta(&h, name, fd, false); err != nil {
+		return err
+	}
+	a.st.Dirs++
+	ts := timespecs(hdr)
+	a.recordDir(dirMeta{path: name, mode: deferred, atime: ts[0], mtime: ts[1]})
+	return nil
+}
+
+func (a *applier) recordDir(m dirMeta) {
+	if i, ok := a.dirIdx[m.path]; ok {
+		a.dirs[i] = m
+		return
+	}
+	a.dirIdx[m.path] = len(a.dirs)
+	a.dirs = append(a.dirs, m)
+}
+
+// finish sets directory times (and deferred modes) after their contents.
+func (a *applier) finish() error {
+	for i := len(a.dirs) - 1; i >= 0; i-- {
+		m := a.dirs[i]
+		parent, base := parentBase(m.path)
+		if m.path == "" {
+			base = "."
+		}
+		pfd, err := a.root.dir(parent)
+		if err != nil {
+			continue // replaced or removed later in the layer
+		}
+		var st unix.Stat_t
+		if err := unix.Fstatat(pfd, base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			continue
+		}
+		if m.mode != 0 {
+			fd, err := unix.Openat(pfd, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return fmt.Errorf("open dir %q: %w", m.path, err)
+			}
+			err = unix.Fchmod(fd, m.mode&0o7777)
+			unix.Close(fd)
+			if err != nil {
+				return fmt.Errorf("chmod dir %q: %w", m.path, err)
+			}
+		}
+		if err := unix.UtimesNanoAt(pfd, base, []unix.Timespec{m.atime, m.mtime}, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return fmt.Errorf("set times of dir %q: %w", m.path, err)
+		}
+	}
+	return nil
+}
+
+// symlink creates a symbolic link. Its target is stored as written and is
+// only ever followed with in-root resolution.
+func (a *applier) symlink(hdr *tar.Header, name string, pfd int, base string) error {
+	if hdr.Linkname == "" {
+		return fmt.Errorf("symlink with empty target: %w", ErrUnsafePath)
+	}
+	if err := unix.Symlinkat(hdr.Linkname, pfd, base); err != nil {
+		return fmt.Errorf("symlink: %w", err)
+	}
+	if err := a.lchown(hdr, pfd, base); err != nil {
+		return err
+	}
+	if err := a.setXattrs(hdr, name, func(k string, v []byte) error {
+		return unix.Lsetxattr(procPath(pfd, base), k, v, 0)
+	}); err != nil {
+		return err
+	}
+	a.st.Symlinks++
+	return setTimes(pfd, base, hdr)
+}
+
+// procPath names base in the directory pfd through /proc/self/fd, for the
+// l*xattr calls that have no *at form (the last component is not followed).
+func procPath(pfd int, base string) string { return fmt.Sprintf("/proc/self/fd/%d/%s", pfd, base) }
+
+func (a *applier) lchown(hdr *tar.Header, pfd int, base string) error {
+	if a.opts.Rootless || hdr.Uid == a.euid && hdr.Gid == a.egid {
+		return nil
+	}
+	if err := unix.Fchownat(pfd, base, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return fmt.Errorf("lchown: %w", err)
+	}
+	return nil
+}
+
+// node creates a fifo or a device node (devices only as root).
+func (a *applier) node(hdr *tar.Header, name string, pfd int, base string) error {
+	mode := uint32(hdr.Mode) & 0o7777
+	var dev uint64
+	switch hdr.Typeflag {
+	case tar.TypeFifo:
+		mode |= unix.S_IFIFO
+	case tar.TypeChar, tar.TypeBlock:
+		if a.opts.Rootless {
+			delete(a.layer, name)
+			a.skipped(name, "device node not created when rootless")
+			return nil
+		}
+		mode |= unix.S_IFCHR
+		if hdr.Typeflag == tar.TypeBlock {
+			mode = mode&^unix.S_IFCHR | unix.S_IFBLK
+		}
+		dev = unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor))
+	}
+	if err := unix.Mknodat(pfd, base, mode&^0o7777, int(dev)); err != nil {
+		return fmt.Errorf("mknod: %w", err)
+	}
+	if err := a.lchown(hdr, pfd, base); err != nil {
+		return err
+	}
+	// The node was just created by us in pfd, so it is not a symlink and
+	// fchmodat cannot be redirected.
+	if err := unix.Fchmodat(pfd, base, mode&0o7777, 0); err != nil {
+		return fmt.Errorf("chmod: %w", err)
+	}
+	if err := a.setXattrs(hdr, name, func(k string, v []byte) error {
+		return unix.Lsetxattr(procPath(pfd, base), k, v, 0)
+	}); err != nil {
+		return err
+	}
+	a.st.Files++
+	return setTimes(pfd, base, hdr)
+}

@@ -1,0 +1,306 @@
+package unpack
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ctrlite/ctr-lite/internal/testutil"
+	"golang.org/x/sys/unix"
+)
+
+type entries = []testutil.Entry
+
+var (
+	file     = testutil.File
+	dirE     = testutil.Dir
+	symlinkE = testutil.Symlink
+	hardlink = testutil.Hardlink
+)
+
+// errAny accepts any error (the case only requires refusal).
+var errAny = errors.New("any error")
+
+type maliciousCase struct {
+	name  string
+	lower func(out string) entries // applied first (a lower layer)
+	layer func(out string) entries
+	err   error // nil: success expected; errAny: any error
+	// overlayErr, when set, replaces err in Overlay mode.
+	overlayErr error
+	overlayOK  bool // success in Overlay mode (the lower's symlink is not in the upper)
+	check      func(t *testing.T, root string, mode Mode)
+}
+
+func only(es ...testutil.Entry) func(string) entries {
+	return func(string) entries { return es }
+}
+
+func exists(rel string) func(*testing.T, string, Mode) {
+	return func(t *testing.T, root string, _ Mode) {
+		t.Helper()
+		if _, err := os.Lstat(filepath.Join(root, rel)); err != nil {
+			t.Errorf("want %s inside the target: %v", rel, err)
+		}
+	}
+}
+
+func content(rel, want string) func(*testing.T, string, Mode) {
+	return func(t *testing.T, root string, _ Mode) {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(root, rel))
+		if err != nil || string(b) != want {
+			t.Errorf("%s = %q, %v; want %q", rel, b, err, want)
+		}
+	}
+}
+
+func isType(rel string, typ uint32) func(*testing.T, string, Mode) {
+	return func(t *testing.T, root string, _ Mode) {
+		t.Helper()
+		var st unix.Stat_t
+		if err := unix.Lstat(filepath.Join(root, rel), &st); err != nil || st.Mode&unix.S_IFMT != typ {
+			t.Errorf("%s: mode %o, %v; want type %o", rel, st.Mode, err, typ)
+		}
+	}
+}
+
+func maliciousCases() []maliciousCase {
+	return []maliciousCase{
+		{name: "absolute name lands inside", layer: func(out string) entries { return entries{file(out+"/evil", "x")} },
+			check: func(t *testing.T, root string, _ Mode) {}},
+		{name: "dotdot name", layer: only(file("../outside/evil", "x")), err: ErrUnsafePath},
+		{name: "dotdot deep name", layer: only(file("a/b/../../../outside/evil", "x")), err: ErrUnsafePath},
+		{name: "dotdot absolute name", layer: only(file("/../outside/evil", "x")), err: ErrUnsafePath},
+		{name: "GNU long name with dotdot", layer: only(testutil.Entry{Name: strings.Repeat("x/", 60) + strings.Repeat("../", 62) + "outside/evil", Format: tar.FormatGNU}), err: ErrUnsafePath},
+		{name: "PAX long name with dotdot", layer: only(testutil.Entry{Name: strings.Repeat("x/", 60) + strings.Repeat("../", 62) + "outside/evil"}), err: ErrUnsafePath},
+		{name: "absolute symlink to root then file", layer: only(symlinkE("l", "/"), file("l/evil", "x")), check: content("evil", "x")},
+		{name: "relative symlink climbing then file", layer: only(symlinkE("l", "../../../../../../.."), file("l/evil", "x")), check: content("evil", "x")},
+		{name: "multi-hop symlinks then file", layer: only(symlinkE("a", "b"), symlinkE("b", "c/../.."), dirE("c"), file("a/evil", "x")), check: content("evil", "x")},
+		{name: "symlink in subdir climbing", layer: only(dirE("d"), symlinkE("d/up", "../../../../"), file("d/up/evil", "x")), check: content("evil", "x")},
+		{name: "absolute symlink to the sentinel then file", layer: func(out string) entries {
+			return entries{symlinkE("l", out), file("l/secret", "pwned")}
+		}, err: errAny},
+		{name: "symlink to sentinel existing inside", layer: func(out string) entries {
+			return entries{dirE(strings.TrimPrefix(out, "/")), symlinkE("l", out), file("l/secret", "inside")}
+		}, check: func(t *testing.T, root string, _ Mode) {}},
+		{name: "symlink to sentinel file then file replaces link", layer: func(out string) entries {
+			return entries{symlinkE("f", out+"/secret"), file("f", "pwned")}
+		}, check: func(t *testing.T, root string, m Mode) { content("f", "pwned")(t, root, m); isType("f", unix.S_IFREG)(t, root, m) }},
+		{name: "symlink to sentinel dir then dir entry (CVE-2021-32760)", layer: func(out string) entries {
+			return entries{symlinkE("d", out), {Type: tar.TypeDir, Name: "d", Mode: 0o777}}
+		}, check: isType("d", unix.S_IFDIR)},
+		{name: "lower symlink to sentinel then dir entry with mode", lower: func(out string) entries { return entries{symlinkE("etc", out)} },
+			layer: only(testutil.Entry{Type: tar.TypeDir, Name: "etc", Mode: 0o777}), check: isType("etc", unix.S_IFDIR)},
+		{name: "lower symlink to sentinel then file below", lower: func(out string) entries { return entries{symlinkE("etc", out)} },
+			layer: only(file("etc/secret", "pwned")), err: errAny, overlayOK: true},
+		{name: "hardlink absolute to sentinel", layer: func(out string) entries { return entries{hardlink("h", out+"/secret")} }, err: ErrNotFound},
+		{name: "hardlink dotdot", layer: only(hardlink("h", "../outside/secret")), err: ErrUnsafePath},
+		{name: "GNU long link name dotdot", layer: only(testutil.Entry{Type: tar.TypeLink, Name: "h", Linkname: strings.Repeat("x/", 60) + strings.Repeat("../", 62) + "outside/secret", Format: tar.FormatGNU}), err: ErrUnsafePath},
+		{name: "hardlink through symlink to sentinel", layer: func(out string) entries {
+			return entries{symlinkE("l", out), hardlink("h", "l/secret")}
+		}, err: ErrNotFound},
+		{name: "hardlink to symlink links the symlink", layer: func(out string) entries {
+			return entries{symlinkE("l", out+"/secret"), hardlink("h", "l"), file("h", "pwned")}
+		}, check: func(t *testing.T, root string, m Mode) {
+			isType("l", unix.S_IFLNK)(t, root, m)
+			content("h", "pwned")(t, root, m)
+		}},
+		{name: "hardlink to symlink stays a symlink", layer: func(out string) entries {
+			return entries{symlinkE("l", out+"/secret"), hardlink("h", "l")}
+		}, check: isType("h", unix.S_IFLNK)},
+		{name: "hardlink then file does not write through", layer: only(file("a", "orig"), hardlink("b", "a"), file("b", "new")),
+			check: func(t *testing.T, root string, m Mode) { content("a", "orig")(t, root, m); content("b", "new")(t, root, m) }},
+		{name: "hardlink to directory", layer: only(dirE("d"), hardlink("h", "d")), err: ErrUnsafePath},
+		{name: "hardlink to missing", layer: only(hardlink("h", "nope")), err: ErrNotFound},
+		{name: "hardlink to root", layer: only(hardlink("h", "/")), err: ErrUnsafePath},
+		{name: "symlink named dot (CVE-2021-29136)", layer: func(out string) entries { return entries{symlinkE(".", out)} }, err: ErrUnsafePath},
+		{name: "symlink named slash", layer: func(out string) entries { return entries{symlinkE("/", out)} }, err: ErrUnsafePath},
+		{name: "symlink named dot-slash", layer: func(out string) entries { return entries{symlinkE("./", out), file("secret", "x")} }, err: ErrUnsafePath},
+		{name: "file named root", layer: only(file(".", "x")), err: ErrUnsafePath},
+		{name: "fifo named root", layer: only(testutil.Entry{Type: tar.TypeFifo, Name: "/."}), err: ErrUnsafePath},
+		{name: "root dir entry changes only the target", layer: only(testutil.Entry{Type: tar.TypeDir, Name: "./", Mode: 0o700}),
+			check: func(t *testing.T, root string, _ Mode) {
+				if fi, err := os.Stat(root); err != nil || fi.Mode().Perm() != 0o700 {
+					t.Errorf("root mode %v, %v", fi.Mode(), err)
+				}
+			}},
+		{name: "whiteout dot", layer: only(file(".wh..", "")), err: ErrUnsafePath},
+		{name: "whiteout dotdot", layer: only(file(".wh...", "")), err: ErrUnsafePath},
+		{name: "whiteout dotdot in subdir", layer: only(file("a/.wh...", "")), err: ErrUnsafePath},
+		{name: "whiteout empty name", layer: only(file("a/.wh.", "")), err: ErrUnsafePath},
+		{name: "whiteout through symlink to sentinel", layer: func(out string) entries {
+			return entries{symlinkE("l", out), file("l/.wh.secret", "")}
+		}, overlayErr: errAny},
+		{name: "opaque through symlink to sentinel", layer: func(out string) entries {
+			return entries{symlinkE("l", out), file("l/.wh..wh..opq", "")}
+		}, overlayErr: errAny},
+		{name: "whiteout through relative symlink lands inside", lower: only(file("victim", "v")),
+			layer: only(symlinkE("l", "../../.."), file("l/.wh.victim", "")),
+			check: func(t *testing.T, root string, m Mode) {
+				if m == Flat {
+					if _, err := os.Lstat(filepath.Join(root, "victim")); !os.IsNotExist(err) {
+						t.Errorf("victim not deleted: %v", err)
+					}
+				}
+			}},
+		{name: "symlink loop", layer: only(symlinkE("a", "b"), symlinkE("b", "a"), file("a/x", "")), err: errAny},
+		{name: "symlink replaced dir then file below", layer: func(out string) entries {
+			return entries{dirE("d"), file("d/x", ""), symlinkE("d", out), file("d/y", "pwned")}
+		}, err: errAny},
+		{name: "long name", layer: only(file(strings.Repeat("a/", 2100)+"f", "")), err: ErrLimit},
+		{name: "long component", layer: only(file(strings.Repeat("a", 300), "")), err: ErrLimit},
+		{name: "too many xattrs", layer: only(testutil.Entry{Name: "f", Xattrs: manyXattrs(200)}), err: ErrLimit},
+		{name: "huge xattr", layer: only(testutil.Entry{Name: "f", Xattrs: map[string]string{"user.big": strings.Repeat("x", 70000)}}), err: ErrLimit},
+		{name: "device below symlink to sentinel", layer: func(out string) entries {
+			return entries{symlinkE("d", out), {Type: tar.TypeChar, Name: "d/null", DevMajor: 1, DevMinor: 3}}
+		}, err: errAny},
+		{name: "setuid mode kept", layer: only(testutil.Entry{Name: "su", Mode: 0o4755, Content: []byte("x")}),
+			check: func(t *testing.T, root string, _ Mode) {
+				if fi, err := os.Lstat(filepath.Join(root, "su")); err != nil || fi.Mode()&os.ModeSetuid == 0 {
+					t.Errorf("setuid lost: %v %v", fi.Mode(), err)
+				}
+			}},
+		{name: "whiteout deletes lower file", lower: only(dirE("etc"), file("etc/motd", "hi")), layer: only(file("etc/.wh.motd", "")),
+			check: func(t *testing.T, root string, m Mode) {
+				var st unix.Stat_t
+				err := unix.Lstat(filepath.Join(root, "etc/motd"), &st)
+				if m == Flat && err == nil || m == Overlay && (err != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR || st.Rdev != 0) {
+					t.Errorf("etc/motd after whiteout: mode %o rdev %d err %v", st.Mode, st.Rdev, err)
+				}
+			}},
+		{name: "whiteout keeps same-layer file", layer: only(file("a", "x"), file(".wh.a", "")), check: content("a", "x")},
+		{name: "opaque keeps same-layer entries in any order", lower: only(file("d/old", "o")),
+			layer: only(file("d/new1", "1"), file("d/.wh..wh..opq", ""), file("d/new2", "2")),
+			check: func(t *testing.T, root string, m Mode) {
+				content("d/new1", "1")(t, root, m)
+				content("d/new2", "2")(t, root, m)
+				_, err := os.Lstat(filepath.Join(root, "d/old"))
+				if m == Flat && err == nil {
+					t.Errorf("d/old survived the opaque marker")
+				}
+				if m == Overlay {
+					v := make([]byte, 8)
+					n, err := unix.Getxattr(filepath.Join(root, "d"), "trusted.overlay.opaque", v)
+					if err != nil || string(v[:n]) != "y" {
+						t.Errorf("opaque xattr %q, %v", v[:n], err)
+					}
+				}
+			}},
+		{name: "file replaced by dir", lower: only(file("x", "f")), layer: only(dirE("x"), file("x/y", "z")), check: content("x/y", "z")},
+		{name: "dir replaced by symlink", lower: only(dirE("x"), file("x/y", "z")), layer: func(out string) entries { return entries{symlinkE("x", out)} },
+			check: isType("x", unix.S_IFLNK)},
+	}
+}
+
+func manyXattrs(n int) map[string]string {
+	m := map[string]string{}
+	for i := range n {
+		m["user.x"+strings.Repeat("a", i%50)+string(rune('a'+i%26))+strings.Repeat("b", i/26)] = "v"
+	}
+	return m
+}
+
+// sentinel fills dir with files a breakout would change.
+func sentinel(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(dir, "sub"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"secret", "sub/file"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("secret"), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("secret", filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func runMalicious(t *testing.T, c maliciousCase, mode Mode) {
+	base := t.TempDir()
+	out, target, lowerDir := filepath.Join(base, "outside"), filepath.Join(base, "root"), filepath.Join(base, "lower")
+	sentinel(t, out)
+	for _, d := range []string{target, lowerDir} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := testutil.Tree(t, out, testutil.TreeOptions{MTime: true})
+	outInfo, _ := os.Stat(out)
+	opts := Options{Mode: mode}
+	if c.lower != nil {
+		dst := target
+		if mode == Overlay {
+			dst = lowerDir
+			opts.Lowers = []string{lowerDir}
+		}
+		if _, err := Apply(context.Background(), dst, bytes.NewReader(testutil.Layer(t, c.lower(out))), Options{Mode: mode}); err != nil {
+			t.Fatalf("lower layer: %v", err)
+		}
+	}
+	_, err := Apply(context.Background(), target, bytes.NewReader(testutil.Layer(t, c.layer(out))), opts)
+	want := c.err
+	if mode == Overlay && c.overlayErr != nil {
+		want = c.overlayErr
+	}
+	if mode == Overlay && c.overlayOK {
+		want = nil
+	}
+	switch {
+	case want == nil && err != nil:
+		t.Errorf("unexpected error: %v", err)
+	case want != nil && err == nil:
+		t.Errorf("no error, want %v", want)
+	case want != nil && want != errAny && !errors.Is(err, want):
+		t.Errorf("error %v, want %v", err, want)
+	}
+	if err != nil {
+		var ee *EntryError
+		if !errors.As(err, &ee) || ee.Name == "" {
+			t.Errorf("error %v does not name the entry", err)
+		}
+	}
+	if err == nil && c.check != nil {
+		c.check(t, target, mode)
+	}
+	if diffs := testutil.DiffTrees(before, testutil.Tree(t, out, testutil.TreeOptions{MTime: true})); len(diffs) > 0 {
+		t.Errorf("sentinel changed: %v", diffs)
+	}
+	if fi, _ := os.Stat(out); fi.Mode() != outInfo.Mode() || !fi.ModTime().Equal(outInfo.ModTime()) {
+		t.Errorf("sentinel dir changed: %v -> %v", outInfo.Mode(), fi.Mode())
+	}
+	ents, _ := os.ReadDir(base)
+	if len(ents) != 3 {
+		t.Errorf("entries beside the target: %v", ents)
+	}
+}
+
+func TestMaliciousLayers(t *testing.T) {
+	testutil.RequireRoot(t)
+	cases := maliciousCases()
+	if len(cases) < 30 {
+		t.Fatalf("corpus has %d cases", len(cases))
+	}
+	for _, walk := range []bool{false, true} {
+		for _, mode := range []Mode{Flat, Overlay} {
+			name := map[Mode]string{Flat: "flat", Overlay: "overlay"}[mode]
+			if walk {
+				name += "-walk"
+			}
+			t.Run(name, func(t *testing.T) {
+				old := forceWalk
+				forceWalk = walk
+				defer func() { forceWalk = old }()
+				for _, c := range cases {
+					t.Run(c.name, func(t *testing.T) { runMalicious(t, c, mode) })
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,46 @@
+package unpack
+
+// Mode selects how whiteouts are applied.
+type Mode int
+
+const (
+	// Flat applies layers on top of each other in one directory: a whiteout
+	// deletes, an opaque marker empties what lower layers put there.
+	Flat Mode = iota
+	// Overlay applies each layer into its own directory: whiteouts become
+	// character devices 0:0 and opaque markers the overlay opaque xattr.
+	Overlay
+)
+
+// Options control Apply.
+type Options struct {
+	Mode Mode
+	// Rootless: no device nodes (skipped and reported), no chown (files are
+	// owned by the caller), setuid/setgid kept only when the kernel allows,
+	// opaque directories marked with user.overlay.opaque.
+	Rootless bool
+	// Lowers (Overlay mode): the lower layers' directories, top-most first,
+	// used to copy up hardlink targets and the metadata of parents this
+	// layer does not list.
+	Lowers []string
+	// Skipped is called for entries or attributes not applied in rootless
+	// mode (device nodes, privileged xattrs). May be nil.
+	Skipped func(name, reason string)
+}
+
+// Stats counts what Apply did.
+type Stats struct {
+	Entries, Files, Dirs, Symlinks, Hardlinks, Whiteouts int
+	Bytes                                                int64
+}
+
+// Limits on what one header may carry.
+const (
+	maxNameLen     = 4096
+	maxPAXRecords  = 1024
+	maxXattrs      = 128
+	maxXattrValue  = 64 << 10
+	maxXattrTotal  = 1 << 20
+	maxSymlinkHops = 40
+	maxCachedDirs  = 256
+)
