@@ -1,0 +1,79 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/ctrlite/ctr-lite/pkg/image"
+	"github.com/ctrlite/ctr-lite/pkg/progress"
+	"github.com/ctrlite/ctr-lite/pkg/rootfs"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newUnpackCmd) }
+
+func newUnpackCmd(g *globals) *cobra.Command {
+	var (
+		platform string
+		rootless bool
+		quiet    bool
+	)
+	cmd := &cobra.Command{
+		Use:     "unpack [flags] IMAGE DIR",
+		GroupID: "images",
+		Short:   "Write an image's flattened root filesystem into a directory",
+		Long: `Unpack applies the image's layers in order into DIR, which must be empty or
+absent: whiteouts delete, opaque directories hide what lower layers put there,
+and every layer's uncompressed digest is checked against the image config.
+The image is pulled first when it is not stored. Nothing is ever written
+outside DIR, whatever the layers contain.
+
+As non-root (or with --rootless) device nodes are skipped with a warning and
+files are owned by the caller.`,
+		Example: `  ctr-lite unpack alpine ./rootfs
+  ctr-lite unpack --platform linux/arm64 debian:bookworm /srv/arm64-root`,
+		Args:              cobra.ExactArgs(2),
+		ValidArgsFunction: completeImages(g),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := image.ParsePlatform(platform)
+			if err != nil {
+				return usageError("%v", err)
+			}
+			st, err := g.store()
+			if err != nil {
+				return err
+			}
+			rc, err := g.registry()
+			if err != nil {
+				return err
+			}
+			img, err := image.Ensure(cmd.Context(), st, rc, args[0], image.PullOptions{
+				Platform: p, Progress: progress.Auto(cmd.OutOrStdout(), quiet)})
+			if err != nil {
+				return err
+			}
+			var skipped []string
+			stats, err := rootfs.Flatten(cmd.Context(), st, img, args[1], rootfs.Options{
+				Rootless: rootless || os.Geteuid() != 0,
+				Skipped:  func(name, _ string) { skipped = append(skipped, name) },
+			})
+			if len(skipped) > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: rootless unpack skipped %d device nodes: %s\n", len(skipped), strings.Join(skipped, " "))
+			}
+			if err != nil {
+				return err
+			}
+			if !quiet {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: unpacked %d layers into %s (%d entries, %s)\n",
+					img.Name, len(img.Manifest.Layers), args[1], stats.Entries, progress.HumanSize(stats.Bytes))
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&platform, "platform", "", "platform `os/arch[/variant]` (default: this machine's)")
+	f.BoolVar(&rootless, "rootless", false, "no device nodes, files owned by the caller (automatic when not root)")
+	f.BoolVarP(&quiet, "quiet", "q", false, "print nothing on success")
+	return cmd
+}

@@ -1,0 +1,220 @@
+package snapshot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ctrlite/ctr-lite/internal/testutil"
+	"github.com/ctrlite/ctr-lite/pkg/archive"
+	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/image"
+	"github.com/ctrlite/ctr-lite/pkg/rootfs"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sys/unix"
+)
+
+// importCorpus loads a corpus OCI layout into a new store and returns the image.
+func importCorpus(t *testing.T, layout string) (*content.Store, *image.Image) {
+	t.Helper()
+	st, err := content.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	names, err := archive.Import(ctx, st, testutil.CorpusFile(t, layout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := image.Load(ctx, st, names[0].Name, image.Platform{OS: "linux", Architecture: "amd64"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, img
+}
+
+// storeVariant stores an image made of img's first n layers, or with its
+// diff IDs replaced, and returns it loaded.
+func storeVariant(t *testing.T, st *content.Store, img *image.Image, name string, n int, diffIDs []digest.Digest) *image.Image {
+	t.Helper()
+	ctx := context.Background()
+	cfg := img.Config
+	cfg.RootFS.DiffIDs = diffIDs
+	if cfg.RootFS.DiffIDs == nil {
+		cfg.RootFS.DiffIDs = img.DiffIDs()[:n]
+	}
+	cfg.History = nil
+	m := img.Manifest
+	m.Layers = m.Layers[:n]
+	cfgRaw, _ := json.Marshal(cfg)
+	m.Config = ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: digest.FromBytes(cfgRaw), Size: int64(len(cfgRaw))}
+	mRaw, _ := json.Marshal(m)
+	mDesc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromBytes(mRaw), Size: int64(len(mRaw))}
+	for _, b := range []struct {
+		d   ocispec.Descriptor
+		raw []byte
+	}{{m.Config, cfgRaw}, {mDesc, mRaw}} {
+		if err := st.WriteBlob(ctx, b.d, strings.NewReader(string(b.raw))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.SetName(ctx, name, mDesc); err != nil {
+		t.Fatal(err)
+	}
+	out, err := image.Load(ctx, st, name, image.HostPlatform())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestChainIDs(t *testing.T) {
+	a := digest.FromString("a")
+	b := digest.FromString("b")
+	got := ChainIDs([]digest.Digest{a, b})
+	want := digest.FromString(a.String() + " " + b.String())
+	if got[0] != a || got[1] != want {
+		t.Fatalf("ChainIDs = %v, want [%s %s]", got, a, want)
+	}
+}
+
+func TestPrepareBuildsOnceAndShares(t *testing.T) {
+	testutil.RequireRoot(t) // overlay whiteouts are device nodes
+	st, img := importCorpus(t, "debian-bookworm-2layer-oci")
+	sn, err := New(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	// Two processes' worth of concurrent Prepare calls build each chain once.
+	var wg sync.WaitGroup
+	results := make([]*Result, 3)
+	errs := make([]error, 3)
+	for i := range results {
+		wg.Add(1)
+		go func() { defer wg.Done(); results[i], errs[i] = sn.Prepare(ctx, img) }()
+	}
+	wg.Wait()
+	built := 0
+	for i := range results {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		built += results[i].Built
+	}
+	if built != 2 {
+		t.Errorf("concurrent Prepare built %d snapshots, want 2 (one per layer)", built)
+	}
+	again, err := sn.Prepare(ctx, img)
+	if err != nil || again.Built != 0 || again.Reused != 2 {
+		t.Fatalf("second Prepare: %+v, %v", again, err)
+	}
+	// The second layer's whiteouts are overlay whiteouts: 0:0 char devices and the opaque xattr.
+	top := again.Dirs[1]
+	var st0 unix.Stat_t
+	if err := unix.Lstat(filepath.Join(top, "etc/motd"), &st0); err != nil || st0.Mode&unix.S_IFMT != unix.S_IFCHR || st0.Rdev != 0 {
+		t.Errorf("etc/motd in the top layer should be a 0:0 whiteout device: %v mode %o", err, st0.Mode)
+	}
+	buf := make([]byte, 8)
+	if n, err := unix.Lgetxattr(filepath.Join(top, "var/log"), "trusted.overlay.opaque", buf); err != nil || string(buf[:n]) != "y" {
+		t.Errorf("var/log should be opaque: %v %q", err, buf[:n])
+	}
+
+	// An image on the same base shares its first snapshot.
+	base := storeVariant(t, st, img, "example.com/base:1", 1, nil)
+	res, err := sn.Prepare(ctx, base)
+	if err != nil || res.Built != 0 || res.Reused != 1 || res.Dirs[0] != again.Dirs[0] {
+		t.Fatalf("base Prepare: %+v, %v", res, err)
+	}
+	list, err := sn.List(ctx)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("List = %+v, %v", list, err)
+	}
+}
+
+func TestOverlayMountEqualsFlatUnpack(t *testing.T) {
+	testutil.RequireRoot(t)
+	for _, layout := range []string{"debian-bookworm-2layer-oci", "busybox-1.38.0-musl-amd64-oci"} {
+		t.Run(layout, func(t *testing.T) {
+			st, img := importCorpus(t, layout)
+			sn, _ := New(st)
+			ctx := context.Background()
+			res, err := sn.Prepare(ctx, img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			flat := filepath.Join(t.TempDir(), "flat")
+			if _, err := rootfs.Flatten(ctx, st, img, flat, rootfs.Options{}); err != nil {
+				t.Fatal(err)
+			}
+			mnt := t.TempDir()
+			dirs := res.Dirs
+			if len(dirs) == 1 {
+				dirs = []string{t.TempDir(), dirs[0]} // a read-only overlay needs two lowers
+			}
+			m := OverlayMount(dirs, "", "")
+			if err := unix.Mount("overlay", mnt, "overlay", unix.MS_RDONLY, strings.Join(m.Options, ",")); err != nil {
+				t.Fatalf("mount overlay %v: %v", m.Options, err)
+			}
+			defer unix.Unmount(mnt, unix.MNT_DETACH)
+			testutil.AssertSameTree(t, flat, mnt, testutil.TreeOptions{IgnoreXattrs: []string{"trusted.overlay."}})
+		})
+	}
+}
+
+func TestDiffIDMismatchLeavesNothing(t *testing.T) {
+	testutil.RequireRoot(t)
+	st, img := importCorpus(t, "busybox-1.38.0-musl-amd64-oci")
+	bad := storeVariant(t, st, img, "example.com/bad:1", 1, []digest.Digest{digest.FromString("not the layer")})
+	sn, _ := New(st)
+	_, err := sn.Prepare(context.Background(), bad)
+	if !errors.Is(err, ErrDiffIDMismatch) {
+		t.Fatalf("err = %v, want diff ID mismatch", err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(st.Root(), "snapshots"))
+	if len(entries) != 0 {
+		t.Errorf("a failed build left %d entries in snapshots/", len(entries))
+	}
+}
+
+func TestGCKeepsWhatImagesNeed(t *testing.T) {
+	testutil.RequireRoot(t)
+	st, img := importCorpus(t, "debian-bookworm-2layer-oci")
+	sn, _ := New(st)
+	ctx := context.Background()
+	res, err := sn.Prepare(ctx, img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A crashed build: a temp dir nobody holds, and a snapshot without "done".
+	os.MkdirAll(filepath.Join(sn.dir, "tmp-"+res.ChainIDs[0].Encoded()+"-dead"), 0o700)
+	stray := digest.FromString("stray")
+	os.MkdirAll(filepath.Join(sn.dir, stray.Encoded(), "fs"), 0o700)
+
+	keep := map[digest.Digest]bool{res.ChainIDs[0]: true}
+	dry, err := sn.GC(ctx, keep, true)
+	if err != nil || len(dry.Removed) != 2 || dry.Temp != 1 {
+		t.Fatalf("dry run: %+v, %v", dry, err)
+	}
+	if !sn.Exists(res.ChainIDs[1]) {
+		t.Fatal("dry run removed a snapshot")
+	}
+	got, err := sn.GC(ctx, keep, false)
+	if err != nil || len(got.Removed) != 2 || got.Temp != 1 || got.Bytes == 0 {
+		t.Fatalf("gc: %+v, %v", got, err)
+	}
+	if !sn.Exists(res.ChainIDs[0]) || sn.Exists(res.ChainIDs[1]) {
+		t.Error("gc removed the wrong snapshot")
+	}
+	entries, _ := os.ReadDir(sn.dir)
+	if len(entries) != 1 {
+		t.Errorf("after gc snapshots/ holds %d entries, want 1", len(entries))
+	}
+}
