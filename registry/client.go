@@ -109,7 +109,11 @@ func (c *Client) endpoints(registry string) ([]endpoint, error) {
 		return nil, err
 	}
 	for _, h := range cfg.Hosts {
-		eps = append(eps, endpoint{Host: h, plainOK: h.Scheme == "http", authHost: h.Host})
+		ep := endpoint{Host: h, plainOK: h.Scheme == "http", authHost: h.Host}
+		if c.insecure(h.Host) {
+			ep.SkipVerify, ep.plainOK = true, true
+		}
+		eps = append(eps, ep)
 	}
 	up := endpoint{authHost: registry}
 	if cfg.Server != nil {

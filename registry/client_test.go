@@ -383,3 +383,39 @@ func TestUnreachable(t *testing.T) {
 		t.Fatalf("message %q", msg)
 	}
 }
+
+func TestHead(t *testing.T) {
+	m := startMem(t, nil)
+	img := randomImage(t, 1, 100)
+	m.push(t, "app/one:v1", img)
+	want, _ := img.Digest()
+	raw, _ := img.RawManifest()
+	c := testClient(t, Options{})
+	m.requests()
+	desc, err := c.Head(testCtx(t), m.ref(t, "app/one:v1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if desc.Digest.String() != want.String() || desc.Size != int64(len(raw)) {
+		t.Fatalf("descriptor %+v", desc)
+	}
+	for _, p := range m.requests() {
+		if strings.HasPrefix(p, "GET ") && strings.Contains(p, "/manifests/") {
+			t.Fatalf("Head sent %s", p)
+		}
+	}
+	if _, err := c.Head(testCtx(t), m.ref(t, "app/one:nope")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown tag: %v", err)
+	}
+}
+
+func TestIsLocal(t *testing.T) {
+	for host, want := range map[string]bool{
+		"localhost:5000": true, "127.0.0.1:5000": true, "127.9.9.9": true, "[::1]:5000": true,
+		"10.0.0.1:5000": false, "registry.example.com": false, "localhost.example.com": false, "128.0.0.1": false,
+	} {
+		if got := isLocal(host); got != want {
+			t.Errorf("isLocal(%q) = %v, want %v", host, got, want)
+		}
+	}
+}

@@ -156,6 +156,7 @@ func TestE2ETLSBasicAuth(t *testing.T) {
 				t.Fatalf("got %v, want ErrUnauthorized", err)
 			}
 			msg := err.Error()
+			t.Logf("message: %s", msg)
 			if !strings.Contains(msg, ref.String()) || !strings.Contains(msg, "denied") || strings.Contains(msg, "\n") {
 				t.Fatalf("unclear message %q", msg)
 			}
@@ -165,8 +166,18 @@ func TestE2ETLSBasicAuth(t *testing.T) {
 		t.Setenv("DOCKER_CONFIG", reg.DockerConfig(t))
 		c := testClient(t, Options{Retry: RetryPolicy{Attempts: 1}})
 		_, _, err := c.Resolve(testCtx(t), ref)
+		t.Logf("message: %v", err)
 		if err == nil || !strings.Contains(err.Error(), "certificate") {
 			t.Fatalf("got %v, want a certificate error", err)
+		}
+	})
+	t.Run("skip_verify and --insecure-registry", func(t *testing.T) {
+		t.Setenv("DOCKER_CONFIG", reg.DockerConfig(t))
+		t.Setenv("REGISTRY_AUTH_FILE", "/nonexistent")
+		skip := writeHosts(t, reg.Host, fmt.Sprintf("server = %q\nskip_verify = true\n", reg.URL))
+		for _, opts := range []Options{{ConfigDir: skip}, {Insecure: []string{reg.Host}}} {
+			opts.Keychain = DefaultKeychain()
+			pullAll(t, testClient(t, opts), ref)
 		}
 	})
 	t.Run("login", func(t *testing.T) {
@@ -248,13 +259,14 @@ func TestE2EFaultyRegistry(t *testing.T) {
 			{Kind: testutil.FaultStatus, Status: 500, Path: blobPath, Times: 2},
 			{Kind: testutil.FaultStatus, Status: 503, Path: "/manifests/", Times: 2},
 			{Kind: testutil.FaultStatus, Status: 429, RetryAfter: "1", Path: blobPath, Times: 1},
+			{Kind: testutil.FaultCut, After: 100, Path: "/manifests/", Times: 2},
 		} {
 			p := testutil.StartFaultProxy(t, reg)
 			p.Add(f)
 			c := testClient(t, Options{})
 			ref := parseRef(t, p.Host+"/library/busybox:1")
 			if _, _, err := c.Resolve(testCtx(t), ref); err != nil {
-				t.Fatalf("%s %d: %v", f.Path, f.Status, err)
+				t.Fatalf("%s %s %d: %v", f.Kind, f.Path, f.Status, err)
 			}
 			b, _, err := fetchAll(c, ref, layer, 0)
 			if err != nil || !bytes.Equal(b, full) {
@@ -281,6 +293,7 @@ func TestE2EFaultyRegistry(t *testing.T) {
 		if err == nil {
 			t.Fatal("a cut connection was not reported")
 		}
+		t.Logf("message: %v", err)
 		if !strings.Contains(err.Error(), string(layer.Digest)) {
 			t.Fatalf("error %q does not name the blob", err)
 		}
@@ -336,6 +349,7 @@ func TestE2EFaultyRegistry(t *testing.T) {
 			if err == nil {
 				t.Fatalf("%s %d: accepted", f.Kind, f.Delta)
 			}
+			t.Logf("%s %d: %v", f.Kind, f.Delta, err)
 			if f.Kind == testutil.FaultHugeLen && !errors.Is(err, ErrTooLarge) {
 				t.Fatalf("huge length: %v", err)
 			}
@@ -350,6 +364,7 @@ func TestE2EFaultyRegistry(t *testing.T) {
 		p.Add(testutil.Fault{Kind: testutil.FaultStall, Path: blobPath, After: 1000})
 		c := testClient(t, Options{IdleTimeout: 500 * time.Millisecond})
 		b, _, err := fetchAll(c, parseRef(t, p.Host+"/library/busybox:1"), layer, 0)
+		t.Logf("message: %v", err)
 		if err == nil || !strings.Contains(err.Error(), "stalled") {
 			t.Fatalf("got %v after %d bytes, want a stall error", err, len(b))
 		}

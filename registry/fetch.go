@@ -384,7 +384,7 @@ func (b *blobBody) Read(p []byte) (int, error) {
 	if n > 0 {
 		b.w.timer.Reset(b.idle)
 	}
-	if err == io.EOF {
+	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
 		if b.remaining > 0 {
 			b.err = &Error{Op: b.op, Ref: b.ref, Err: io.ErrUnexpectedEOF,
 				Message: fmt.Sprintf("connection closed with %d bytes still to come", b.remaining)}

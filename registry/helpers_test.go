@@ -36,7 +36,13 @@ type memRegistry struct {
 	paths chan string
 }
 
+func startMemB(b *testing.B) *memRegistry { return startMemTB(b, nil) }
+
 func startMem(t *testing.T, wrap func(http.Handler) http.Handler) *memRegistry {
+	return startMemTB(t, wrap)
+}
+
+func startMemTB(t testing.TB, wrap func(http.Handler) http.Handler) *memRegistry {
 	t.Helper()
 	m := &memRegistry{paths: make(chan string, 1000)}
 	var h http.Handler = ggcrregistry.New(ggcrregistry.Logger(nilLogger()))

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"reflect"
 	"strings"
 	"testing"
@@ -166,5 +165,3 @@ func served(m *memRegistry, method, pathSuffix string) bool {
 	}
 	return false
 }
-
-var _ = http.MethodGet

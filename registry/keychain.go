@@ -13,7 +13,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // DefaultKeychain is docker's config.json ($DOCKER_CONFIG) with its
@@ -224,5 +223,3 @@ func updateConfig(edit func(auths map[string]any)) error {
 	}
 	return os.Rename(tmp.Name(), path)
 }
-
-var _ = transport.PullScope

@@ -193,7 +193,7 @@ func (a *applier) entry(ctx context.Context, hdr *tar.Header, tr *tar.Reader) er
 	}
 	a.markCreated(name)
 	switch hdr.Typeflag {
-	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse, tar.TypeCont:
+	case tar.TypeReg, '\x00', tar.TypeGNUSparse, tar.TypeCont: // '\x00': old-style regular file
 		return a.file(ctx, hdr, name, pfd, base, tr)
 	case tar.TypeDir:
 		return a.directory(hdr, name, pfd, base)
@@ -246,6 +246,9 @@ func checkHeader(hdr *tar.Header) error {
 // components (with a lower layer's metadata in Overlay mode).
 func (a *applier) mkdirAll(rel string) (int, error) {
 	fd, err := a.root.dir(rel)
+	if err == unix.ELOOP {
+		return -1, fmt.Errorf("too many symlinks: %w", ErrBreakout)
+	}
 	if err == nil || err != unix.ENOENT {
 		return fd, err
 	}
@@ -257,7 +260,7 @@ func (a *applier) mkdirAll(rel string) (int, error) {
 		if err == unix.ENOENT {
 			if err := unix.Mkdirat(pfd, c, 0o755); err != nil {
 				if err == unix.EEXIST {
-					return -1, fmt.Errorf("%q is a dangling symlink or not a directory: %w", "/"+prefix, unix.ENOTDIR)
+					return -1, fmt.Errorf("%q is a symlink leading nowhere inside the target, or not a directory: %w", "/"+prefix, ErrBreakout)
 				}
 				return -1, fmt.Errorf("mkdir %q: %w", "/"+prefix, err)
 			}
@@ -266,6 +269,9 @@ func (a *applier) mkdirAll(rel string) (int, error) {
 				return -1, err
 			}
 			fd, err = a.root.dir(prefix)
+		}
+		if err == unix.ELOOP {
+			return -1, fmt.Errorf("%q: too many symlinks: %w", "/"+prefix, ErrBreakout)
 		}
 		if err != nil {
 			return -1, err

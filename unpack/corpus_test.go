@@ -32,7 +32,7 @@ type testImage struct {
 	layers []testLayer
 }
 
-func readJSON(t *testing.T, p string, v any) {
+func readJSON(t testing.TB, p string, v any) {
 	t.Helper()
 	b, err := os.ReadFile(p)
 	if err != nil {
@@ -44,7 +44,7 @@ func readJSON(t *testing.T, p string, v any) {
 }
 
 // ociImage reads the first manifest of an OCI image layout.
-func ociImage(t *testing.T, dir string) testImage {
+func ociImage(t testing.TB, dir string) testImage {
 	t.Helper()
 	blob := func(d digest.Digest) string { return filepath.Join(dir, "blobs", d.Algorithm().String(), d.Encoded()) }
 	var idx v1.Index
@@ -242,4 +242,8 @@ func TestCorpusFlatMatchesTar(t *testing.T) {
 			testutil.AssertSameTree(t, ref, got, testutil.TreeOptions{MTime: true})
 		})
 	}
+}
+
+func ociImageB(b *testing.B) testImage {
+	return ociImage(b, testutil.CorpusFile(b, "debian-bookworm-2layer-oci"))
 }

@@ -145,14 +145,13 @@ func (a *applier) implicitDir(rel string, pfd int, base string) error {
 // copyUp copies a file from a lower layer into this layer at the same
 // path (Overlay mode), so that a hardlink to it can be made here.
 func (a *applier) copyUp(parent, base string) error {
-	lr, lpfd, st, ok, err := a.findLower(parent, base)
+	_, lpfd, st, ok, err := a.findLower(parent, base)
 	if err != nil {
 		return err
 	}
 	if !ok {
 		return unix.ENOENT
 	}
-	_ = lr
 	pfd, err := a.mkdirAll(parent)
 	if err != nil {
 		return err

@@ -41,19 +41,13 @@ func lastLine(out string) string {
 	return lines[len(lines)-1]
 }
 
-// fsck checks the store under root and fails the test on any problem.
-func fsck(t *testing.T, root string) {
-	t.Helper()
-	st, err := content.Open(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	problems, err := st.Fsck(context.Background(), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range problems {
-		t.Errorf("fsck: %s: %s", p.Path, p.What)
+// fsckClean runs `ctr-lite fsck` and fails the test on any problem: the
+// store must never hold a blob whose bytes do not match its digest.
+func (e *env) fsckClean() {
+	e.t.Helper()
+	r := e.ctl("fsck")
+	if r.code != 0 || !strings.Contains(r.out, "no problems found") {
+		e.t.Errorf("fsck: %s", r)
 	}
 }
 
@@ -89,7 +83,7 @@ func TestPullCorpusFromRealRegistry(t *testing.T) {
 	if !strings.Contains(table, "REPOSITORY") || !strings.Contains(table, "bookworm-2layer") {
 		t.Errorf("images table:\n%s", table)
 	}
-	fsck(t, e.root)
+	e.fsckClean()
 	// Other tools read the store as the OCI layout it is.
 	if _, err := exec.LookPath("skopeo"); err == nil {
 		out, err := exec.Command("skopeo", "inspect", "--raw", "oci:"+filepath.Join(e.root, "content")+":"+"docker.io/library/never").CombinedOutput()
@@ -112,7 +106,7 @@ func TestPullCorpusFromRealRegistry(t *testing.T) {
 	if !strings.Contains(out, "deleted 4 blobs") { // manifest, config, two layers
 		t.Errorf("gc after rmi debian:\n%s", out)
 	}
-	fsck(t, e.root)
+	e.fsckClean()
 	if out := e.must("gc", "--dry-run"); !strings.Contains(out, "would delete 0 blobs") {
 		t.Errorf("second gc still finds garbage:\n%s", out)
 	}
@@ -244,7 +238,7 @@ func TestPullThroughFaults(t *testing.T) {
 					t.Errorf("failed pull left names %v", names)
 				}
 			}
-			fsck(t, e.root) // never a blob whose bytes do not match its digest
+			e.fsckClean() // never a blob whose bytes do not match its digest
 			if tt.check != nil {
 				tt.check(t, p)
 			}
@@ -301,7 +295,7 @@ func TestConcurrentPullsShareOneStore(t *testing.T) {
 			t.Errorf("name localhost/copy:%d lost:\n%s", i, out)
 		}
 	}
-	fsck(t, e.root)
+	e.fsckClean()
 }
 
 func TestPullKilledMidwayResumes(t *testing.T) {
@@ -331,7 +325,7 @@ func TestPullKilledMidwayResumes(t *testing.T) {
 	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
-	fsck(t, e.root) // a partial download is fine, a bad blob is not
+	e.fsckClean() // a partial download is fine, a bad blob is not
 	p.Clear()
 	p.ResetLog()
 	out := e.must("pull", p.Host+"/debian:bookworm-2layer")
@@ -346,5 +340,5 @@ func TestPullKilledMidwayResumes(t *testing.T) {
 	if len(gets) == 1 && gets[0].Bytes > size-(8<<20) {
 		t.Errorf("resumed GET served %d of %d bytes: more than the rest of the layer", gets[0].Bytes, size)
 	}
-	fsck(t, e.root)
+	e.fsckClean()
 }

@@ -32,7 +32,9 @@ type Entry struct {
 }
 
 // File, Dir, Symlink and Hardlink are shorthands for common entries.
-func File(name, content string) Entry { return Entry{Type: tar.TypeReg, Name: name, Content: []byte(content)} }
+func File(name, content string) Entry {
+	return Entry{Type: tar.TypeReg, Name: name, Content: []byte(content)}
+}
 
 // Dir is a directory entry.
 func Dir(name string) Entry { return Entry{Type: tar.TypeDir, Name: name} }

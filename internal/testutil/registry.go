@@ -38,12 +38,13 @@ type Registry struct {
 
 // RegistryOptions choose how StartRegistry runs the registry.
 type RegistryOptions struct {
-	TLS      bool   // serve HTTPS with a certificate for 127.0.0.1 from a generated CA
-	Htpasswd bool   // basic auth: user "ctr" with a random password
+	TLS      bool // serve HTTPS with a certificate for 127.0.0.1 from a generated CA
+	Htpasswd bool // basic auth: user "ctr" with a random password
 	// ProxyRemoteURL runs the registry as a pull-through cache of that URL.
-	ProxyRemoteURL  string
-	ProxyUser       string // credentials for the remote, if it needs them
-	ProxyPassword   string
+	ProxyRemoteURL string
+	ProxyUser      string // credentials for the remote, if it needs them
+	ProxyPassword  string
+	ProxyCAFile    string // CA the cache trusts for the remote (SSL_CERT_FILE)
 }
 
 // StartRegistry runs docker-registry with a generated config on a free port
@@ -91,7 +92,7 @@ func StartRegistry(t testing.TB, opts RegistryOptions) *Registry {
 			t.Fatal(err)
 		}
 		logFile := filepath.Join(dir, "registry.log")
-		if lastErr = r.run(t, cfgFile, logFile); lastErr == nil {
+		if lastErr = r.run(t, cfgFile, logFile, opts.ProxyCAFile); lastErr == nil {
 			return r
 		}
 	}
@@ -99,13 +100,17 @@ func StartRegistry(t testing.TB, opts RegistryOptions) *Registry {
 	return nil
 }
 
-func (r *Registry) run(t testing.TB, cfgFile, logFile string) error {
+func (r *Registry) run(t testing.TB, cfgFile, logFile, caFile string) error {
 	logf, err := os.Create(logFile)
 	if err != nil {
 		return err
 	}
 	cmd := exec.Command(RegistryBinary, "serve", cfgFile)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = os.Environ()
+	if caFile != "" {
+		cmd.Env = append(cmd.Env, "SSL_CERT_FILE="+caFile)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		logf.Close()

@@ -56,20 +56,33 @@ func TestStartRegistry(t *testing.T) {
 }
 
 func TestPushAndPullThroughCache(t *testing.T) {
-	up := StartRegistry(t, RegistryOptions{TLS: true, Htpasswd: true})
+	// TLS upstream (its CA handed to the cache). distribution 2.8's proxy
+	// mode did not authenticate to an htpasswd upstream in our trials, so
+	// the upstream here is open.
+	up := StartRegistry(t, RegistryOptions{TLS: true})
 	img := AlpineImage(t)
 	PushImage(t, up, "library/alpine:3.20", img)
-	cache := StartRegistry(t, RegistryOptions{ProxyRemoteURL: up.URL, ProxyUser: up.User, ProxyPassword: up.Password})
-	// The cache must trust the upstream's CA; docker-registry reads the
-	// system pool, so proxying to a test CA works only over plain HTTP.
-	_ = cache
-	got, err := remote.Image(up.Ref(t, "library/alpine:3.20"), up.RemoteOptions()...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cache := StartRegistry(t, RegistryOptions{ProxyRemoteURL: up.URL, ProxyCAFile: up.CAFile})
 	want, _ := img.Digest()
-	if d, _ := got.Digest(); d != want {
-		t.Fatalf("pulled %s, pushed %s", d, want)
+	for _, reg := range []*Registry{up, cache} {
+		got, err := remote.Image(reg.Ref(t, "library/alpine:3.20"), reg.RemoteOptions()...)
+		if err != nil {
+			log, _ := os.ReadFile(reg.Dir + "/registry.log")
+			t.Fatalf("%s: %v\n%s", reg, err, tail(log, 3000))
+		}
+		if d, _ := got.Digest(); d != want {
+			t.Fatalf("%s: pulled %s, pushed %s", reg, d, want)
+		}
+		l, _ := got.Layers()
+		rc, err := l[0].Compressed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := io.Copy(io.Discard, rc) // ggcr verifies the digest at EOF
+		rc.Close()
+		if err != nil || n == 0 {
+			t.Fatalf("%s: layer: %d bytes, %v", reg, n, err)
+		}
 	}
 }
 

@@ -40,6 +40,9 @@ func Export(ctx context.Context, st *content.Store, names []string, w io.Writer,
 	var docker []dockerManifest
 	byManifest := map[digest.Digest]int{} // manifest -> entry in docker
 	for _, name := range names {
+		if full, err := normalize(name); err == nil {
+			name = full // "busybox" means docker.io/library/busybox:latest
+		}
 		target, err := st.Get(ctx, name)
 		if err != nil {
 			return fmt.Errorf("export %s: %w", name, err)

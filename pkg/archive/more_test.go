@@ -87,9 +87,17 @@ func FuzzImportTar(f *testing.F) {
 	f.Add(tarOf(map[string]string{"oci-layout": `{"imageLayoutVersion":"1.0.0"}`, "index.json": `{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","size":0}]}`}))
 	f.Add(tarOf(map[string]string{"manifest.json": `null`}))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p := filepath.Join(t.TempDir(), "in.tar")
+		dir, err := os.MkdirTemp("", "fuzzimport")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+		p := filepath.Join(dir, "in.tar")
 		os.WriteFile(p, data, 0o644)
-		s := openStore(t)
+		s, err := content.Open(filepath.Join(dir, "root"))
+		if err != nil {
+			t.Fatal(err)
+		}
 		imgs, err := Import(context.Background(), s, p)
 		if err != nil {
 			return
@@ -111,4 +119,41 @@ func tarOf(files map[string]string) []byte {
 	}
 	tw.Close()
 	return buf.Bytes()
+}
+
+// TestImportSkopeoArchives imports archives skopeo writes from the corpus
+// busybox layout: an oci-archive and a docker-archive.
+func TestImportSkopeoArchives(t *testing.T) {
+	if _, err := exec.LookPath("skopeo"); err != nil {
+		t.Skip("skopeo not installed")
+	}
+	src := testutil.CorpusFile(t, "busybox-1.38.0-musl-amd64-oci")
+	tests := []struct {
+		dest string // skopeo destination, %s is the file
+		want string // name after import
+	}{
+		{"oci-archive:%s:example.com/bb:oci", "example.com/bb:oci"},
+		{"docker-archive:%s:example.com/bb:docker", "example.com/bb:docker"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.SplitN(tc.dest, ":", 2)[0], func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "a.tar")
+			dest := strings.Replace(tc.dest, "%s", p, 1)
+			if out, err := exec.Command("skopeo", "copy", "oci:"+src+":busybox:1.38.0-musl", dest).CombinedOutput(); err != nil {
+				t.Fatalf("skopeo copy: %v: %s", err, out)
+			}
+			s := openStore(t)
+			imgs, err := Import(context.Background(), s, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(imgs) != 1 || imgs[0].Name != tc.want {
+				t.Fatalf("imported %v, want %s", namesOf(imgs), tc.want)
+			}
+			if n := countLayers(t, s, imgs[0].Target); n != 1 {
+				t.Fatalf("%d layers, want 1", n)
+			}
+			checkStore(t, s)
+		})
+	}
 }

@@ -89,6 +89,7 @@ func sameFile(f *os.File, path string) bool {
 
 // Lock takes the exclusive lock <root>/locks/<name>, waiting until it is
 // free or ctx ends. Other packages (snapshots) share it for their own state.
+// The store itself uses "index" (index.json rewrites) and "gc" (leases).
 func (s *Store) Lock(ctx context.Context, name string) (unlock func(), err error) {
 	if name == "" || strings.ContainsAny(name, "/\x00") || name == "." || name == ".." {
 		return nil, fmt.Errorf("lock %q: invalid lock name", name)

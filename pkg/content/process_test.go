@@ -49,6 +49,8 @@ func helperMain(mode string) int {
 	data, _ := os.ReadFile(os.Getenv("DATA"))
 	desc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayer, Digest: digest.FromBytes(data), Size: int64(len(data))}
 	switch mode {
+	case "stress":
+		err = stress(ctx, s, os.Getenv("NAME"))
 	case "setname":
 		err = s.SetName(ctx, os.Getenv("NAME"), desc)
 	case "write":
@@ -219,4 +221,91 @@ func TestKilledWriterResumes(t *testing.T) {
 	if probs, err := s.Fsck(ctx, false); err != nil || len(probs) != 0 {
 		t.Fatalf("fsck after resume: %v %v", probs, err)
 	}
+}
+
+// stress is one process of TestProcessesStress: it builds images whose
+// layers overlap with other processes', names them under a lease, drops
+// some names and runs gc.
+func stress(ctx context.Context, s *Store, id string) error {
+	for j := 0; j < 12; j++ {
+		release, err := s.Lease(ctx)
+		if err != nil {
+			return err
+		}
+		layer := bytes.Repeat([]byte(fmt.Sprintf("layer-%d|", j%4)), 50000)
+		ld := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayer, Digest: digest.FromBytes(layer), Size: int64(len(layer))}
+		cfg := []byte(fmt.Sprintf(`{"id":%q,"j":%d}`, id, j))
+		cd := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: digest.FromBytes(cfg), Size: int64(len(cfg))}
+		man := []byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":%q,"digest":%q,"size":%d},"layers":[{"mediaType":%q,"digest":%q,"size":%d}]}`,
+			ocispec.MediaTypeImageManifest, cd.MediaType, cd.Digest, cd.Size, ld.MediaType, ld.Digest, ld.Size))
+		md := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromBytes(man), Size: int64(len(man))}
+		for _, b := range []struct {
+			d    ocispec.Descriptor
+			data []byte
+		}{{ld, layer}, {cd, cfg}, {md, man}} {
+			if err := s.WriteBlob(ctx, b.d, bytes.NewReader(b.data)); err != nil {
+				release()
+				return err
+			}
+		}
+		err = s.SetName(ctx, fmt.Sprintf("example.com/%s:%d", id, j), md)
+		release()
+		if err != nil {
+			return err
+		}
+		if j%3 == 2 {
+			if err := s.DeleteName(ctx, fmt.Sprintf("example.com/%s:%d", id, j-1)); err != nil {
+				return err
+			}
+		}
+		if j%4 == 3 {
+			if _, err := s.GC(ctx, GCOptions{}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func TestProcessesStress(t *testing.T) {
+	s := openStore(t)
+	dir := t.TempDir()
+	gate := filepath.Join(dir, "go")
+	const n = 6
+	var cmds []*exec.Cmd
+	var outs []*bytes.Buffer
+	for i := 0; i < n; i++ {
+		c := helper(t, "stress", s.Root(), gate, "/dev/null", "NAME=p"+strconv.Itoa(i))
+		out := &bytes.Buffer{}
+		c.Stdout, c.Stderr = out, out
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds, outs = append(cmds, c), append(outs, out)
+	}
+	os.WriteFile(gate, nil, 0o644)
+	for i, c := range cmds {
+		if err := c.Wait(); err != nil {
+			t.Fatalf("process %d: %v: %s", i, err, outs[i])
+		}
+	}
+	list, err := s.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := n * (12 - 4); len(list) != want { // 4 of 12 names dropped per process
+		t.Fatalf("%d names, want %d", len(list), want)
+	}
+	// fsck checks every remaining name's blobs are present and intact
+	if probs, err := s.Fsck(context.Background(), false); err != nil || len(probs) != 0 {
+		t.Fatalf("fsck after concurrent writes, names and gc: %v %v", probs, err)
+	}
+	res, err := s.GC(context.Background(), GCOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if probs, _ := s.Fsck(context.Background(), false); len(probs) != 0 {
+		t.Fatalf("fsck after a final gc: %v", probs)
+	}
+	t.Logf("final gc freed %d blobs", len(res.Blobs))
 }

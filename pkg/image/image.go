@@ -17,6 +17,8 @@ type Image struct {
 	Name string
 	// Target is what the name points to: an index or a manifest.
 	Target ocispec.Descriptor
+	// RawIndex is the top-level index when Target is one, else nil.
+	RawIndex []byte
 	// ManifestDesc is the manifest for the chosen platform.
 	ManifestDesc ocispec.Descriptor
 	Manifest     ocispec.Manifest
@@ -62,44 +64,16 @@ func Load(ctx context.Context, st *content.Store, name string, p Platform) (*Ima
 // loadTarget walks from an index or manifest descriptor in the store to
 // the platform's manifest and config.
 func loadTarget(ctx context.Context, st *content.Store, desc ocispec.Descriptor, p Platform) (*Image, error) {
-	img := &Image{Target: desc}
-	seen := map[digest.Digest]bool{}
-	for depth := 0; ; depth++ {
-		if depth > maxIndexDepth || seen[desc.Digest] {
-			return nil, fmt.Errorf("%w: index nesting loops or is deeper than %d", ErrInvalid, maxIndexDepth)
-		}
-		seen[desc.Digest] = true
-		raw, err := st.ReadBlob(ctx, desc, MaxManifestSize)
-		if err != nil {
-			return nil, fmt.Errorf("read manifest %s: %w", desc.Digest, err)
-		}
-		kind, err := KindOf(desc.MediaType, raw)
-		if err != nil {
-			return nil, err
-		}
-		if kind == KindManifest {
-			img.ManifestDesc, img.RawManifest = desc, raw
-			break
-		}
-		idx, err := DecodeIndex(raw)
-		if err != nil {
-			return nil, err
-		}
-		if desc, err = SelectPlatform(idx, p); err != nil {
-			return nil, err
-		}
-	}
-	var err error
-	if img.Manifest, err = DecodeManifest(img.RawManifest); err != nil {
+	get := func(ctx context.Context, d ocispec.Descriptor) ([]byte, error) { return st.ReadBlob(ctx, d, MaxManifestSize) }
+	img, err := selectManifest(ctx, desc, nil, p, get, nil)
+	if err != nil {
 		return nil, err
 	}
-	if img.RawConfig, err = st.ReadBlob(ctx, img.Manifest.Config, MaxConfigSize); err != nil {
+	raw, err := st.ReadBlob(ctx, img.Manifest.Config, MaxConfigSize)
+	if err != nil {
 		return nil, fmt.Errorf("read config %s: %w", img.Manifest.Config.Digest, err)
 	}
-	if img.Config, err = DecodeConfig(img.RawConfig); err != nil {
-		return nil, err
-	}
-	return img, nil
+	return img, img.setConfig(raw)
 }
 
 // Manifests calls fn for every platform manifest stored under any name:

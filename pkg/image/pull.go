@@ -94,49 +94,20 @@ func (p *puller) pull(ctx context.Context) (*Image, error) {
 	if desc.Digest != digest.FromBytes(raw) {
 		return nil, fmt.Errorf("manifest %s: %w", desc.Digest, content.ErrDigestMismatch)
 	}
-	img := &Image{Target: desc}
-	seen := map[digest.Digest]bool{}
-	for depth := 0; ; depth++ {
-		if depth > maxIndexDepth || seen[desc.Digest] {
-			return nil, fmt.Errorf("%w: index %s refers to itself or nests deeper than %d", ErrInvalid, desc.Digest, maxIndexDepth)
-		}
-		seen[desc.Digest] = true
-		kind, err := KindOf(desc.MediaType, raw)
-		if err != nil {
-			return nil, err
-		}
-		if err := p.storeSmall(ctx, desc, raw); err != nil {
-			return nil, err
-		}
-		if kind == KindManifest {
-			img.ManifestDesc, img.RawManifest = desc, raw
-			break
-		}
-		idx, err := DecodeIndex(raw)
-		if err != nil {
-			return nil, err
-		}
-		if desc, err = SelectPlatform(idx, p.opts.Platform); err != nil {
-			return nil, err
-		}
-		if raw, err = p.manifest(ctx, desc); err != nil {
-			return nil, err
-		}
-	}
-	if img.Manifest, err = DecodeManifest(img.RawManifest); err != nil {
+	store := func(d ocispec.Descriptor, raw []byte, _ Kind) error { return p.storeSmall(ctx, d, raw) }
+	img, err := selectManifest(ctx, desc, raw, p.opts.Platform, p.manifest, store)
+	if err != nil {
 		return nil, err
 	}
 	if err := p.blobs(ctx, img.Manifest); err != nil {
 		return nil, err
 	}
-	if img.RawConfig, err = p.st.ReadBlob(ctx, img.Manifest.Config, MaxConfigSize); err != nil {
+	cfg, err := p.st.ReadBlob(ctx, img.Manifest.Config, MaxConfigSize)
+	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	if img.Config, err = DecodeConfig(img.RawConfig); err != nil {
+	if err := img.setConfig(cfg); err != nil {
 		return nil, err
-	}
-	if n, m := len(img.Config.RootFS.DiffIDs), len(img.Manifest.Layers); n != 0 && n != m {
-		return nil, fmt.Errorf("%w: config lists %d diff IDs for %d layers", ErrInvalid, n, m)
 	}
 	img.Name = p.ref.String()
 	if err := p.st.SetName(ctx, img.Name, img.Target); err != nil {
@@ -147,9 +118,6 @@ func (p *puller) pull(ctx context.Context) (*Image, error) {
 
 // manifest returns a child manifest from the store, or fetches it.
 func (p *puller) manifest(ctx context.Context, desc ocispec.Descriptor) ([]byte, error) {
-	if desc.Size > MaxManifestSize {
-		return nil, fmt.Errorf("%w: manifest %s is %d bytes, limit %d", ErrInvalid, desc.Digest, desc.Size, MaxManifestSize)
-	}
 	raw, err := p.st.ReadBlob(ctx, desc, MaxManifestSize)
 	if err == nil {
 		return raw, nil

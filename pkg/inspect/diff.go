@@ -101,9 +101,18 @@ func diffLayers(a, b Source) *LayerDiff {
 	return ld
 }
 
+// contentKind treats a hardlink as the regular file it is: which of a
+// group of links the tar lists first is not a change.
+func contentKind(e *Entry) string {
+	if e.Type == TypeHardlink {
+		return TypeFile
+	}
+	return e.Type
+}
+
 func changedFields(x, y *Entry) []string {
 	var f []string
-	if x.Type != y.Type {
+	if contentKind(x) != contentKind(y) {
 		f = append(f, "type")
 	}
 	if x.perm != y.perm {
@@ -121,7 +130,7 @@ func changedFields(x, y *Entry) []string {
 	if x.Digest != y.Digest {
 		f = append(f, "digest")
 	}
-	if x.LinkTarget != y.LinkTarget {
+	if x.LinkTarget != y.LinkTarget && x.Type != TypeHardlink && y.Type != TypeHardlink {
 		f = append(f, "link_target")
 	}
 	return f

@@ -79,8 +79,10 @@ func changedDelta(rep DiffReport) int64 {
 }
 
 func TestDiffMetadata(t *testing.T) {
-	a := newMemSource(t, "", nil, []ent{{name: "f", size: 3}, {name: "g", size: 3, mode: 0o755}, {name: "h", size: 1}, {name: "l", typ: '2', link: "f"}})
-	b := newMemSource(t, "", nil, []ent{{name: "f", size: 3}, {name: "g", size: 3, mode: 0o4755, uid: 7}, {name: "h", size: 2}, {name: "l", typ: '2', link: "g"}})
+	a := newMemSource(t, "", nil, []ent{{name: "f", size: 3}, {name: "g", size: 3, mode: 0o755}, {name: "h", size: 1}, {name: "l", typ: '2', link: "f"},
+		{name: "p", size: 4}, {name: "q", typ: '1', link: "p"}})
+	b := newMemSource(t, "", nil, []ent{{name: "f", size: 3}, {name: "g", size: 3, mode: 0o4755, uid: 7}, {name: "h", size: 2}, {name: "l", typ: '2', link: "g"},
+		{name: "q", size: 4}, {name: "p", typ: '1', link: "q"}})
 	rep, err := Diff(context.Background(), a, b, DiffOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -64,7 +64,7 @@ func cleanPath(name string) string {
 // carry no path (the root directory, PAX global headers).
 func entryFromHeader(h *tar.Header, layer int) *Entry {
 	p := cleanPath(h.Name)
-	if p == "/" {
+	if p == "/" || h.Typeflag == tar.TypeXGlobalHeader {
 		return nil
 	}
 	e := &Entry{
@@ -110,9 +110,19 @@ func entryFromHeader(h *tar.Header, layer int) *Entry {
 			e.Size, e.hdrSize = 0, 0
 		}
 	}
-	e.Mode = fmt.Sprintf("%04o", e.perm)
+	e.Mode = modeString(e.perm)
 	return e
 }
+
+// modeStrings holds "0000" to "7777", so entries share them.
+var modeStrings = func() (m [0o10000]string) {
+	for i := range m {
+		m[i] = fmt.Sprintf("%04o", i)
+	}
+	return m
+}()
+
+func modeString(perm uint32) string { return modeStrings[perm&0o7777] }
 
 // ModeString renders the entry's type and mode as ls does: "-rwsr-xr-x".
 func (e *Entry) ModeString() string {

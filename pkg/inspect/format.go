@@ -1,8 +1,10 @@
 package inspect
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	digest "github.com/opencontainers/go-digest"
 	"io"
 	"sort"
 	"text/tabwriter"
@@ -53,4 +55,18 @@ func WriteJSON(w io.Writer, v any) error {
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// WriteRawJSON pretty-prints a raw manifest, index or config (for
+// `inspect manifest|config|index`) followed by a "digest: ..." line
+// computed over the raw bytes as stored.
+func WriteRawJSON(w io.Writer, raw []byte) error {
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, raw, "", "  "); err != nil {
+		return fmt.Errorf("pretty-print json: %w", err)
+	}
+	buf.WriteByte('\n')
+	fmt.Fprintf(&buf, "digest: %s\n", digest.FromBytes(raw))
+	_, err := w.Write(buf.Bytes())
+	return err
 }

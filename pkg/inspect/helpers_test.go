@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/ctrlite/ctr-lite/internal/testutil"
+	"github.com/klauspost/compress/zstd"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -138,6 +139,29 @@ type memSource struct {
 	rawMan   []byte
 	rawCfg   []byte
 	blobs    [][]byte
+	raws     [][]byte
+}
+
+// recompress stores every layer as zstd or uncompressed instead of gzip,
+// with matching media types and digests.
+func (s *memSource) recompress(t testing.TB, kind string) {
+	t.Helper()
+	for i, raw := range s.raws {
+		blob, mt := raw, ocispec.MediaTypeImageLayer
+		if kind == "zstd" {
+			enc, err := zstd.NewWriter(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			blob, mt = enc.EncodeAll(raw, nil), ocispec.MediaTypeImageLayerZstd
+		}
+		s.blobs[i] = blob
+		s.manifest.Layers[i] = ocispec.Descriptor{MediaType: mt, Digest: digest.FromBytes(blob), Size: int64(len(blob))}
+	}
+	var err error
+	if s.rawMan, err = json.Marshal(s.manifest); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func newMemSource(t testing.TB, user string, history []ocispec.History, layers ...[]ent) *memSource {
@@ -154,6 +178,7 @@ func newMemSource(t testing.TB, user string, history []ocispec.History, layers .
 		zw.Write(raw)
 		zw.Close()
 		s.blobs = append(s.blobs, gz.Bytes())
+		s.raws = append(s.raws, raw)
 		s.config.RootFS.DiffIDs = append(s.config.RootFS.DiffIDs, digest.FromBytes(raw))
 		s.manifest.Layers = append(s.manifest.Layers, ocispec.Descriptor{
 			MediaType: ocispec.MediaTypeImageLayerGzip, Digest: digest.FromBytes(gz.Bytes()), Size: int64(gz.Len()),

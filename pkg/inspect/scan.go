@@ -46,6 +46,15 @@ func (c *countHash) digest() digest.Digest {
 	return digest.NewDigestFromEncoded(digest.SHA256, hex.EncodeToString(c.h.Sum(nil)))
 }
 
+// digestString renders a sha256 sum as "sha256:<hex>" in one allocation.
+func digestString(sum []byte) string {
+	const prefix = "sha256:"
+	b := make([]byte, len(prefix)+hex.EncodedLen(len(sum)))
+	copy(b, prefix)
+	hex.Encode(b[len(prefix):], sum)
+	return string(b)
+}
+
 // scanLayer streams layer i once: the compressed blob is checked against
 // the manifest descriptor, the uncompressed stream against the config's
 // diff_id, and every regular file's content is hashed. Nothing is written.
@@ -70,6 +79,8 @@ func scanLayer(ctx context.Context, src Source, i int) (*layerScan, error) {
 	ls := &layerScan{}
 	inLayer := map[string]*Entry{}
 	var links []*Entry
+	fh := sha256.New()
+	var sum [sha256.Size]byte
 	tr := tar.NewReader(raw)
 	for {
 		if err := ctx.Err(); err != nil {
@@ -88,11 +99,11 @@ func scanLayer(ctx context.Context, src Source, i int) (*layerScan, error) {
 		}
 		switch e.Type {
 		case TypeFile:
-			fh := sha256.New()
+			fh.Reset()
 			if _, err := io.CopyBuffer(fh, tr, buf); err != nil {
 				return nil, fmt.Errorf("layer %d %s: read %s: %w", i, desc.Digest, e.Path, err)
 			}
-			e.Digest = "sha256:" + hex.EncodeToString(fh.Sum(nil))
+			e.Digest = digestString(fh.Sum(sum[:0]))
 			inLayer[e.Path] = e
 		case TypeHardlink:
 			links = append(links, e)

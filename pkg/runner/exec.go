@@ -15,7 +15,7 @@ import (
 // finalizeAndExec drops privileges, installs the filters and execs the
 // container process. Only this thread's credentials matter: exec discards
 // the others.
-func finalizeAndExec(cfg *initConfig) error {
+func finalizeAndExec(cfg *initConfig, tr *tracer) error {
 	p := cfg.Spec.Process
 	if len(p.Args) == 0 {
 		return fmt.Errorf("no command: %w", ErrInvalidConfig)
@@ -85,6 +85,7 @@ func finalizeAndExec(cfg *initConfig) error {
 			}
 		}
 	}
+	tr.mark("creds+caps+seccomp")
 	// Every descriptor but stdio closes on exec, the sync socket included:
 	// its EOF tells the parent the exec succeeded.
 	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
@@ -199,4 +200,3 @@ func loadSeccomp(filter []unix.SockFilter, nnp bool) error {
 	}
 	return nil
 }
-

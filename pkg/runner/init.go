@@ -5,10 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"io"
 	"runtime"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	rspec "github.com/ctrlite/ctr-lite/pkg/runner/spec"
 )
 
 // codeErr carries the exit code a child failure maps to.
@@ -45,6 +49,8 @@ func childMain() error {
 		return fmt.Errorf("read config: %w", err)
 	}
 	f.Close()
+	tr := newTracer("child ", cfg.Trace)
+	tr.mark("go start+config")
 	s := cfg.Spec
 	if s == nil || s.Process == nil || s.Root == nil || s.Linux == nil {
 		return fmt.Errorf("read config: %w", ErrInvalidConfig)
@@ -64,8 +70,14 @@ func childMain() error {
 			return err
 		}
 	}
-	if err := setupRootfs(&cfg); err != nil {
+	tr.mark("ns setup")
+	if err := setupRootfs(&cfg, tr); err != nil {
 		return err
+	}
+	if u, ok := s.Annotations[rspec.AnnotationUser]; ok {
+		if err := resolveUserInside(s.Process, u); err != nil {
+			return err
+		}
 	}
 	if s.Process.Terminal {
 		if err := setupConsole(); err != nil {
@@ -88,7 +100,40 @@ func childMain() error {
 	if err := os.Chdir(s.Process.Cwd); err != nil {
 		return fmt.Errorf("chdir to working directory %s: %w", s.Process.Cwd, err)
 	}
-	return finalizeAndExec(&cfg)
+	tr.mark("console+rlimits")
+	return finalizeAndExec(&cfg, tr)
+}
+
+// resolveUserInside resolves user[:group] against the container's own
+// /etc/passwd and /etc/group (after pivot_root: they are its files, and
+// any symlink resolves inside its root).
+func resolveUserInside(p *specs.Process, userSpec string) error {
+	open := func(name string) io.Reader {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil
+		}
+		return f
+	}
+	passwd, group := open("/etc/passwd"), open("/etc/group")
+	for _, r := range []io.Reader{passwd, group} {
+		if c, ok := r.(io.Closer); ok {
+			defer c.Close()
+		}
+	}
+	u, home, err := rspec.ResolveUser(userSpec, passwd, group)
+	if err != nil {
+		return &codeErr{CodeRunnerFailed, err}
+	}
+	u.Umask = p.User.Umask
+	p.User = u
+	for _, kv := range p.Env {
+		if strings.HasPrefix(kv, "HOME=") {
+			return nil
+		}
+	}
+	p.Env = append(p.Env, "HOME="+home)
+	return nil
 }
 
 func hasNS(s *specs.Spec, t specs.LinuxNamespaceType) bool {

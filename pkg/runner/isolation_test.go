@@ -140,6 +140,11 @@ func TestIsolation(t *testing.T) {
 				t.Errorf("lo not up: flags %s", f[1])
 			}
 		}},
+		{"no descriptor leaks in", rspec.Options{}, "ls /proc/$$/fd; true", func(t *testing.T, _ string, r result) {
+			if got := strings.Join(strings.Fields(r.stdout), " "); got != "0 1 2" {
+				t.Errorf("container pid 1 has fds %q, want only 0 1 2", got)
+			}
+		}},
 		{"dev has only the standard nodes", rspec.Options{}, "ls /dev", func(t *testing.T, _ string, r result) {
 			want := "fd full mqueue null ptmx pts random shm stderr stdin stdout tty urandom zero"
 			if got := strings.Join(strings.Fields(r.stdout), " "); got != want {
@@ -226,5 +231,35 @@ func TestMountTargetSymlink(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(root, outside)); err != nil {
 		t.Errorf("mount target was not created inside the rootfs: %v", err)
+	}
+}
+
+// TestSeccompBlocks: the default filter refuses what the capabilities
+// alone would allow (an unprivileged user namespace), and only the filter.
+func TestSeccompBlocks(t *testing.T) {
+	testutil.RequireRoot(t)
+	root, img := busybox(t)
+	tests := []struct {
+		name    string
+		filter  bool
+		allowed bool
+	}{
+		{"default filter", true, false},
+		{"no filter", false, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := build(t, root, img, sh("unshare -U true && echo ALLOWED; true"))
+			if !tc.filter {
+				s.Linux.Seccomp = nil
+			}
+			r := runSpec(t, testID(t), s, nil, "")
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			if got := strings.Contains(r.stdout, "ALLOWED"); got != tc.allowed {
+				t.Errorf("new user namespace allowed=%v, want %v (stderr %q)", got, tc.allowed, r.stderr)
+			}
+		})
 	}
 }

@@ -52,7 +52,7 @@ func parseOptions(opts []string) (flags, prop uintptr, data string) {
 }
 
 // setupRootfs builds the container's filesystem view and pivots into it.
-func setupRootfs(cfg *initConfig) error {
+func setupRootfs(cfg *initConfig, tr *tracer) error {
 	s := cfg.Spec
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make mounts private: %w", err)
@@ -74,11 +74,13 @@ func setupRootfs(cfg *initConfig) error {
 		return fmt.Errorf("open rootfs: %w", err)
 	}
 	defer unix.Close(rootfd)
+	tr.mark("root mounts")
 	devTmpfs := false
 	for _, m := range s.Mounts {
 		if err := mountOne(rootfd, m, cfg); err != nil {
 			return err
 		}
+		tr.mark("mount " + m.Destination)
 		if path.Clean(m.Destination) == "/dev" && m.Type == "tmpfs" {
 			devTmpfs = true
 		}
@@ -91,9 +93,11 @@ func setupRootfs(cfg *initConfig) error {
 	if fd, err := mkdirInRoot(rootfd, s.Process.Cwd, false); err == nil {
 		unix.Close(fd)
 	}
+	tr.mark("dev")
 	if err := pivot(root); err != nil {
 		return err
 	}
+	tr.mark("pivot_root")
 	for _, p := range s.Linux.MaskedPaths {
 		if err := maskPath(p); err != nil {
 			return err
@@ -104,6 +108,7 @@ func setupRootfs(cfg *initConfig) error {
 			return err
 		}
 	}
+	tr.mark("masked+readonly paths")
 	if s.Root.Readonly {
 		if err := unix.Mount("", "/", "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
 			return fmt.Errorf("make rootfs read-only: %w", err)

@@ -45,6 +45,7 @@ type initConfig struct {
 	// CgroupV1 lists the v1 hierarchies (mount options, e.g. "memory",
 	// "name=systemd") to mount under /sys/fs/cgroup; empty on v2.
 	CgroupV1 []string `json:",omitempty"`
+	Trace    bool     `json:",omitempty"`
 }
 
 // childError is what the child reports when it cannot exec.

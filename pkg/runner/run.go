@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path"
 	"strconv"
+	"strings"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -57,10 +58,14 @@ func Run(ctx context.Context, cfg Config, stdio Stdio) (int, error) {
 	if cfg.ID == "" || cfg.Spec == nil || cfg.Spec.Process == nil || cfg.Spec.Root == nil || cfg.Spec.Linux == nil {
 		return failed(fmt.Errorf("run: %w: ID, Spec.Process, Spec.Root and Spec.Linux are required", ErrInvalidConfig))
 	}
+	tr := newTracer("parent", os.Getenv("CTRLITE_RUNNER_TRACE") == "1")
 	s := *cfg.Spec
 	if s.Hostname == "" {
 		s.Hostname = shortID(cfg.ID)
 	}
+	proc := *s.Process
+	proc.Env = withDefault(proc.Env, "HOSTNAME", s.Hostname)
+	s.Process = &proc
 	stateDir := cfg.StateDir
 	if stateDir == "" {
 		d, err := os.MkdirTemp("", "ctr-lite-run-")
@@ -75,12 +80,14 @@ func Run(ctx context.Context, cfg Config, stdio Stdio) (int, error) {
 		return failed(fmt.Errorf("run %s: %w", cfg.ID, err))
 	}
 	s.Mounts = append(append([]specs.Mount(nil), s.Mounts...), mounts...)
-	ic := initConfig{Spec: &s, RootMounts: cfg.RootMounts}
+	tr.mark("etc files")
+	ic := initConfig{Spec: &s, RootMounts: cfg.RootMounts, Trace: tr.on}
 	if s.Linux.Seccomp != nil {
 		if ic.Seccomp, err = seccomp.Compile(s.Linux.Seccomp); err != nil {
 			return failed(fmt.Errorf("run %s: %w", cfg.ID, err))
 		}
 	}
+	tr.mark("seccomp compile")
 	if !cgroups.Unified() {
 		ic.CgroupV1 = cgroups.V1Hierarchies()
 	}
@@ -88,16 +95,21 @@ func Run(ctx context.Context, cfg Config, stdio Stdio) (int, error) {
 	if err != nil {
 		return failed(fmt.Errorf("run %s: %w", cfg.ID, err))
 	}
-	defer cg.Delete()
-	return start(ctx, cfg, &ic, cg, stdio, stateDir)
+	tr.mark("cgroup create")
+	defer func() {
+		_ = cg.Delete()
+		tr.mark("cgroup delete")
+	}()
+	return start(ctx, cfg, &ic, cg, stdio, stateDir, tr)
 }
 
-func start(ctx context.Context, cfg Config, ic *initConfig, cg *cgroups.Cgroup, stdio Stdio, stateDir string) (int, error) {
+func start(ctx context.Context, cfg Config, ic *initConfig, cg *cgroups.Cgroup, stdio Stdio, stateDir string, tr *tracer) (int, error) {
 	s := ic.Spec
 	exe, err := sealedExe()
 	if err != nil {
 		return failed(err)
 	}
+	tr.mark("sealed exe")
 	cfgR, cfgW, err := os.Pipe()
 	if err != nil {
 		return failed(fmt.Errorf("run %s: %w", cfg.ID, err))
@@ -141,6 +153,7 @@ func start(ctx context.Context, cfg Config, ic *initConfig, cg *cgroups.Cgroup, 
 	if err := cmd.Start(); err != nil {
 		return failed(fmt.Errorf("run %s: start init: %w", cfg.ID, err))
 	}
+	tr.mark("clone+exec init")
 	cfgR.Close()
 	childSock.Close()
 	pid := cmd.Process.Pid
@@ -159,6 +172,7 @@ func start(ctx context.Context, cfg Config, ic *initConfig, cg *cgroups.Cgroup, 
 		return fail(fmt.Errorf("send config: %w", err))
 	}
 	cfgW.Close()
+	tr.mark("cgroup add+config")
 
 	var cons *console
 	if s.Process.Terminal {
@@ -180,6 +194,7 @@ func start(ctx context.Context, cfg Config, ic *initConfig, cg *cgroups.Cgroup, 
 	if len(msg) > 0 {
 		return childFailed(cmd, msg)
 	}
+	tr.mark("child setup to exec")
 	_ = os.WriteFile(path.Join(stateDir, "pid"), []byte(strconv.Itoa(pid)), 0o644)
 	if cfg.Started != nil {
 		cfg.Started(pid)
@@ -204,9 +219,9 @@ func start(ctx context.Context, cfg Config, ic *initConfig, cg *cgroups.Cgroup, 
 		}
 	}()
 	werr := cmd.Wait()
+	tr.mark("container ran")
 	if cons != nil {
 		cons.close()
-		cons = nil
 	}
 	code, err := status(cmd, werr)
 	if err != nil {
@@ -285,6 +300,16 @@ func cgroupPath(s *specs.Spec, id string) string {
 
 // CgroupPath is where Run puts container id's cgroup under parent.
 func CgroupPath(parent, id string) string { return path.Join("/", parent, id) }
+
+// withDefault appends key=val unless env already sets key.
+func withDefault(env []string, key, val string) []string {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, key+"=") {
+			return env
+		}
+	}
+	return append(append([]string(nil), env...), key+"="+val)
+}
 
 func shortID(id string) string {
 	if len(id) > 12 {

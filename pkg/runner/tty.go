@@ -75,7 +75,7 @@ type console struct {
 	restore func()
 	outDone chan struct{}
 	winch   chan os.Signal
-	wg      sync.WaitGroup
+	once    sync.Once
 }
 
 func startConsole(master *os.File, stdio Stdio) *console {
@@ -132,7 +132,9 @@ func (c *console) resize(from int) {
 }
 
 // close waits for the output to drain, then restores the caller's terminal.
-func (c *console) close() {
+func (c *console) close() { c.once.Do(c.doClose) }
+
+func (c *console) doClose() {
 	<-c.outDone
 	if c.winch != nil {
 		signal.Stop(c.winch)

@@ -15,6 +15,15 @@ import (
 // AnnotationCgroupParent carries --cgroup-parent to the runner.
 const AnnotationCgroupParent = "io.ctr-lite.cgroup-parent"
 
+// AnnotationUser carries an unresolved user[:group] when Build had no
+// rootfs to read: the runner resolves it inside the container, against the
+// mounted root's /etc/passwd and /etc/group, and sets HOME when missing.
+const AnnotationUser = "io.ctr-lite.user"
+
+// SpecVersion is the runtime-spec version written into specs: the oldest
+// that has every field Build sets, so crun 1.8 and runc 1.1 accept bundles.
+const SpecVersion = "1.0.2"
+
 // DefaultPath is PATH when the image sets none (docker's value).
 const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -46,6 +55,10 @@ type Options struct {
 // Build returns the runtime-spec for running img from rootfs with opts.
 // rootfs is the directory the process will see as / (it becomes
 // Root.Path); its /etc/passwd and /etc/group are read to resolve users.
+//
+// With rootfs "" (e.g. an overlay snapshot that is only mounted inside the
+// container's mount namespace), Root.Path is left for the caller to set and
+// the user is resolved by the runner inside the container (AnnotationUser).
 func Build(img ocispec.ImageConfig, rootfs string, opts Options) (*specs.Spec, error) {
 	args := buildArgs(img, opts)
 	if len(args) == 0 {
@@ -59,14 +72,17 @@ func Build(img ocispec.ImageConfig, rootfs string, opts Options) (*specs.Spec, e
 	if userSpec == "" {
 		userSpec = img.User
 	}
-	u, err := resolveUser(rootfs, userSpec)
-	if err != nil {
-		return nil, err
+	deferUser := rootfs == ""
+	var u resolved
+	if !deferUser {
+		if u, err = resolveUser(rootfs, userSpec); err != nil {
+			return nil, err
+		}
 	}
 	if envGet(env, "PATH") == "" {
 		env = envSet(env, "PATH", DefaultPath)
 	}
-	if envGet(env, "HOME") == "" {
+	if envGet(env, "HOME") == "" && !deferUser {
 		env = envSet(env, "HOME", u.home)
 	}
 	if opts.Terminal && envGet(env, "TERM") == "" {
@@ -90,7 +106,7 @@ func Build(img ocispec.ImageConfig, rootfs string, opts Options) (*specs.Spec, e
 		return nil, err
 	}
 	s := &specs.Spec{
-		Version:  specs.Version,
+		Version:  SpecVersion,
 		Hostname: opts.Hostname,
 		Root:     &specs.Root{Path: rootfs, Readonly: opts.ReadOnly},
 		Process: &specs.Process{
@@ -102,7 +118,6 @@ func Build(img ocispec.ImageConfig, rootfs string, opts Options) (*specs.Spec, e
 			Capabilities: &specs.LinuxCapabilities{
 				Bounding: caps, Effective: caps, Permitted: caps,
 			},
-			Rlimits:         []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 524288, Soft: 1024}},
 			NoNewPrivileges: !opts.Privileged,
 		},
 		Annotations: map[string]string{},
@@ -116,6 +131,9 @@ func Build(img ocispec.ImageConfig, rootfs string, opts Options) (*specs.Spec, e
 	}
 	if opts.CgroupParent != "" {
 		s.Annotations[AnnotationCgroupParent] = opts.CgroupParent
+	}
+	if deferUser {
+		s.Annotations[AnnotationUser] = userSpec
 	}
 	switch opts.Network {
 	case "", "host":

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/moby/sys/user"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -23,6 +24,22 @@ func resolveUser(rootfs, spec string) (resolved, error) {
 	group := openInRoot(rootfs, "etc/group")
 	defer closeReader(passwd)
 	defer closeReader(group)
+	return resolveFrom(spec, passwd, group)
+}
+
+// ResolveUser resolves user[:group] (names or numbers) against passwd and
+// group file contents (either may be nil) and returns the process user and
+// its home directory. The runner uses it inside the container when Build
+// was given no rootfs to read.
+func ResolveUser(spec string, passwd, group io.Reader) (specs.User, string, error) {
+	r, err := resolveFrom(spec, passwd, group)
+	if err != nil {
+		return specs.User{}, "", err
+	}
+	return specs.User{UID: r.uid, GID: r.gid, AdditionalGids: r.groups}, r.home, nil
+}
+
+func resolveFrom(spec string, passwd, group io.Reader) (resolved, error) {
 	defaults := &user.ExecUser{Uid: 0, Gid: 0, Home: "/"}
 	eu, err := user.GetExecUser(spec, defaults, passwd, group)
 	if err != nil {
@@ -75,4 +92,3 @@ func closeReader(r io.Reader) {
 		_ = c.Close()
 	}
 }
-

@@ -1,0 +1,330 @@
+package container
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gofrs/flock"
+)
+
+// Status of a container.
+type Status string
+
+// Container states, as docker names them.
+const (
+	Created Status = "created"
+	Running Status = "running"
+	Exited  Status = "exited"
+)
+
+// Container is one record (state.json).
+type Container struct {
+	ID       string    `json:"id"`
+	Name     string    `json:"name,omitempty"`
+	Image    string    `json:"image"`
+	Command  []string  `json:"command"`
+	Created  time.Time `json:"created"`
+	Status   Status    `json:"status"`
+	ExitCode int       `json:"exitCode"`
+	Pid      int       `json:"pid,omitempty"`
+	// PidStart is the pid's start time (clock ticks since boot, from
+	// /proc/<pid>/stat) to tell the process from a later one with its pid.
+	PidStart uint64    `json:"pidStart,omitempty"`
+	Started  time.Time `json:"started,omitzero"`
+	Finished time.Time `json:"finished,omitzero"`
+}
+
+// ShortID is the 12-character form shown by ps.
+func (c *Container) ShortID() string { return ShortID(c.ID) }
+
+// ShortID returns the first 12 characters of id.
+func ShortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+
+const stateFile = "state.json"
+
+// Store holds the records under <root>/containers.
+type Store struct {
+	dir string
+}
+
+// NewStore returns the store under the ctr-lite root directory.
+func NewStore(root string) *Store { return &Store{dir: filepath.Join(root, "containers")} }
+
+// Dir is the container's directory (the runner's StateDir, overlay
+// upper/work dirs live here).
+func (s *Store) Dir(id string) string { return filepath.Join(s.dir, id) }
+
+func (s *Store) lock(ctx context.Context) (func(), error) {
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		return nil, fmt.Errorf("lock containers: %w", err)
+	}
+	l := flock.New(filepath.Join(s.dir, ".lock"))
+	ok, err := l.TryLockContext(ctx, 10*time.Millisecond)
+	if err != nil || !ok {
+		return nil, fmt.Errorf("lock containers: %w", errors.Join(err, ctx.Err()))
+	}
+	return func() { _ = l.Unlock() }, nil
+}
+
+// NewID returns a random 64-hex-digit container id.
+func NewID() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Create records a new container in state created. An empty ID gets a
+// random one; Created defaults to now. The name, when set, must be unused.
+func (s *Store) Create(ctx context.Context, c Container) (*Container, error) {
+	if c.Name != "" && !validName.MatchString(c.Name) {
+		return nil, fmt.Errorf("create container %q: %w", c.Name, ErrInvalidName)
+	}
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	all, err := s.readAll()
+	if err != nil {
+		return nil, err
+	}
+	if c.ID == "" {
+		c.ID = NewID()
+	}
+	for _, o := range all {
+		if c.Name != "" && o.Name == c.Name {
+			return nil, fmt.Errorf("create container %q: %w by %s", c.Name, ErrNameInUse, o.ShortID())
+		}
+		if o.ID == c.ID {
+			return nil, fmt.Errorf("create container %s: id exists", c.ID)
+		}
+	}
+	if c.Created.IsZero() {
+		c.Created = time.Now().UTC()
+	}
+	c.Status = Created
+	if err := os.MkdirAll(s.Dir(c.ID), 0o700); err != nil {
+		return nil, fmt.Errorf("create container %s: %w", c.ID, err)
+	}
+	if err := s.write(&c); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Load finds a container by full id, unique id prefix, or name.
+func (s *Store) Load(ctx context.Context, ref string) (*Container, error) {
+	all, err := s.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return find(all, ref)
+}
+
+func find(all []Container, ref string) (*Container, error) {
+	if ref == "" {
+		return nil, fmt.Errorf("container %q: %w", ref, ErrNotFound)
+	}
+	for i := range all {
+		if all[i].ID == ref || all[i].Name == ref {
+			return &all[i], nil
+		}
+	}
+	var match *Container
+	for i := range all {
+		if strings.HasPrefix(all[i].ID, ref) {
+			if match != nil {
+				return nil, fmt.Errorf("container %q: %w", ref, ErrAmbiguous)
+			}
+			match = &all[i]
+		}
+	}
+	if match == nil {
+		return nil, fmt.Errorf("container %q: %w", ref, ErrNotFound)
+	}
+	return match, nil
+}
+
+// List returns every container, newest first. A record that says running
+// whose process is gone is reported exited.
+func (s *Store) List(ctx context.Context) ([]Container, error) {
+	all, err := s.readAll()
+	if err != nil {
+		return nil, err
+	}
+	for i := range all {
+		if all[i].Status == Running && !alive(all[i].Pid, all[i].PidStart) {
+			all[i].Status = Exited
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].Created.After(all[j].Created) })
+	return all, ctx.Err()
+}
+
+// Update changes a record under the lock; fn sees the stored record.
+func (s *Store) Update(ctx context.Context, id string, fn func(*Container) error) (*Container, error) {
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	c, err := s.read(id)
+	if err != nil {
+		return nil, err
+	}
+	if err := fn(c); err != nil {
+		return nil, err
+	}
+	c.ID = id
+	if err := s.write(c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// SetRunning marks the container running with its pid (host view).
+func (s *Store) SetRunning(ctx context.Context, id string, pid int) error {
+	start, _ := pidStart(pid)
+	_, err := s.Update(ctx, id, func(c *Container) error {
+		c.Status, c.Pid, c.PidStart, c.Started = Running, pid, start, time.Now().UTC()
+		return nil
+	})
+	return err
+}
+
+// SetExited records the exit status.
+func (s *Store) SetExited(ctx context.Context, id string, code int) error {
+	_, err := s.Update(ctx, id, func(c *Container) error {
+		c.Status, c.ExitCode, c.Pid, c.PidStart, c.Finished = Exited, code, 0, 0, time.Now().UTC()
+		return nil
+	})
+	return err
+}
+
+// Remove deletes a container's directory. A running container is refused
+// unless force, which kills it (SIGKILL) and waits for it to go first.
+func (s *Store) Remove(ctx context.Context, ref string, force bool) error {
+	c, err := s.Load(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if c.Status == Running {
+		if !force {
+			return fmt.Errorf("remove %s: %w (stop it first, or force)", c.ShortID(), ErrRunning)
+		}
+		if err := signalProcess(c.Pid, c.PidStart, 9); err != nil && !errors.Is(err, ErrNotRunning) {
+			return fmt.Errorf("remove %s: %w", c.ShortID(), err)
+		}
+		for alive(c.Pid, c.PidStart) {
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("remove %s: %w", c.ShortID(), ctx.Err())
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := os.RemoveAll(s.Dir(c.ID)); err != nil {
+		return fmt.Errorf("remove %s: %w", c.ShortID(), err)
+	}
+	return nil
+}
+
+// Kill sends sig to a running container's init process.
+func (s *Store) Kill(ctx context.Context, ref string, sig int) error {
+	c, err := s.Load(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if c.Status != Running {
+		return fmt.Errorf("kill %s: %w", c.ShortID(), ErrNotRunning)
+	}
+	if err := signalProcess(c.Pid, c.PidStart, sig); err != nil {
+		return fmt.Errorf("kill %s: %w", c.ShortID(), err)
+	}
+	return nil
+}
+
+func (s *Store) readAll() ([]Container, error) {
+	entries, err := os.ReadDir(s.dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	var out []Container
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		c, err := s.read(e.Name())
+		if err != nil {
+			continue // being created or removed
+		}
+		out = append(out, *c)
+	}
+	return out, nil
+}
+
+func (s *Store) read(id string) (*Container, error) {
+	if id == "" || strings.ContainsAny(id, "/\\") || id == "." || id == ".." {
+		return nil, fmt.Errorf("container %q: %w", id, ErrNotFound)
+	}
+	b, err := os.ReadFile(filepath.Join(s.Dir(id), stateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("container %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read container %s: %w", id, err)
+	}
+	var c Container
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("read container %s: %w", id, err)
+	}
+	return &c, nil
+}
+
+// write replaces state.json atomically (temp file + rename).
+func (s *Store) write(c *Container) error {
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return fmt.Errorf("write container %s: %w", c.ID, err)
+	}
+	tmp, err := os.CreateTemp(s.Dir(c.ID), ".state-*")
+	if err != nil {
+		return fmt.Errorf("write container %s: %w", c.ID, err)
+	}
+	_, werr := tmp.Write(append(b, '\n'))
+	cerr := tmp.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write container %s: %w", c.ID, err)
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(s.Dir(c.ID), stateFile)); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write container %s: %w", c.ID, err)
+	}
+	return nil
+}

@@ -1,0 +1,204 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"os/exec"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestCreateLoadList(t *testing.T) {
+	ctx := context.Background()
+	s := NewStore(t.TempDir())
+	a, err := s.Create(ctx, Container{Name: "web", Image: "busybox:latest", Command: []string{"sh"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Create(ctx, Container{Image: "alpine", Created: a.Created.Add(time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.ID) != 64 || a.ShortID() != a.ID[:12] || a.Status != Created {
+		t.Errorf("new record: id %q short %q status %s", a.ID, a.ShortID(), a.Status)
+	}
+	tests := []struct {
+		ref  string
+		want string
+		err  error
+	}{
+		{"web", a.ID, nil},
+		{a.ID, a.ID, nil},
+		{a.ShortID(), a.ID, nil},
+		{b.ID[:8], b.ID, nil},
+		{"nope", "", ErrNotFound},
+		{"", "", ErrNotFound},
+		{"../x", "", ErrNotFound},
+	}
+	for _, tc := range tests {
+		t.Run(tc.ref, func(t *testing.T) {
+			c, err := s.Load(ctx, tc.ref)
+			if !errors.Is(err, tc.err) {
+				t.Fatalf("Load(%q) err %v, want %v", tc.ref, err, tc.err)
+			}
+			if err == nil && c.ID != tc.want {
+				t.Errorf("Load(%q) = %s, want %s", tc.ref, c.ID, tc.want)
+			}
+		})
+	}
+	all, err := s.List(ctx)
+	if err != nil || len(all) != 2 || all[0].ID != b.ID {
+		t.Fatalf("List: %v %+v, want 2 newest first", err, all)
+	}
+	if _, err := s.Create(ctx, Container{Name: "web"}); !errors.Is(err, ErrNameInUse) {
+		t.Errorf("duplicate name: %v", err)
+	}
+	if _, err := s.Create(ctx, Container{Name: "-bad/name"}); !errors.Is(err, ErrInvalidName) {
+		t.Errorf("invalid name: %v", err)
+	}
+	if err := s.SetExited(ctx, a.ID, 3); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := s.Load(ctx, "web"); c.Status != Exited || c.ExitCode != 3 {
+		t.Errorf("after SetExited: %+v", c)
+	}
+	if err := s.Remove(ctx, "web", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Load(ctx, "web"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("removed container still loads: %v", err)
+	}
+}
+
+func TestUniqueNamesConcurrent(t *testing.T) {
+	ctx := context.Background()
+	s := NewStore(t.TempDir())
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok := 0
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.Create(ctx, Container{Name: "same"}); err == nil {
+				mu.Lock()
+				ok++
+				mu.Unlock()
+			} else if !errors.Is(err, ErrNameInUse) {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok != 1 {
+		t.Errorf("%d creates of one name succeeded, want 1", ok)
+	}
+}
+
+func TestRunningKillRemove(t *testing.T) {
+	ctx := context.Background()
+	s := NewStore(t.TempDir())
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	c, err := s.Create(ctx, Container{Name: "sleeper"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetRunning(ctx, c.ID, cmd.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Load(ctx, "sleeper"); got.Status != Running || got.Pid != cmd.Process.Pid {
+		t.Fatalf("record %+v, want running with pid", got)
+	}
+	if err := s.Remove(ctx, "sleeper", false); !errors.Is(err, ErrRunning) {
+		t.Errorf("remove running without force: %v", err)
+	}
+	sig, err := ParseSignal("term")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Kill(ctx, "sleeper", sig); err != nil {
+		t.Fatal(err)
+	}
+	werr := <-waited
+	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if werr == nil || !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
+		t.Fatalf("process not killed by SIGTERM: %v", werr)
+	}
+	// The record still says running, but the pid is dead: reported exited.
+	if got, _ := s.Load(ctx, "sleeper"); got.Status != Exited {
+		t.Errorf("dead pid reported %s, want exited", got.Status)
+	}
+	if err := s.Kill(ctx, "sleeper", 9); !errors.Is(err, ErrNotRunning) {
+		t.Errorf("kill of exited container: %v", err)
+	}
+}
+
+func TestForceRemoveKills(t *testing.T) {
+	ctx := context.Background()
+	s := NewStore(t.TempDir())
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = cmd.Wait() }()
+	c, _ := s.Create(ctx, Container{})
+	if err := s.SetRunning(ctx, c.ID, cmd.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second) // hang guard
+	defer cancel()
+	if err := s.Remove(rctx, c.ShortID(), true); err != nil {
+		t.Fatal(err)
+	}
+	if alive(cmd.Process.Pid, 0) {
+		t.Errorf("force remove left the process running")
+	}
+}
+
+// A reused pid (same number, another start time) is not signalled.
+func TestReusedPidNotSignalled(t *testing.T) {
+	ctx := context.Background()
+	s := NewStore(t.TempDir())
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	c, _ := s.Create(ctx, Container{})
+	_, err := s.Update(ctx, c.ID, func(c *Container) error {
+		c.Status, c.Pid, c.PidStart = Running, cmd.Process.Pid, 1 // wrong start time
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Kill(ctx, c.ID, 9); !errors.Is(err, ErrNotRunning) {
+		t.Errorf("kill of a reused pid: %v, want ErrNotRunning", err)
+	}
+}
+
+func TestParseSignal(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int
+		err  bool
+	}{
+		{"KILL", 9, false}, {"SIGTERM", 15, false}, {"hup", 1, false}, {"10", 10, false},
+		{"0", 0, true}, {"SIGNOPE", 0, true}, {"", 0, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := ParseSignal(tc.in)
+			if (err != nil) != tc.err || got != tc.want {
+				t.Errorf("ParseSignal(%q) = %d, %v", tc.in, got, err)
+			}
+		})
+	}
+}

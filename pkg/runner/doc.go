@@ -1,0 +1,25 @@
+// Package runner runs one container process from an OCI runtime-spec with
+// our own code: no runc at run time, no cgo, a static binary.
+//
+// Run re-executes the current binary (from a sealed memfd copy of
+// /proc/self/exe, made once per process, so the container can never
+// reach or overwrite ctr-lite's binary: runc CVE-2019-5736) into new
+// mount, PID, UTS, IPC (and, for --network none, network) namespaces; the
+// child joins its cgroup, unshares a cgroup namespace, builds the root
+// filesystem (RootMounts such as an overlay, spec mounts resolved inside
+// the rootfs with openat2 RESOLVE_IN_ROOT and mounted through
+// /proc/self/fd, /dev, masked and read-only paths), pivot_roots into it,
+// drops to the spec's user and capabilities, sets no_new_privs, installs
+// the seccomp filter and execs the command, which is PID 1 of its
+// namespace. Every binary that calls Run must call Init first thing in
+// main (and in TestMain).
+//
+// The parent/child protocol is described in protocol.go. Exit statuses
+// follow docker: the process's own, 128+N for signal N, and *ExitError
+// with 125 (ctr-lite failed), 126 (cannot execute), 127 (not found) or 137
+// with ErrOOMKilled.
+//
+// Names differing from the first sketch: Config.Started (callback with the
+// container pid, for records), WriteBundle (OCI bundle for runc/crun),
+// EtcFiles and CgroupPath (shared with the CLI).
+package runner

@@ -1,0 +1,239 @@
+package spec
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// fakeRoot writes a minimal rootfs with passwd and group files.
+func fakeRoot(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "etc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, data string) {
+		if err := os.WriteFile(filepath.Join(root, "etc", name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("passwd", "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\nnohome:x:1001:1001:::/bin/sh\n")
+	write("group", "root:x:0:\napp:x:1000:\nwheel:x:10:app\naudio:x:29:app,other\n")
+	return root
+}
+
+func TestBuildCommand(t *testing.T) {
+	ep := []string{"/ep"}
+	empty := []string{}
+	tests := []struct {
+		name string
+		img  ocispec.ImageConfig
+		opts Options
+		want []string
+		err  error
+	}{
+		{"cmd only", ocispec.ImageConfig{Cmd: []string{"sh"}}, Options{}, []string{"sh"}, nil},
+		{"entrypoint + cmd", ocispec.ImageConfig{Entrypoint: []string{"/init"}, Cmd: []string{"-v"}}, Options{}, []string{"/init", "-v"}, nil},
+		{"args replace cmd", ocispec.ImageConfig{Entrypoint: []string{"/init"}, Cmd: []string{"-v"}}, Options{Args: []string{"x"}}, []string{"/init", "x"}, nil},
+		{"entrypoint flag drops image cmd", ocispec.ImageConfig{Entrypoint: []string{"/init"}, Cmd: []string{"-v"}}, Options{Entrypoint: &ep}, []string{"/ep"}, nil},
+		{"empty entrypoint flag", ocispec.ImageConfig{Entrypoint: []string{"/init"}}, Options{Entrypoint: &empty, Args: []string{"ls"}}, []string{"ls"}, nil},
+		{"nothing", ocispec.ImageConfig{}, Options{}, nil, ErrNoCommand},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Build(tc.img, fakeRoot(t), tc.opts)
+			if !errors.Is(err, tc.err) {
+				t.Fatalf("err %v, want %v", err, tc.err)
+			}
+			if err == nil && !slices.Equal(s.Process.Args, tc.want) {
+				t.Errorf("args %q, want %q", s.Process.Args, tc.want)
+			}
+		})
+	}
+}
+
+func TestBuildUserAndEnv(t *testing.T) {
+	root := fakeRoot(t)
+	envFile := filepath.Join(t.TempDir(), "env")
+	if err := os.WriteFile(envFile, []byte("# comment\nFROMFILE=1\nA=file\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		img       ocispec.ImageConfig
+		opts      Options
+		uid, gid  uint32
+		groups    []uint32
+		env       []string
+		errSubstr string
+	}{
+		{"default root", ocispec.ImageConfig{}, Options{}, 0, 0, nil, []string{"PATH=" + DefaultPath, "HOME=/root"}, ""},
+		{"image user with groups", ocispec.ImageConfig{User: "app", Env: []string{"PATH=/bin"}}, Options{}, 1000, 1000, []uint32{10, 29}, []string{"PATH=/bin", "HOME=/home/app"}, ""},
+		{"flag user:group", ocispec.ImageConfig{User: "app"}, Options{User: "app:wheel"}, 1000, 10, nil, []string{"PATH=" + DefaultPath, "HOME=/home/app"}, ""},
+		{"numeric unknown", ocispec.ImageConfig{}, Options{User: "4242:4343"}, 4242, 4343, nil, []string{"PATH=" + DefaultPath, "HOME=/"}, ""},
+		{"no home in passwd", ocispec.ImageConfig{}, Options{User: "nohome"}, 1001, 1001, nil, []string{"PATH=" + DefaultPath, "HOME=/"}, ""},
+		{"unknown name", ocispec.ImageConfig{}, Options{User: "ghost"}, 0, 0, nil, nil, "ghost"},
+		{"uid out of range", ocispec.ImageConfig{}, Options{User: "4294967296"}, 0, 0, nil, nil, "4294967296"},
+		{"env merge order", ocispec.ImageConfig{Env: []string{"A=img", "B=img"}}, Options{EnvFiles: []string{envFile}, Env: []string{"B=flag", "HOME=/h"}},
+			0, 0, nil, []string{"A=file", "B=flag", "FROMFILE=1", "HOME=/h", "PATH=" + DefaultPath}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.img.Cmd = []string{"true"}
+			s, err := Build(tc.img, root, tc.opts)
+			if tc.errSubstr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.errSubstr) {
+					t.Fatalf("err %v, want one naming %q", err, tc.errSubstr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			u := s.Process.User
+			if u.UID != tc.uid || u.GID != tc.gid || !slices.Equal(u.AdditionalGids, tc.groups) {
+				t.Errorf("user %d:%d %v, want %d:%d %v", u.UID, u.GID, u.AdditionalGids, tc.uid, tc.gid, tc.groups)
+			}
+			env := slices.Clone(s.Process.Env)
+			slices.Sort(env)
+			want := slices.Clone(tc.env)
+			slices.Sort(want)
+			if !slices.Equal(env, want) {
+				t.Errorf("env %q, want %q", env, want)
+			}
+		})
+	}
+}
+
+// A passwd that is an absolute symlink is read inside the rootfs, never
+// from the host.
+func TestBuildPasswdSymlinkStaysInside(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "etc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/etc/passwd", filepath.Join(root, "etc", "passwd")); err != nil {
+		t.Fatal(err)
+	}
+	// The host has root in /etc/passwd; the rootfs has no passwd at all.
+	_, err := Build(ocispec.ImageConfig{Cmd: []string{"x"}}, root, Options{User: "root"})
+	if err == nil {
+		t.Fatal("user name resolved through a symlink to the host's /etc/passwd")
+	}
+}
+
+func TestBuildSecurityDefaults(t *testing.T) {
+	root := fakeRoot(t)
+	img := ocispec.ImageConfig{Cmd: []string{"sh"}}
+	s, err := Build(img, root, Options{Network: "none", Memory: 64 << 20, CPUs: 0.5, PidsLimit: 20, CgroupParent: "grp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ns []specs.LinuxNamespaceType
+	for _, n := range s.Linux.Namespaces {
+		ns = append(ns, n.Type)
+	}
+	for _, want := range []specs.LinuxNamespaceType{specs.MountNamespace, specs.PIDNamespace, specs.UTSNamespace, specs.IPCNamespace, specs.CgroupNamespace, specs.NetworkNamespace} {
+		if !slices.Contains(ns, want) {
+			t.Errorf("namespace %s missing", want)
+		}
+	}
+	if !slices.Equal(s.Process.Capabilities.Bounding, DefaultCaps) || !s.Process.NoNewPrivileges || s.Linux.Seccomp == nil {
+		t.Errorf("security defaults missing: caps %v nnp %v seccomp %v", s.Process.Capabilities.Bounding, s.Process.NoNewPrivileges, s.Linux.Seccomp != nil)
+	}
+	if !slices.Contains(s.Linux.MaskedPaths, "/proc/kcore") || !slices.Contains(s.Linux.ReadonlyPaths, "/proc/sys") {
+		t.Errorf("masked/readonly paths: %v %v", s.Linux.MaskedPaths, s.Linux.ReadonlyPaths)
+	}
+	r := s.Linux.Resources
+	if *r.Memory.Limit != 64<<20 || *r.CPU.Quota != 50000 || *r.CPU.Period != 100000 || *r.Pids.Limit != 20 {
+		t.Errorf("resources %+v", r)
+	}
+	if s.Annotations[AnnotationCgroupParent] != "grp" {
+		t.Errorf("cgroup parent annotation missing")
+	}
+	p, err := Build(img, root, Options{Privileged: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Linux.Seccomp != nil || p.Process.NoNewPrivileges || len(p.Linux.MaskedPaths) != 0 || len(p.Process.Capabilities.Bounding) <= len(DefaultCaps) {
+		t.Errorf("privileged keeps restrictions")
+	}
+}
+
+func TestBuildOptionErrors(t *testing.T) {
+	root := fakeRoot(t)
+	img := ocispec.ImageConfig{Cmd: []string{"sh"}}
+	tests := []struct {
+		name string
+		opts Options
+		err  error
+	}{
+		{"bad network", Options{Network: "bridge"}, ErrInvalidOption},
+		{"relative volume", Options{Volumes: []string{"data:/data"}}, ErrInvalidOption},
+		{"volume to root", Options{Volumes: []string{"/tmp:/"}}, ErrInvalidOption},
+		{"volume bad option", Options{Volumes: []string{"/tmp:/x:zz"}}, ErrInvalidOption},
+		{"relative tmpfs", Options{Tmpfs: []string{"tmp"}}, ErrInvalidOption},
+		{"tiny memory", Options{Memory: 1024}, ErrInvalidOption},
+		{"unknown cap", Options{CapAdd: []string{"FLY"}}, ErrUnknownCapability},
+		{"relative workdir", Options{WorkDir: "srv"}, ErrInvalidOption},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := Build(img, root, tc.opts); !errors.Is(err, tc.err) {
+				t.Errorf("err %v, want %v", err, tc.err)
+			}
+		})
+	}
+}
+
+func TestCapSet(t *testing.T) {
+	tests := []struct {
+		name      string
+		add, drop []string
+		has, not  []string
+	}{
+		{"add", []string{"net_admin"}, nil, []string{"CAP_NET_ADMIN", "CAP_CHOWN"}, nil},
+		{"drop", nil, []string{"CAP_CHOWN", "kill"}, []string{"CAP_SETUID"}, []string{"CAP_CHOWN", "CAP_KILL"}},
+		{"drop all add one", []string{"CHOWN"}, []string{"ALL"}, []string{"CAP_CHOWN"}, []string{"CAP_SETUID"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := capSet(false, tc.add, tc.drop)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range tc.has {
+				if !slices.Contains(got, c) {
+					t.Errorf("%s missing from %v", c, got)
+				}
+			}
+			for _, c := range tc.not {
+				if slices.Contains(got, c) {
+					t.Errorf("%s present in %v", c, got)
+				}
+			}
+		})
+	}
+}
+
+func FuzzParseVolume(f *testing.F) {
+	for _, s := range []string{"/a:/b", "/a:/b:ro", "a:b", "/a:/b:rw,ro", ":::", "/a:/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		m, err := ParseVolume(v)
+		if err != nil {
+			return
+		}
+		if !filepath.IsAbs(m.Source) || !strings.HasPrefix(m.Destination, "/") || m.Destination == "/" {
+			t.Errorf("ParseVolume(%q) accepted %+v", v, m)
+		}
+	})
+}

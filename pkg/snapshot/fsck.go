@@ -1,0 +1,71 @@
+package snapshot
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/opencontainers/go-digest"
+)
+
+// Fsck checks every snapshot directory: complete (its done marker written
+// last), built from the layer that the stored images say makes that chain
+// (want maps chain ID to layer blob digest; chains no image names are not
+// judged), and no build directory left by a crash. With repair it removes
+// what is broken; the next unpack or run rebuilds it.
+func (s *Snapshotter) Fsck(ctx context.Context, want map[digest.Digest]digest.Digest, repair bool) ([]content.Problem, error) {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("fsck snapshots: %w", err)
+	}
+	var probs []content.Problem
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return probs, err
+		}
+		path := filepath.Join(s.dir, e.Name())
+		what := s.check(e.Name(), want)
+		if what == "" {
+			continue
+		}
+		if repair {
+			if err := removeAll(path); err != nil {
+				return probs, fmt.Errorf("fsck snapshots: remove %s: %w", path, err)
+			}
+			what += " (removed)"
+		}
+		probs = append(probs, content.Problem{Path: path, What: what})
+	}
+	return probs, nil
+}
+
+// check returns what is wrong with the snapshot directory name, or "".
+func (s *Snapshotter) check(name string, want map[digest.Digest]digest.Digest) string {
+	if strings.HasPrefix(name, "tmp-") {
+		if s.building(name) {
+			return ""
+		}
+		return "unfinished snapshot build left by a crash"
+	}
+	c := digest.NewDigestFromEncoded(digest.SHA256, name)
+	if c.Validate() != nil {
+		return "unexpected entry in snapshots/"
+	}
+	if s.building(name) {
+		return ""
+	}
+	b, err := os.ReadFile(s.doneFile(c))
+	if err != nil {
+		return "incomplete snapshot (no done marker)"
+	}
+	if _, err := os.Stat(s.Dir(c)); err != nil {
+		return "snapshot has a done marker but no fs/ directory"
+	}
+	if layer, ok := want[c]; ok && strings.TrimSpace(string(b)) != layer.String() {
+		return fmt.Sprintf("snapshot was built from %s, the images say %s", strings.TrimSpace(string(b)), layer)
+	}
+	return ""
+}

@@ -1,0 +1,7 @@
+package unpack
+
+import "os/exec"
+
+func runCmd(name string, args ...string) ([]byte, error) {
+	return exec.Command(name, args...).CombinedOutput()
+}
