@@ -47,7 +47,7 @@ have() { command -v "$1" >/dev/null 2>&1; }
 
 # ---------------------------------------------------------------- peers
 
-APT_PEERS=(docker-registry skopeo umoci runc crun containerd time jq zstd tar curl util-linux hyperfine)
+APT_PEERS=(docker-registry skopeo umoci runc crun containerd time jq zstd tar curl util-linux)
 install_peers() {
   local missing=() p
   for p in "${APT_PEERS[@]}"; do
@@ -115,6 +115,15 @@ measure() {
   printf 'bench: %-12s %-11s %-18s run %-2s %8ss cpu %5s+%-5s rss %7s KB %s\n' "$task" "$image" "$tool" "$run" \
     "$wall" "${user:-?}" "${sys:-?}" "${rss:-?}" "${note:+ERROR $note}" >&2
   return "$rc"
+}
+
+# tree_check LABEL DIR appends the entry count and byte total of an
+# unpacked tree to env.txt, so a tool that is fast because it wrote too
+# little shows up.
+tree_check() {
+  [ -d "$2" ] || return 0
+  printf 'tree:       %-40s %7d entries %8.1f MB\n' "$1" "$(find "$2" | wc -l)" \
+    "$(du -sb "$2" | awk '{ print $1 / 1e6 }')" >>"$ENVTXT"
 }
 
 # na TASK IMAGE TOOL RUN WHY records a run that could not happen.
@@ -323,6 +332,11 @@ task_pull_unpack() {
         mkdir -p "$d/rootfs"
         measure pull-unpack "$img" "$tool" "$i" bash -o pipefail -c 'crane export --insecure "$1" - | tar -xf - -C "$2"' bash "$ref" "$d/rootfs" ;;
       esac
+      if [ "$i" = 1 ]; then
+        if [ "$tool" = skopeo+umoci ]; then tree_check "pull-unpack $img $tool" "$d/bundle/rootfs"
+        elif [ "$tool" = ctr ]; then :
+        else tree_check "pull-unpack $img $tool" "$d/rootfs"; fi
+      fi
     done
   done
   ctrd_stop
@@ -366,6 +380,13 @@ task_unpack_store() {
       umoci) measure unpack-store "$img" "$tool" "$i" umoci unpack --image "$d/layout:bench" "$d/out/bundle" ;;
       tar) measure unpack-store "$img" "tar (floor)" "$i" bash "$d/floor.sh" "$d/out" ;;
       esac
+      if [ "$i" = 1 ]; then
+        case $tool in
+        ctr-lite) tree_check "unpack-store $img ctr-lite" "$d/out/rootfs" ;;
+        umoci) tree_check "unpack-store $img umoci" "$d/out/bundle/rootfs" ;;
+        tar) tree_check "unpack-store $img tar (keeps .wh. files)" "$d/out" ;;
+        esac
+      fi
     done
   done
   rm -rf "$d/out" "$d/store"

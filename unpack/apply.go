@@ -35,17 +35,19 @@ func ApplyLayer(ctx context.Context, dir string, r io.Reader, mediaType string, 
 	}
 	defer rc.Close()
 	h := sha256.New()
-	tee := io.TeeReader(rc, h)
-	st, err := Apply(ctx, dir, tee, opts)
+	pf := newPrefetcher(ctx, io.TeeReader(rc, h))
+	defer pf.Close()
+	st, err := Apply(ctx, dir, pf, opts)
 	if err != nil {
 		return "", st, err
 	}
 	bp := bufPool.Get().(*[]byte)
-	_, err = io.CopyBuffer(h, rc, *bp)
+	_, err = io.CopyBuffer(io.Discard, pf, *bp)
 	bufPool.Put(bp)
 	if err != nil {
 		return "", st, fmt.Errorf("apply layer: drain: %w", err)
 	}
+	pf.Close()
 	return digest.NewDigest(digest.SHA256, h), st, nil
 }
 
@@ -101,6 +103,9 @@ type applier struct {
 	// the end, after their contents; index by path in dirIdx.
 	dirs   []dirMeta
 	dirIdx map[string]int
+	// lowerInodes indexes the hardlinks of lower layers (built on the
+	// first copy-up of a hardlinked file).
+	lowerInodes map[int]map[uint64][]string
 }
 
 type dirMeta struct {
@@ -179,6 +184,9 @@ func (a *applier) entry(ctx context.Context, hdr *tar.Header, tr *tar.Reader) er
 			return fmt.Errorf("%s entry names the root: %w", typeName(hdr.Typeflag), ErrUnsafePath)
 		}
 		return a.directory(hdr, "", a.root.fd, ".")
+	}
+	if parent, err = a.mergedPath(parent); err != nil {
+		return fmt.Errorf("parent %q: %w", "/"+parent, err)
 	}
 	pfd, err := a.mkdirAll(parent)
 	if err != nil {
@@ -264,7 +272,6 @@ func (a *applier) mkdirAll(rel string) (int, error) {
 				}
 				return -1, fmt.Errorf("mkdir %q: %w", "/"+prefix, err)
 			}
-			a.markCreated(prefix)
 			if err := a.implicitDir(prefix, pfd, c); err != nil {
 				return -1, err
 			}

@@ -15,7 +15,9 @@ const xattrPAX = "SCHILY.xattr."
 
 // file creates a regular file and streams its content.
 func (a *applier) file(ctx context.Context, hdr *tar.Header, name string, pfd int, base string, tr io.Reader) error {
-	fd, err := unix.Openat(pfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	// Created with the entry's permission bits (setuid/setgid come after
+	// chown) so that the usual umask leaves nothing for fchmod to do.
+	fd, err := unix.Openat(pfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, uint32(hdr.Mode)&0o777)
 	if err != nil {
 		return fmt.Errorf("create: %w", err)
 	}
@@ -68,6 +70,11 @@ func copyContent(ctx context.Context, f *os.File, r io.Reader, sparse bool, size
 	}
 	var total int64
 	for {
+		if total%(64<<20) == 0 {
+			if err := ctx.Err(); err != nil {
+				return total, err
+			}
+		}
 		n, err := io.ReadFull(r, buf)
 		if n > 0 {
 			chunk := buf[:n]

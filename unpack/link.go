@@ -46,6 +46,10 @@ func (a *applier) hardlink(hdr *tar.Header, name string, pfd int, base string) e
 // in Overlay mode) and returns its parent fd.
 func (a *applier) linkTarget(tparent, tbase string) (unix.Stat_t, int, error) {
 	var st unix.Stat_t
+	tparent, err := a.mergedPath(tparent)
+	if err != nil {
+		return st, -1, err
+	}
 	tpfd, err := a.root.dir(tparent)
 	if err == nil {
 		err = unix.Fstatat(tpfd, tbase, &st, unix.AT_SYMLINK_NOFOLLOW)
@@ -88,16 +92,16 @@ func (a *applier) lower(i int) (*root, error) {
 // findLower finds rel in the lower layers, top-most first. It returns the
 // layer's root, the parent fd and the entry's stat; ok is false when no
 // layer has it or a whiteout hides it.
-func (a *applier) findLower(parent, base string) (*root, int, unix.Stat_t, bool, error) {
+func (a *applier) findLower(parent, base string) (int, *root, int, unix.Stat_t, bool, error) {
 	var st unix.Stat_t
 	for i := range a.opts.Lowers {
 		lr, err := a.lower(i)
 		if err != nil {
-			return nil, -1, st, false, err
+			return -1, nil, -1, st, false, err
 		}
 		pfd, err := lr.dir(parent)
 		if err == unix.ENOTDIR {
-			return nil, -1, st, false, nil
+			return -1, nil, -1, st, false, nil
 		}
 		if err != nil {
 			continue
@@ -106,11 +110,11 @@ func (a *applier) findLower(parent, base string) (*root, int, unix.Stat_t, bool,
 			continue
 		}
 		if st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == 0 {
-			return nil, -1, st, false, nil // whiteout
+			return -1, nil, -1, st, false, nil // whiteout
 		}
-		return lr, pfd, st, true, nil
+		return i, lr, pfd, st, true, nil
 	}
-	return nil, -1, st, false, nil
+	return -1, nil, -1, st, false, nil
 }
 
 // implicitDir gives a parent directory this layer does not list (Overlay
@@ -121,7 +125,7 @@ func (a *applier) implicitDir(rel string, pfd int, base string) error {
 		return nil
 	}
 	parent, b := parentBase(rel)
-	_, _, st, ok, err := a.findLower(parent, b)
+	_, _, _, st, ok, err := a.findLower(parent, b)
 	if err != nil || !ok || st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		return err
 	}
@@ -145,7 +149,7 @@ func (a *applier) implicitDir(rel string, pfd int, base string) error {
 // copyUp copies a file from a lower layer into this layer at the same
 // path (Overlay mode), so that a hardlink to it can be made here.
 func (a *applier) copyUp(parent, base string) error {
-	_, lpfd, st, ok, err := a.findLower(parent, base)
+	li, _, lpfd, st, ok, err := a.findLower(parent, base)
 	if err != nil {
 		return err
 	}
@@ -215,6 +219,37 @@ func (a *applier) copyUp(parent, base string) error {
 	ts := []unix.Timespec{st.Atim, st.Mtim}
 	if err := unix.UtimesNanoAt(pfd, base, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return fmt.Errorf("copy up: times: %w", err)
+	}
+	if st.Nlink > 1 && st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return a.copyUpGroup(li, st.Ino, join(parent, base))
+	}
+	return nil
+}
+
+// copyUpGroup links the other members of a lower hardlink group to the
+// file just copied up to self, so the merged view keeps the group whole.
+// Paths this layer already has (its own entries, whiteouts) are left alone.
+func (a *applier) copyUpGroup(li int, ino uint64, self string) error {
+	sp, sb := parentBase(self)
+	for _, p := range a.lowerGroup(li, ino, self) {
+		pp, pb := parentBase(p)
+		if fd, err := a.root.dir(pp); err == nil {
+			var st unix.Stat_t
+			if unix.Fstatat(fd, pb, &st, unix.AT_SYMLINK_NOFOLLOW) == nil {
+				continue
+			}
+		}
+		pfd, err := a.mkdirAll(pp)
+		if err != nil {
+			return fmt.Errorf("copy up %q: %w", "/"+p, err)
+		}
+		spfd, err := a.root.dir(sp)
+		if err != nil {
+			return fmt.Errorf("copy up %q: %w", "/"+p, err)
+		}
+		if err := unix.Linkat(spfd, sb, pfd, pb, 0); err != nil {
+			return fmt.Errorf("copy up %q: %w", "/"+p, err)
+		}
 	}
 	return nil
 }

@@ -66,6 +66,16 @@ func content(rel, want string) func(*testing.T, string, Mode) {
 	}
 }
 
+func sameFile(a, b string) func(*testing.T, string, Mode) {
+	return func(t *testing.T, root string, _ Mode) {
+		t.Helper()
+		var sa, sb unix.Stat_t
+		if unix.Lstat(filepath.Join(root, a), &sa) != nil || unix.Lstat(filepath.Join(root, b), &sb) != nil || sa.Ino != sb.Ino {
+			t.Errorf("%s and %s are not the same file", a, b)
+		}
+	}
+}
+
 func isType(rel string, typ uint32) func(*testing.T, string, Mode) {
 	return func(t *testing.T, root string, _ Mode) {
 		t.Helper()
@@ -204,6 +214,23 @@ func maliciousCases() []maliciousCase {
 					}
 				}
 			}},
+		// After containerd's archive breakout tests: links through symlinks
+		// that climb out resolve inside the target.
+		{name: "hardlink through climbing relative symlink", layer: only(dirE("etc"), file("etc/passwd", "inside"), dirE("breakouts"),
+			symlinkE("breakouts/d1", "../../etc"), hardlink("breakouts/mypasswd", "/breakouts/d1/passwd")),
+			check: sameFile("breakouts/mypasswd", "etc/passwd")},
+		{name: "hardlink through down-and-out symlink", layer: only(dirE("etc"), file("etc/passwd", "inside"), dirE("breakouts"), dirE("downandout"),
+			symlinkE("breakouts/d1", "../downandout/../../etc"), hardlink("breakouts/mypasswd", "/breakouts/d1/passwd")),
+			check: sameFile("breakouts/mypasswd", "etc/passwd")},
+		{name: "hardlink through absolute symlink", layer: only(dirE("etc"), file("etc/passwd", "inside"),
+			symlinkE("localetc", "/etc"), hardlink("localpasswd", "/localetc/passwd")),
+			check: sameFile("localpasswd", "etc/passwd")},
+		{name: "file through absolute symlink empties the inside file", layer: only(dirE("etc"), file("etc/emptied", "notempty"),
+			symlinkE("localetc", "/etc"), file("/localetc/emptied", "")),
+			check: content("etc/emptied", "")},
+		{name: "hardlink to climbing symlink links the symlink", layer: only(dirE("etc"), file("etc/passwd", "inside"),
+			symlinkE("passwdlink", "../../../../../etc/passwd"), hardlink("localpasswd", "/passwdlink")),
+			check: sameFile("localpasswd", "passwdlink")},
 		{name: "file replaced by dir", lower: only(file("x", "f")), layer: only(dirE("x"), file("x/y", "z")), check: content("x/y", "z")},
 		{name: "dir replaced by symlink", lower: only(dirE("x"), file("x/y", "z")), layer: func(out string) entries { return entries{symlinkE("x", out)} },
 			check: isType("x", unix.S_IFLNK)},

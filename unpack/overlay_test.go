@@ -100,3 +100,74 @@ func TestOverlayHardlinkToLower(t *testing.T) {
 		t.Errorf("alias not linked to the copied-up tool: %+v", alias)
 	}
 }
+
+// TestOverlaySyntheticMatchesFlat mounts synthetic layers applied in
+// Overlay mode and compares the merged view with the Flat result.
+func TestOverlaySyntheticMatchesFlat(t *testing.T) {
+	testutil.RequireRoot(t)
+	F, D, S, H := testutil.File, testutil.Dir, testutil.Symlink, testutil.Hardlink
+	cases := []struct {
+		name   string
+		layers [][]testutil.Entry
+	}{
+		{"entry below a lower symlink", [][]testutil.Entry{
+			{D("usr"), D("usr/lib"), S("lib", "usr/lib"), F("usr/lib/a", "a")},
+			{F("lib/b", "b"), F("lib/sub/c", "c")},
+		}},
+		{"whiteout below a lower symlink", [][]testutil.Entry{
+			{D("usr"), D("usr/lib"), S("lib", "/usr/lib"), F("usr/lib/a", "a"), F("usr/lib/b", "b")},
+			{F("lib/.wh.a", "")},
+		}},
+		{"hardlink group across layers", [][]testutil.Entry{
+			{F("a/x", "data"), H("a/y", "a/x"), H("b/z", "a/x"), F("other", "o")},
+			{H("c/w", "a/y")},
+		}},
+		{"hardlink to a lower symlink", [][]testutil.Entry{
+			{S("s", "/etc/passwd")},
+			{H("t", "s")},
+		}},
+		{"whiteout of a dir with same-layer children", [][]testutil.Entry{
+			{D("d"), F("d/old", "o"), D("d/sub"), F("d/sub/x", "x")},
+			{F("d/new", "n"), F(".wh.d", "")},
+		}},
+		{"opaque with replaced subdir", [][]testutil.Entry{
+			{D("d"), F("d/a", "a"), D("d/sub"), F("d/sub/x", "x")},
+			{F("d/.wh..wh..opq", ""), D("d/sub"), F("d/sub/y", "y")},
+		}},
+		{"replacements", [][]testutil.Entry{
+			{F("f", "f"), D("g"), F("g/x", "x"), S("h", "g")},
+			{D("f"), F("f/y", "y"), S("g", "f"), F("h", "now a file")},
+		}},
+		{"three layers", [][]testutil.Entry{
+			{D("etc"), F("etc/motd", "1"), F("etc/keep", "k")},
+			{F("etc/.wh.motd", "")},
+			{F("etc/motd", "3"), F("etc/.wh.keep", "")},
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			flat, base := t.TempDir(), t.TempDir()
+			var lowers []string
+			for i, es := range c.layers {
+				raw := testutil.Layer(t, es)
+				if _, err := Apply(ctx, flat, bytes.NewReader(raw), Options{}); err != nil {
+					t.Fatalf("flat layer %d: %v", i, err)
+				}
+				dir := filepath.Join(base, "l"+string(rune('0'+i)))
+				os.Mkdir(dir, 0o755)
+				if _, err := Apply(ctx, dir, bytes.NewReader(raw), Options{Mode: Overlay, Lowers: lowers}); err != nil {
+					t.Fatalf("overlay layer %d: %v", i, err)
+				}
+				lowers = append([]string{dir}, lowers...)
+			}
+			mnt := filepath.Join(base, "merged")
+			os.Mkdir(mnt, 0o755)
+			if err := unix.Mount("overlay", mnt, "overlay", unix.MS_RDONLY, "lowerdir="+strings.Join(lowers, ":")); err != nil {
+				t.Skipf("overlayfs mount: %v", err)
+			}
+			defer unix.Unmount(mnt, unix.MNT_DETACH)
+			testutil.AssertSameTree(t, flat, mnt, testutil.TreeOptions{MTime: true, IgnoreXattrs: []string{"trusted.overlay."}})
+		})
+	}
+}

@@ -37,6 +37,10 @@ func (a *applier) whiteout(parent, base string) error {
 		return nil
 	}
 	if a.opts.Mode == Overlay {
+		parent, err := a.mergedPath(parent)
+		if err != nil {
+			return fmt.Errorf("parent %q: %w", "/"+parent, err)
+		}
 		pfd, err := a.mkdirAll(parent)
 		if err != nil {
 			return fmt.Errorf("parent %q: %w", "/"+parent, err)
@@ -76,6 +80,10 @@ func (a *applier) whiteout(parent, base string) error {
 // opaque applies ".wh..wh..opq" in dir.
 func (a *applier) opaque(dir string) error {
 	if a.opts.Mode == Overlay {
+		dir, err := a.mergedPath(dir)
+		if err != nil {
+			return fmt.Errorf("dir %q: %w", "/"+dir, err)
+		}
 		fd, err := a.mkdirAll(dir)
 		if err != nil {
 			return fmt.Errorf("dir %q: %w", "/"+dir, err)

@@ -13,7 +13,8 @@ func markdown(groups []group, env string) string {
 	}
 	b.WriteString("Medians over the timed runs. CPU is user+sys. Ratios are peer / ctr-lite, " +
 		"computed for each run number from the two commands of that same run (tools alternate within a run), " +
-		"then the median of those per-run ratios is shown: above 1 means ctr-lite is faster / smaller.\n\n")
+		"then the median of those per-run ratios is shown: above 1 means ctr-lite is faster / smaller. " +
+		"CPU ratios leave out runs where ctr-lite used under 50 ms of CPU (GNU time counts in 10 ms steps); – means none was left.\n\n")
 	task := ""
 	for _, g := range groups {
 		if g.Task != task {
@@ -38,7 +39,10 @@ func markdown(groups []group, env string) string {
 			}
 			wr, cr, rr := "", "", ""
 			if t.Pairs > 0 {
-				wr, cr, rr = fmt.Sprintf("%.2f×", t.WallRatio), fmt.Sprintf("%.2f×", t.CPURatio), fmt.Sprintf("%.2f×", t.RSSRatio)
+				wr, cr, rr = fmt.Sprintf("%.2f×", t.WallRatio), "–", fmt.Sprintf("%.2f×", t.RSSRatio)
+				if t.CPURatio > 0 {
+					cr = fmt.Sprintf("%.2f×", t.CPURatio)
+				}
 			} else if t.Tool == baseline {
 				wr, cr, rr = "1", "1", "1"
 			}

@@ -12,7 +12,7 @@ type toolSummary struct {
 	RSSMB     float64 `json:"median_peak_rss_mb"`
 	DaemonMB  float64 `json:"median_daemon_peak_rss_mb,omitempty"`
 	WallRatio float64 `json:"wall_ratio_to_ctr_lite,omitempty"` // median over runs of peer/ctr-lite
-	CPURatio  float64 `json:"cpu_ratio_to_ctr_lite,omitempty"`
+	CPURatio  float64 `json:"cpu_ratio_to_ctr_lite,omitempty"`  // only runs where ctr-lite used >= 50 ms
 	RSSRatio  float64 `json:"rss_ratio_to_ctr_lite,omitempty"`
 	Pairs     int     `json:"pairs,omitempty"` // runs where both succeeded
 	Error     string  `json:"error,omitempty"` // last error when no run succeeded
@@ -82,9 +82,15 @@ func summarizeGroup(task, image string, ss []sample) group {
 				daemon = append(daemon, float64(s.ExtraKB)/1024)
 			}
 			if b, ok := base[s.Run]; ok && t != baseline {
-				rw = append(rw, ratio(s.Wall, b.Wall))
-				rc = append(rc, ratio(s.User+s.Sys, b.User+b.Sys))
-				rr = append(rr, ratio(float64(s.RSSKB), float64(b.RSSKB)))
+				rw = append(rw, s.Wall/b.Wall)
+				// GNU time counts CPU in 10 ms steps: a ratio to less
+				// than 50 ms would be mostly rounding.
+				if bc := b.User + b.Sys; bc >= 0.05 {
+					rc = append(rc, (s.User+s.Sys)/bc)
+				}
+				if b.RSSKB > 0 {
+					rr = append(rr, float64(s.RSSKB)/float64(b.RSSKB))
+				}
 			}
 		}
 		if ts.Runs > 0 {
@@ -97,15 +103,4 @@ func summarizeGroup(task, image string, ss []sample) group {
 		g.Tools = append(g.Tools, ts)
 	}
 	return g
-}
-
-func ratio(a, b float64) float64 {
-	if b <= 0 {
-		// CPU below the timer's 10 ms resolution: count it as 5 ms.
-		b = 0.005
-	}
-	if a <= 0 {
-		a = 0.005
-	}
-	return a / b
 }

@@ -202,3 +202,25 @@ func TestParseSignal(t *testing.T) {
 		})
 	}
 }
+
+func TestPrepareOverlay(t *testing.T) {
+	s := NewStore(t.TempDir())
+	c, err := s.Create(context.Background(), Container{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootfs, m, err := s.PrepareOverlay(c.ID, []string{"/l/base", "/l/top"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rootfs != s.Dir(c.ID)+"/rootfs" || len(m) != 1 || m[0].Type != "overlay" ||
+		m[0].Options[0] != "lowerdir=/l/top:/l/base" || m[0].Options[1] != "upperdir="+s.Dir(c.ID)+"/upper" {
+		t.Errorf("PrepareOverlay = %s %+v", rootfs, m)
+	}
+	if _, _, err := s.PrepareOverlay(c.ID, []string{"/l/a:b"}); err == nil {
+		t.Errorf("a layer path with ':' was accepted")
+	}
+	if _, _, err := s.PrepareOverlay(c.ID, nil); err == nil {
+		t.Errorf("no layers was accepted")
+	}
+}

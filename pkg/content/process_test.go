@@ -70,6 +70,21 @@ func helperMain(mode string) int {
 			fmt.Println("wrote")
 			w.Close()
 		}
+	case "slow": // write in small steps until killed or done
+		var w *Writer
+		w, err = s.Writer(ctx, desc)
+		if errors.Is(err, ErrExists) {
+			fmt.Println("exists")
+			return 0
+		}
+		for off := w.Offset(); err == nil && off < desc.Size; off = w.Offset() {
+			end := min(off+64<<10, desc.Size)
+			_, err = w.Write(data[off:end])
+			time.Sleep(time.Millisecond)
+		}
+		if err == nil {
+			err = w.Commit(ctx)
+		}
 	case "half":
 		var w *Writer
 		w, err = s.Writer(ctx, desc)
@@ -308,4 +323,75 @@ func TestProcessesStress(t *testing.T) {
 		t.Fatalf("fsck after a final gc: %v", probs)
 	}
 	t.Logf("final gc freed %d blobs", len(res.Blobs))
+}
+
+// TestCrashLoop kills a writer with SIGKILL at random points, 20 times:
+// after every kill nothing partial is visible, fsck is clean and each new
+// writer resumes where the last one stopped; in the end the blob commits.
+func TestCrashLoop(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	b, desc := randomBlob(t, 8<<20)
+	os.WriteFile(data, b, 0o644)
+	gate := filepath.Join(dir, "go")
+	os.WriteFile(gate, nil, 0o644)
+	var last int64
+	resumed := 0
+	for i := 0; i < 20; i++ {
+		c := helper(t, "slow", s.Root(), gate, data)
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// wait until this run has added bytes (or finished), then kill it
+		for {
+			fi, err := os.Stat(s.ingestPath(desc.Digest))
+			if err == nil && fi.Size() > last {
+				break
+			}
+			if _, err := s.Info(ctx, desc.Digest); err == nil {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(time.Duration(i%4) * time.Millisecond)
+		c.Process.Signal(syscall.SIGKILL)
+		c.Wait()
+		if probs, err := s.Fsck(ctx, false); err != nil || len(probs) != 0 {
+			t.Fatalf("kill %d: fsck: %v %v", i, probs, err)
+		}
+		if _, err := s.Info(ctx, desc.Digest); err == nil {
+			break // the writer finished before the kill
+		}
+		w, err := s.Writer(ctx, desc)
+		if err != nil {
+			t.Fatalf("kill %d: %v", i, err)
+		}
+		off := w.Offset()
+		w.Close()
+		if off <= last {
+			t.Fatalf("kill %d: partial went from %d to %d bytes; each run must resume and add", i, last, off)
+		}
+		resumed++
+		last = off
+	}
+	if _, err := s.Info(ctx, desc.Digest); err != nil {
+		w, err := s.Writer(ctx, desc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(b[w.Offset():]); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Commit(ctx); err != nil {
+			t.Fatalf("final commit after %d kills: %v", resumed, err)
+		}
+		w.Close()
+	}
+	got, _ := os.ReadFile(s.blobPath(desc.Digest))
+	if !bytes.Equal(got, b) {
+		t.Fatal("blob differs after the crash loop")
+	}
+	t.Logf("%d kills with progress, last partial %d of %d bytes", resumed, last, desc.Size)
 }

@@ -19,7 +19,17 @@
 // with 125 (ctr-lite failed), 126 (cannot execute), 127 (not found) or 137
 // with ErrOOMKilled.
 //
-// Names differing from the first sketch: Config.Started (callback with the
-// container pid, for records), WriteBundle (OCI bundle for runc/crun),
-// EtcFiles and CgroupPath (shared with the CLI).
+// Beyond Run and Init: Config.Started (callback with the container pid,
+// for records), WriteBundle (OCI bundle for runc/crun), RunRuntime (`run
+// --runtime runc|crun`), EtcFiles and CgroupPath. When the rootfs is only
+// an overlay mounted inside the container (Build with rootfs ""), the user
+// is resolved in the child against the merged /etc/passwd and /etc/group.
+// CTRLITE_RUNNER_TRACE=1 prints the duration of each start-up phase, parent
+// and child, to stderr.
+//
+// A `ctr-lite run` is then: img config + flags -> spec.Build(cfg, "", opts);
+// container.Store.Create; PrepareOverlay(id, snapshot dirs) -> Root.Path and
+// RootMounts; Run with StateDir = Store.Dir(id) and Started = SetRunning;
+// SetExited; Remove when --rm. Exit with the returned status, or with
+// ExitError.Code after printing the error.
 package runner

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -217,25 +218,40 @@ func TestImageConfig(t *testing.T) {
 	}
 }
 
-// TestOverlayRootMounts stacks two lower dirs and an upper with overlayfs
-// mounted inside the container's mount namespace.
-func TestOverlayRootMounts(t *testing.T) {
-	testutil.RequireRoot(t)
-	lower1, img := busybox(t)
+// overlayRoot prepares two lower dirs (the busybox rootfs and a layer with
+// extra files) plus upper/work, and returns the overlay RootMounts.
+func overlayRoot(t *testing.T, files map[string]string) (lower1, upper, mnt string, img ocispec.ImageConfig, rm []specs.Mount) {
+	t.Helper()
+	lower1, img = busybox(t)
 	base := t.TempDir()
-	lower2, upper, work, mnt := filepath.Join(base, "l2"), filepath.Join(base, "upper"), filepath.Join(base, "work"), filepath.Join(base, "rootfs")
-	for _, d := range []string{lower2 + "/etc", upper, work, mnt} {
+	lower2, work := filepath.Join(base, "l2"), filepath.Join(base, "work")
+	upper, mnt = filepath.Join(base, "upper"), filepath.Join(base, "rootfs")
+	for _, d := range []string{lower2, upper, work, mnt} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := os.WriteFile(lower2+"/etc/motd", []byte("upper layer wins\n"), 0o644); err != nil {
-		t.Fatal(err)
+	for name, data := range files {
+		p := filepath.Join(lower2, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
+	rm = []specs.Mount{{Type: "overlay", Source: "overlay", Options: []string{
+		"lowerdir=" + lower2 + ":" + lower1, "upperdir=" + upper, "workdir=" + work}}}
+	return lower1, upper, mnt, img, rm
+}
+
+// TestOverlayRootMounts stacks two lower dirs and an upper with overlayfs
+// mounted inside the container's mount namespace.
+func TestOverlayRootMounts(t *testing.T) {
+	testutil.RequireRoot(t)
+	lower1, upper, mnt, img, rm := overlayRoot(t, map[string]string{"etc/motd": "upper layer wins\n"})
 	s := build(t, lower1, img, sh("cat /etc/motd; echo new > /created; rm /bin/true; ls /bin/true || echo gone"))
 	s.Root.Path = mnt
-	rm := []specs.Mount{{Type: "overlay", Source: "overlay", Options: []string{
-		"lowerdir=" + lower2 + ":" + lower1, "upperdir=" + upper, "workdir=" + work}}}
 	r := runSpec(t, testID(t), s, rm, "")
 	if r.err != nil || !strings.HasPrefix(r.stdout, "upper layer wins\n") || !strings.HasSuffix(r.stdout, "gone\n") {
 		t.Fatalf("got %q err %v stderr %q", r.stdout, r.err, r.stderr)
@@ -251,6 +267,40 @@ func TestOverlayRootMounts(t *testing.T) {
 	}
 }
 
+// TestUserResolvedInside: Build without a readable rootfs defers the user
+// to the runner, which reads the merged overlay's own passwd and group.
+func TestUserResolvedInside(t *testing.T) {
+	testutil.RequireRoot(t)
+	_, _, mnt, img, rm := overlayRoot(t, map[string]string{
+		"etc/passwd": "root:x:0:0::/root:/bin/sh\napp:x:4321:4322::/home/app:/bin/sh\n",
+		"etc/group":  "root:x:0:\napp:x:4322:\nextra:x:777:app\n",
+	})
+	tests := []struct {
+		user string
+		want string
+		code int
+	}{
+		{"app", "4321 4322 4322 777 /home/app\n", 0},
+		{"app:extra", "4321 777 777 /home/app\n", 0},
+		{"ghost", "", CodeRunnerFailed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.user, func(t *testing.T) {
+			opts := sh(`echo $(id -u) $(id -g) $(id -G) $HOME`)
+			opts.User = tc.user
+			s, err := rspec.Build(img, "", opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Root.Path = mnt
+			r := runSpec(t, testID(t), s, rm, "")
+			if r.code != tc.code || r.stdout != tc.want {
+				t.Errorf("got %d %q (err %v), want %d %q", r.code, r.stdout, r.err, tc.code, tc.want)
+			}
+		})
+	}
+}
+
 // TestBundle runs the bundle under runc and crun. crun 1.8 refuses this
 // host's hybrid cgroup layout, so it runs in a private mount namespace with
 // /sys/fs/cgroup/unified unmounted.
@@ -262,6 +312,7 @@ func TestBundle(t *testing.T) {
 		argv func(dir, id string) []string
 	}{
 		{"runc", func(dir, id string) []string { return []string{"runc", "run", "-b", dir, id} }},
+		{"runc via RunRuntime", nil},
 		{"crun", func(dir, id string) []string {
 			return []string{"unshare", "-m", "--propagation", "private", "sh", "-c",
 				"umount /sys/fs/cgroup/unified 2>/dev/null; exec crun run -b \"$0\" \"$1\"", dir, id}
@@ -269,8 +320,9 @@ func TestBundle(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := exec.LookPath(tc.name); err != nil {
-				t.Skipf("%s not installed (apt-get install %s)", tc.name, tc.name)
+			bin, _, _ := strings.Cut(tc.name, " ")
+			if _, err := exec.LookPath(bin); err != nil {
+				t.Skipf("%s not installed (apt-get install %s)", bin, bin)
 			}
 			dir := t.TempDir()
 			if err := os.Rename(rootfs, filepath.Join(dir, "rootfs")); err != nil {
@@ -284,11 +336,22 @@ func TestBundle(t *testing.T) {
 			if err := WriteBundle(dir, id, s); err != nil {
 				t.Fatal(err)
 			}
-			cmd := exec.Command(tc.argv(dir, id)[0], tc.argv(dir, id)[1:]...)
-			out, err := cmd.CombinedOutput()
-			ee, _ := err.(*exec.ExitError)
-			if ee == nil || ee.ExitCode() != 5 {
-				t.Fatalf("%s: err %v, want exit 5\n%s", tc.name, err, out)
+			var out []byte
+			if tc.argv == nil {
+				var buf bytes.Buffer
+				code, err := RunRuntime(context.Background(), "runc", dir, id, Stdio{Out: &buf, Err: &buf})
+				if err != nil || code != 5 {
+					t.Fatalf("RunRuntime: %d %v, want exit 5\n%s", code, err, buf.String())
+				}
+				out = buf.Bytes()
+			} else {
+				cmd := exec.Command(tc.argv(dir, id)[0], tc.argv(dir, id)[1:]...)
+				var err error
+				out, err = cmd.CombinedOutput()
+				ee, _ := err.(*exec.ExitError)
+				if ee == nil || ee.ExitCode() != 5 {
+					t.Fatalf("%s: err %v, want exit 5\n%s", tc.name, err, out)
+				}
 			}
 			want := fmt.Sprintf("1\n%s\nCapBnd:\t%s\nNoNewPrivs:\t1\nSeccomp:\t2\n", shortID(id), capMask(rspec.DefaultCaps))
 			if string(out) != want {

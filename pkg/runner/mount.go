@@ -63,11 +63,13 @@ func setupRootfs(cfg *initConfig, tr *tracer) error {
 			return fmt.Errorf("bind rootfs %s: %w", root, err)
 		}
 	}
+	var rootFlags uintptr // flags of a bind RootMount, applied at the end
 	for _, m := range cfg.RootMounts {
-		flags, _, data := parseOptions(m.Options)
-		if err := unix.Mount(m.Source, root, m.Type, flags, data); err != nil {
-			return fmt.Errorf("mount %s rootfs on %s (%s): %w", m.Type, root, data, err)
+		f, err := mountRoot(m, root)
+		if err != nil {
+			return err
 		}
+		rootFlags |= f
 	}
 	rootfd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -98,9 +100,16 @@ func setupRootfs(cfg *initConfig, tr *tracer) error {
 		return err
 	}
 	tr.mark("pivot_root")
-	for _, p := range s.Linux.MaskedPaths {
-		if err := maskPath(p); err != nil {
+	if len(s.Linux.MaskedPaths) > 0 {
+		null, err := openDevNull()
+		if err != nil {
 			return err
+		}
+		defer unix.Close(null)
+		for _, p := range s.Linux.MaskedPaths {
+			if err := maskPath(p, null); err != nil {
+				return err
+			}
 		}
 	}
 	for _, p := range s.Linux.ReadonlyPaths {
@@ -110,7 +119,10 @@ func setupRootfs(cfg *initConfig, tr *tracer) error {
 	}
 	tr.mark("masked+readonly paths")
 	if s.Root.Readonly {
-		if err := unix.Mount("", "/", "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+		rootFlags |= unix.MS_RDONLY
+	}
+	if rootFlags != 0 {
+		if err := unix.Mount("", "/", "", unix.MS_BIND|unix.MS_REMOUNT|rootFlags, ""); err != nil {
 			return fmt.Errorf("make rootfs read-only: %w", err)
 		}
 	}
@@ -229,7 +241,23 @@ func pivot(root string) error {
 	return unix.Chdir("/")
 }
 
-func maskPath(p string) error {
+// openDevNull opens the container's /dev/null and checks it is the real
+// char device 1:3, not a symlink or file planted to turn a mask into a
+// writable bind of something else (runc CVE-2025-31133).
+func openDevNull() (int, error) {
+	fd, err := unix.Open("/dev/null", unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("open /dev/null: %w", err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR || st.Rdev != unix.Mkdev(1, 3) {
+		unix.Close(fd)
+		return -1, fmt.Errorf("/dev/null is not the null device: refusing to mask paths with it")
+	}
+	return fd, nil
+}
+
+func maskPath(p string, null int) error {
 	st, err := os.Stat(p)
 	if os.IsNotExist(err) {
 		return nil
@@ -240,7 +268,7 @@ func maskPath(p string) error {
 	if st.IsDir() {
 		err = unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY, "")
 	} else {
-		err = unix.Mount("/dev/null", p, "", unix.MS_BIND, "")
+		err = unix.Mount(fdPath(null), p, "", unix.MS_BIND, "")
 	}
 	if err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("mask %s: %w", p, err)
@@ -262,4 +290,86 @@ func readonlyPath(p string) error {
 		return fmt.Errorf("read-only %s: %w", p, err)
 	}
 	return nil
+}
+
+// maxMountData is the kernel's limit on mount options (one page, with NUL).
+const maxMountData = 4095
+
+// mountRoot mounts one RootMount on root. Overlay options longer than a
+// page (many layers with long paths) are shortened by mounting from the
+// layers' common parent directory with relative paths. A bind mount's
+// flags (ro...) are returned to be applied once the mountpoints inside
+// exist (missing ones are created in the bound directory).
+func mountRoot(m specs.Mount, root string) (uintptr, error) {
+	flags, _, data := parseOptions(m.Options)
+	if m.Type == "overlay" && len(data) > maxMountData {
+		dir, short := relativeOverlay(data)
+		if dir != "" {
+			if err := unix.Chdir(dir); err != nil {
+				return 0, fmt.Errorf("mount overlay rootfs: chdir %s: %w", dir, err)
+			}
+			defer unix.Chdir("/")
+			data = short
+		}
+		if len(data) > maxMountData {
+			return 0, fmt.Errorf("mount overlay rootfs: options are %d bytes even with relative paths, the kernel takes %d: too many layers", len(data), maxMountData)
+		}
+	}
+	if flags&unix.MS_BIND != 0 || m.Type == "bind" {
+		// A single read-only layer: bind, then apply flags by remount.
+		if err := unix.Mount(m.Source, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return 0, fmt.Errorf("bind rootfs %s on %s: %w", m.Source, root, err)
+		}
+		return flags &^ (unix.MS_BIND | unix.MS_REC), nil
+	}
+	if err := unix.Mount(m.Source, root, m.Type, flags, data); err != nil {
+		if len(data) > 200 {
+			data = data[:200] + "..."
+		}
+		return 0, fmt.Errorf("mount %s rootfs on %s (%s): %w", m.Type, root, data, err)
+	}
+	return 0, nil
+}
+
+// relativeOverlay rewrites the lowerdir/upperdir/workdir paths of overlay
+// options relative to their longest common parent directory.
+func relativeOverlay(data string) (string, string) {
+	opts := strings.Split(data, ",")
+	var paths []string
+	for _, o := range opts {
+		k, v, _ := strings.Cut(o, "=")
+		switch k {
+		case "lowerdir":
+			paths = append(paths, strings.Split(v, ":")...)
+		case "upperdir", "workdir":
+			paths = append(paths, v)
+		}
+	}
+	if len(paths) == 0 {
+		return "", data
+	}
+	common := path.Dir(paths[0])
+	for _, p := range paths[1:] {
+		for common != "/" && !strings.HasPrefix(p, common+"/") {
+			common = path.Dir(common)
+		}
+	}
+	if common == "/" || !path.IsAbs(common) {
+		return "", data
+	}
+	rel := func(p string) string { return strings.TrimPrefix(p, common+"/") }
+	for i, o := range opts {
+		k, v, _ := strings.Cut(o, "=")
+		switch k {
+		case "lowerdir":
+			parts := strings.Split(v, ":")
+			for j := range parts {
+				parts[j] = rel(parts[j])
+			}
+			opts[i] = k + "=" + strings.Join(parts, ":")
+		case "upperdir", "workdir":
+			opts[i] = k + "=" + rel(v)
+		}
+	}
+	return common, strings.Join(opts, ",")
 }

@@ -237,3 +237,22 @@ func FuzzParseVolume(f *testing.F) {
 		}
 	})
 }
+
+func TestBuildDefersUserWithoutRootfs(t *testing.T) {
+	s, err := Build(ocispec.ImageConfig{Cmd: []string{"x"}, User: "app"}, "", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Annotations[AnnotationUser] != "app" {
+		t.Errorf("user annotation %q, want app", s.Annotations[AnnotationUser])
+	}
+	for _, kv := range s.Process.Env {
+		if strings.HasPrefix(kv, "HOME=") {
+			t.Errorf("HOME set before the user is known: %s", kv)
+		}
+	}
+	u, home, err := ResolveUser("app", strings.NewReader("app:x:5:6::/h:/bin/sh\n"), strings.NewReader("g:x:9:app\n"))
+	if err != nil || u.UID != 5 || u.GID != 6 || !slices.Equal(u.AdditionalGids, []uint32{9}) || home != "/h" {
+		t.Errorf("ResolveUser = %+v %q %v", u, home, err)
+	}
+}
