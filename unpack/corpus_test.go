@@ -139,7 +139,18 @@ func corpusImages(t *testing.T) []testImage {
 		dockerSave(t, filepath.Join(c, "ggcr-testdata", "whiteout_image.tar")),
 		dockerSave(t, filepath.Join(c, "ggcr-testdata", "whiteout_dir.tar")),
 		dockerSave(t, filepath.Join(c, "ggcr-testdata", "overwritten_file.tar")),
+		plainTar(t, filepath.Join(c, "ggcr-testdata", "moby-go-archive-v0.3.3-broken.tar")),
 	}
+}
+
+// plainTar is a one-layer image made of an uncompressed tar file (moby's
+// broken.tar: base-256 uid/gid values).
+func plainTar(t *testing.T, p string) testImage {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testImage{name: filepath.Base(p), layers: []testLayer{{path: p, mediaType: "application/vnd.oci.image.layer.v1.tar", diffID: digest.FromBytes(b)}}}
 }
 
 // layerReader opens a layer's tar stream with the standard library's gzip

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ctrlite/ctr-lite/internal/testutil"
+)
+
+func TestImportExportRoundTrip(t *testing.T) {
+	corpus := testutil.Corpus(t)
+	e := newEnv(t)
+	tests := []struct {
+		file string
+		ok   bool
+		want string
+	}{
+		{"ggcr-testdata/test_image_1.tar", true, "imported "},
+		{"ggcr-testdata/hello-world-v25.tar", true, "imported "},
+		{"ggcr-testdata/whiteout_image.tar", true, "imported "},
+		{"debian-bookworm-2layer-oci", true, "debian-bookworm-minbase-2layer"},
+		{"ggcr-testdata/no_manifest.tar", false, "no manifest.json or index.json"},
+		{"ggcr-testdata/null_manifest.tar", false, "lists no images"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			r := e.ctl("import", filepath.Join(corpus, tt.file))
+			if (r.code == 0) != tt.ok || !strings.Contains(r.out+r.err, tt.want) {
+				t.Fatalf("import: %s", r)
+			}
+		})
+	}
+	e.fsckClean()
+	for _, format := range []string{"docker", "oci"} {
+		out := filepath.Join(t.TempDir(), "debian."+format+".tar")
+		e.must("export", "--format", format, "debian-bookworm-minbase-2layer", out)
+		// A fresh store imports what we exported, with the same manifest.
+		f := newEnv(t)
+		got := f.must("import", out)
+		if !strings.Contains(got, "debian-bookworm-minbase-2layer") {
+			t.Errorf("re-import of the %s export: %s", format, got)
+		}
+		if a, b := e.must("images", "--json"), f.must("images", "--json"); !strings.Contains(a, digestOf(b, "debian-bookworm-minbase-2layer")) {
+			t.Errorf("%s round trip changed the manifest digest", format)
+		}
+		if _, err := exec.LookPath("skopeo"); err == nil {
+			transport := map[string]string{"docker": "docker-archive:", "oci": "oci-archive:"}[format]
+			if b, err := exec.Command("skopeo", "inspect", transport+out).CombinedOutput(); err != nil {
+				t.Errorf("skopeo cannot read our %s export: %v\n%s", format, err, b)
+			}
+		}
+	}
+}
+
+// digestOf finds the digest field printed right after name in images --json.
+func digestOf(js, name string) string {
+	i := strings.Index(js, name)
+	if i < 0 {
+		return "<missing " + name + ">"
+	}
+	j := strings.Index(js[i:], `"digest": "`)
+	if j < 0 {
+		return "<no digest>"
+	}
+	s := js[i+j+len(`"digest": "`):]
+	return s[:strings.IndexByte(s, '"')]
+}
