@@ -1,11 +1,27 @@
 // Package unpack applies OCI/Docker image layers (tar streams, optionally
 // gzip or zstd compressed) onto a directory, in one of two modes: Flat
 // (layers stacked into one root filesystem, whiteouts delete) or Overlay
-// (each layer in its own directory, whiteouts become overlayfs whiteouts).
+// (each layer in its own directory, whiteouts become overlayfs whiteouts
+// and opaque markers the overlay opaque xattr).
 //
 // Every path of a layer is resolved inside the target directory as if it
-// were "/": openat2(RESOLVE_IN_ROOT) where the kernel has it, a careful
-// component-by-component walk otherwise, and every file is created with
-// *at system calls relative to the resolved parent. A layer can create
-// anything inside the target but nothing outside it.
+// were "/": openat2(RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS) on an O_PATH fd
+// of the target, or a component-by-component walk with the same semantics
+// where the kernel lacks openat2. Entries are created with *at system
+// calls relative to the resolved parent; the last component is never
+// followed (O_NOFOLLOW|O_EXCL, AT_SYMLINK_NOFOLLOW, linkat without
+// AT_SYMLINK_FOLLOW), and modes and xattrs are set on file descriptors.
+// Names with ".." components, non-directories named "/" and whiteouts of
+// "." or ".." are refused (ErrUnsafePath); a parent that resolves to
+// nothing inside the target is refused (ErrBreakout).
+//
+// Whiteouts only hide what lower layers put there: entries the same layer
+// creates survive, in whatever order the tar lists them.
+//
+// Limits per header (ErrLimit): names and link names of 4096 bytes,
+// components of 255, 1024 PAX records, 128 xattrs of at most 64 KiB and
+// 1 MiB in all; archive/tar caps PAX and GNU long-name headers at 1 MiB.
+// Content is streamed (ApplyLayer decompresses and hashes in a second
+// goroutine, at most a few MiB ahead), so memory does not grow with the
+// layer's size.
 package unpack

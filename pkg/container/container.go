@@ -29,10 +29,13 @@ const (
 
 // Container is one record (state.json).
 type Container struct {
-	ID       string    `json:"id"`
-	Name     string    `json:"name,omitempty"`
-	Image    string    `json:"image"`
-	Command  []string  `json:"command"`
+	ID      string   `json:"id"`
+	Name    string   `json:"name,omitempty"`
+	Image   string   `json:"image"`
+	Command []string `json:"command"`
+	// Chains are the snapshot chain IDs the container's rootfs stacks
+	// (bottom first); gc keeps them while the container exists.
+	Chains   []string  `json:"chains,omitempty"`
 	Created  time.Time `json:"created"`
 	Status   Status    `json:"status"`
 	ExitCode int       `json:"exitCode"`

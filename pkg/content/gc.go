@@ -17,6 +17,10 @@ import (
 // GCOptions tunes GC.
 type GCOptions struct {
 	DryRun bool // report what would go, delete nothing
+	// Also runs after the blobs are collected, while pulls and other
+	// lease holders are still held off: snapshot gc goes here, so no pull
+	// or run can start using a snapshot between the two.
+	Also func(ctx context.Context) error
 }
 
 // GCResult is what GC freed (or would free, on a dry run).
@@ -90,6 +94,11 @@ func (s *Store) GC(ctx context.Context, opts GCOptions) (GCResult, error) {
 	}
 	if !opts.DryRun && len(res.Blobs) > 0 {
 		syncDir(filepath.Join(s.layout(), "blobs", "sha256"))
+	}
+	if opts.Also != nil {
+		if err := opts.Also(ctx); err != nil {
+			return res, err
+		}
 	}
 	return res, nil
 }

@@ -28,35 +28,44 @@ type Result struct {
 // image still stored.
 func Collect(ctx context.Context, st *content.Store, opts Options) (*Result, error) {
 	res := &Result{}
-	var err error
-	if res.Content, err = st.GC(ctx, content.GCOptions{DryRun: opts.DryRun}); err != nil {
+	sn, err := snapshot.New(st)
+	if err != nil {
+		return nil, err
+	}
+	snapshots := func(ctx context.Context) error {
+		keep, err := needed(ctx, st, opts.InUse)
+		if err != nil {
+			return err
+		}
+		res.Snapshots, err = sn.GC(ctx, keep, opts.DryRun)
+		return err
+	}
+	if res.Content, err = st.GC(ctx, content.GCOptions{DryRun: opts.DryRun, Also: snapshots}); err != nil {
 		return nil, fmt.Errorf("gc: %w", err)
 	}
+	return res, nil
+}
+
+// needed is every chain a stored image or a container uses.
+func needed(ctx context.Context, st *content.Store, inUse func(context.Context) (map[digest.Digest]bool, error)) (map[digest.Digest]bool, error) {
 	keep := map[digest.Digest]bool{}
-	err = image.Manifests(ctx, st, func(img *image.Image) error {
+	err := image.Manifests(ctx, st, func(img *image.Image) error {
 		for _, c := range snapshot.ChainIDs(img.DiffIDs()) {
 			keep[c] = true
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("gc: %w", err)
+		return nil, err
 	}
-	if opts.InUse != nil {
-		used, err := opts.InUse(ctx)
+	if inUse != nil {
+		used, err := inUse(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("gc: containers: %w", err)
+			return nil, fmt.Errorf("containers: %w", err)
 		}
 		for c := range used {
 			keep[c] = true
 		}
 	}
-	sn, err := snapshot.New(st)
-	if err != nil {
-		return nil, err
-	}
-	if res.Snapshots, err = sn.GC(ctx, keep, opts.DryRun); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return keep, nil
 }

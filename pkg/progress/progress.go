@@ -71,7 +71,9 @@ func (l *Lines) Start(d digest.Digest, label string, size, offset int64, ev Even
 	l.size[d] = size
 	switch ev {
 	case Exists:
+		delete(l.size, d) // nothing to finish: Done prints nothing for it
 		fmt.Fprintf(l.w, "%s %s: exists (%s)\n", label, Short(d), HumanSize(size))
+		return
 	case Resumed:
 		fmt.Fprintf(l.w, "%s %s: resuming at %s of %s\n", label, Short(d), HumanSize(offset), HumanSize(size))
 	default:

@@ -1,0 +1,184 @@
+package launch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ctrlite/ctr-lite/pkg/container"
+	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/image"
+	"github.com/ctrlite/ctr-lite/pkg/rootfs"
+	"github.com/ctrlite/ctr-lite/pkg/runner"
+	"github.com/ctrlite/ctr-lite/pkg/runner/spec"
+	"github.com/ctrlite/ctr-lite/pkg/snapshot"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Options describe one `run`.
+type Options struct {
+	Image  string
+	Name   string
+	Remove bool   // --rm: delete the container when it exits
+	Stdin  bool   // -i: pass stdin through (otherwise /dev/null)
+	Spec   spec.Options
+	Pull   image.PullOptions
+	// Runtime is "" for the built-in runner, or "runc" / "crun".
+	Runtime string
+	// Notice receives one-line messages for the user (fallbacks); may be nil.
+	Notice func(string)
+}
+
+// Run runs a container in the foreground and returns its exit status, as
+// runner.Run does (an error is a *runner.ExitError carrying the status).
+func Run(ctx context.Context, st *content.Store, f image.Fetcher, opts Options, stdio runner.Stdio) (int, error) {
+	if opts.Notice == nil {
+		opts.Notice = func(string) {}
+	}
+	if !opts.Stdin && !opts.Spec.Terminal {
+		stdio.In = nil
+	}
+	cs := container.NewStore(st.Root())
+	img, c, layers, err := create(ctx, st, f, cs, opts)
+	if err != nil {
+		return exit125(err)
+	}
+	if opts.Remove {
+		defer cs.Remove(context.WithoutCancel(ctx), c.ID, true)
+	}
+	code, err := start(ctx, st, cs, img, c, layers, opts, stdio)
+	cs.SetExited(context.WithoutCancel(ctx), c.ID, exitStatus(code, err))
+	return code, err
+}
+
+// create loads (or pulls) the image, builds its snapshots and records the
+// container, all under a store lease so gc cannot take them away between.
+func create(ctx context.Context, st *content.Store, f image.Fetcher, cs *container.Store, opts Options) (*image.Image, *container.Container, []string, error) {
+	release, err := st.Lease(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer release()
+	img, err := image.Ensure(ctx, st, f, opts.Image, opts.Pull)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	sn, err := snapshot.New(st)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	res, err := sn.Prepare(ctx, img)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	chains := make([]string, len(res.ChainIDs))
+	for i, c := range res.ChainIDs {
+		chains[i] = c.String()
+	}
+	c, err := cs.Create(ctx, container.Container{Name: opts.Name, Image: img.Name, Command: command(img, opts.Spec), Chains: chains})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return img, c, res.Dirs, nil
+}
+
+// start builds the spec and runs the process.
+func start(ctx context.Context, st *content.Store, cs *container.Store, img *image.Image, c *container.Container, layers []string, opts Options, stdio runner.Stdio) (int, error) {
+	if opts.Runtime != "" {
+		return runRuntime(ctx, cs, img, c, layers, opts, stdio)
+	}
+	s, err := spec.Build(img.Config.Config, "", opts.Spec)
+	if err != nil {
+		return exit125(err)
+	}
+	cfg := runner.Config{ID: c.ID, Spec: s, StateDir: cs.Dir(c.ID)}
+	cfg.Started = func(pid int) { cs.SetRunning(context.WithoutCancel(ctx), c.ID, pid) }
+	if why := overlayUnavailable(st.Root()); why == "" {
+		if s.Root.Path, cfg.RootMounts, err = cs.PrepareOverlay(c.ID, layers); err != nil {
+			return exit125(err)
+		}
+	} else {
+		opts.Notice("overlayfs cannot be mounted here (" + why + "): running on a copied root filesystem")
+		dir := filepath.Join(cs.Dir(c.ID), "rootfs")
+		if _, err := rootfs.Flatten(ctx, st, img, dir, rootfs.Options{Rootless: os.Geteuid() != 0}); err != nil {
+			return exit125(err)
+		}
+		s.Root.Path = dir
+	}
+	return runner.Run(ctx, cfg, stdio)
+}
+
+// runRuntime mounts the overlay on the host and runs runc or crun on a
+// bundle in the container's directory.
+func runRuntime(ctx context.Context, cs *container.Store, img *image.Image, c *container.Container, layers []string, opts Options, stdio runner.Stdio) (int, error) {
+	dir := cs.Dir(c.ID)
+	root, mounts, err := cs.PrepareOverlay(c.ID, layers)
+	if err != nil {
+		return exit125(err)
+	}
+	if err := unix.Mount("overlay", root, "overlay", 0, strings.Join(mounts[0].Options, ",")); err != nil {
+		return exit125(fmt.Errorf("mount rootfs for %s: %w", opts.Runtime, err))
+	}
+	defer unix.Unmount(root, unix.MNT_DETACH)
+	s, err := spec.Build(img.Config.Config, root, opts.Spec)
+	if err != nil {
+		return exit125(err)
+	}
+	if err := runner.WriteBundle(dir, c.ID, s); err != nil {
+		return exit125(err)
+	}
+	return runner.RunRuntime(ctx, opts.Runtime, dir, c.ID, stdio)
+}
+
+// Bundle writes an OCI runtime bundle for img into dir: config.json and a
+// flattened rootfs/, runnable with `runc run -b DIR ID` or `crun run -b DIR ID`.
+func Bundle(ctx context.Context, st *content.Store, f image.Fetcher, name, dir string, so spec.Options, po image.PullOptions) (*specs.Spec, error) {
+	img, err := image.Ensure(ctx, st, f, name, po)
+	if err != nil {
+		return nil, err
+	}
+	rootDir := filepath.Join(dir, "rootfs")
+	if _, err := rootfs.Flatten(ctx, st, img, rootDir, rootfs.Options{Rootless: os.Geteuid() != 0}); err != nil {
+		return nil, err
+	}
+	s, err := spec.Build(img.Config.Config, rootDir, so)
+	if err != nil {
+		return nil, err
+	}
+	if err := runner.WriteBundle(dir, container.NewID(), s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// command is what ps shows: entrypoint and cmd after the user's overrides.
+func command(img *image.Image, o spec.Options) []string {
+	ep, cmd := img.Config.Config.Entrypoint, img.Config.Config.Cmd
+	if o.Entrypoint != nil {
+		ep, cmd = *o.Entrypoint, nil
+	}
+	if len(o.Args) > 0 {
+		cmd = o.Args
+	}
+	return append(append([]string(nil), ep...), cmd...)
+}
+
+func exit125(err error) (int, error) {
+	var xe *runner.ExitError
+	if errors.As(err, &xe) {
+		return xe.Code, err
+	}
+	return 125, &runner.ExitError{Code: 125, Err: err}
+}
+
+func exitStatus(code int, err error) int {
+	var xe *runner.ExitError
+	if errors.As(err, &xe) {
+		return xe.Code
+	}
+	return code
+}
