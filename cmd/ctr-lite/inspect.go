@@ -166,4 +166,3 @@ func newInspectEfficiencyCmd(g *globals) *cobra.Command {
 	c.Args = cobra.ExactArgs(1)
 	return c
 }
-

@@ -64,7 +64,9 @@ func Load(ctx context.Context, st *content.Store, name string, p Platform) (*Ima
 // loadTarget walks from an index or manifest descriptor in the store to
 // the platform's manifest and config.
 func loadTarget(ctx context.Context, st *content.Store, desc ocispec.Descriptor, p Platform) (*Image, error) {
-	get := func(ctx context.Context, d ocispec.Descriptor) ([]byte, error) { return st.ReadBlob(ctx, d, MaxManifestSize) }
+	get := func(ctx context.Context, d ocispec.Descriptor) ([]byte, error) {
+		return st.ReadBlob(ctx, d, MaxManifestSize)
+	}
 	img, err := selectManifest(ctx, desc, nil, p, get, nil)
 	if err != nil {
 		return nil, err

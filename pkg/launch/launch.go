@@ -23,8 +23,8 @@ import (
 type Options struct {
 	Image  string
 	Name   string
-	Remove bool   // --rm: delete the container when it exits
-	Stdin  bool   // -i: pass stdin through (otherwise /dev/null)
+	Remove bool // --rm: delete the container when it exits
+	Stdin  bool // -i: pass stdin through (otherwise /dev/null)
 	Spec   spec.Options
 	Pull   image.PullOptions
 	// Runtime is "" for the built-in runner, or "runc" / "crun".

@@ -51,9 +51,9 @@ func Auto(w io.Writer, quiet bool) Reporter {
 type Nop struct{}
 
 func (Nop) Start(digest.Digest, string, int64, int64, Event) {}
-func (Nop) Add(digest.Digest, int64)                          {}
-func (Nop) Done(digest.Digest, error)                         {}
-func (Nop) Wait()                                             {}
+func (Nop) Add(digest.Digest, int64)                         {}
+func (Nop) Done(digest.Digest, error)                        {}
+func (Nop) Wait()                                            {}
 
 // Lines prints one line when a blob starts and one when it ends.
 type Lines struct {
