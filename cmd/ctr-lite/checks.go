@@ -6,8 +6,7 @@ import (
 	"github.com/ctrlite/ctr-lite/pkg/content"
 )
 
-// containerChecks are fsck's checks of container state (filled in with the
-// runner: mounts and cgroups left by dead containers).
+// containerChecks are fsck's checks of container state.
 func (g *globals) containerChecks() []func(ctx context.Context, repair bool) ([]content.Problem, error) {
-	return nil
+	return []func(ctx context.Context, repair bool) ([]content.Problem, error){g.containers().Fsck}
 }

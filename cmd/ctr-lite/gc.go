@@ -24,7 +24,7 @@ func newGCCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := gc.Collect(cmd.Context(), st, gc.Options{DryRun: dryRun})
+			res, err := gc.Collect(cmd.Context(), st, gc.Options{DryRun: dryRun, InUse: g.containers().Chains})
 			if err != nil {
 				return err
 			}

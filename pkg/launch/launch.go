@@ -50,7 +50,9 @@ func Run(ctx context.Context, st *content.Store, f image.Fetcher, opts Options, 
 	if opts.Remove {
 		defer cs.Remove(context.WithoutCancel(ctx), c.ID, true)
 	}
-	code, err := start(ctx, st, cs, img, c, layers, opts, stdio)
+	// Once the process runs, signals go to it (the runner forwards them):
+	// the caller's cancellation on Ctrl-C must not tear the container down.
+	code, err := start(context.WithoutCancel(ctx), st, cs, img, c, layers, opts, stdio)
 	cs.SetExited(context.WithoutCancel(ctx), c.ID, exitStatus(code, err))
 	return code, err
 }

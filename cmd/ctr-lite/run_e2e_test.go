@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ctrlite/ctr-lite/internal/testutil"
+)
+
+// busyboxEnv pulls the corpus busybox image into a fresh root and returns
+// the env and the image reference.
+func busyboxEnv(t *testing.T) (*env, string) {
+	t.Helper()
+	testutil.RequireRoot(t)
+	_, refs := corpusRegistry(t, testutil.RegistryOptions{})
+	e := newEnv(t)
+	e.must("pull", "-q", refs["busybox"])
+	return e, refs["busybox"]
+}
+
+func TestRunExitStatus(t *testing.T) {
+	e, bb := busyboxEnv(t)
+	tests := []struct {
+		name string
+		args []string
+		code int
+		out  string
+	}{
+		{"true", []string{"true"}, 0, ""},
+		{"exit 3", []string{"sh", "-c", "exit 3"}, 3, ""},
+		{"not found", []string{"no-such-command"}, 127, ""},
+		{"not executable", []string{"/etc/passwd"}, 126, ""},
+		{"pid 1", []string{"sh", "-c", "echo $$"}, 0, "1\n"},
+		{"env, workdir, user", []string{"-e", "FOO=bar", "-w", "/tmp", "-u", "nobody", "sh", "-c", "echo $FOO; pwd; id -u"}, 0, "bar\n/tmp\n65534\n"},
+		{"entrypoint", []string{"--entrypoint", "echo", "hello"}, 0, "hello\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"run", "--rm"}, tt.args[:0]...)
+			// flags go before the image, the command after it
+			var flags, cmd []string
+			for i := 0; i < len(tt.args); i++ {
+				a := tt.args[i]
+				if strings.HasPrefix(a, "-") && len(cmd) == 0 {
+					flags = append(flags, a, tt.args[i+1])
+					i++
+					continue
+				}
+				cmd = append(cmd, a)
+			}
+			args = append(append(append(args, flags...), bb), cmd...)
+			r := e.ctl(args...)
+			if r.code != tt.code || (tt.out != "" && r.out != tt.out) {
+				t.Fatalf("want exit %d and output %q: %s", tt.code, tt.out, r)
+			}
+		})
+	}
+	if out := e.must("ps", "-aq"); out != "" {
+		t.Errorf("--rm left containers: %s", out)
+	}
+}
+
+func TestRunIsolationDefaults(t *testing.T) {
+	e, bb := busyboxEnv(t)
+	status := e.must("run", "--rm", bb, "cat", "/proc/self/status")
+	for _, want := range []string{"NoNewPrivs:\t1", "Seccomp:\t2", "CapEff:\t00000000a80425fb", "CapBnd:\t00000000a80425fb"} {
+		if !strings.Contains(status, want) {
+			t.Errorf("/proc/self/status lacks %q", want)
+		}
+	}
+	if out := e.must("run", "--rm", "--hostname", "box", bb, "hostname"); out != "box\n" {
+		t.Errorf("hostname: %q", out)
+	}
+	if r := e.ctl("run", "--rm", bb, "sh", "-c", "echo x > /proc/sys/kernel/hostname"); r.code == 0 {
+		t.Errorf("/proc/sys is writable: %s", r)
+	}
+	if _, err := os.Stat("/proc/timer_list"); err == nil {
+		if out := e.must("run", "--rm", bb, "cat", "/proc/timer_list"); out != "" {
+			t.Errorf("/proc/timer_list is not masked: %d bytes", len(out))
+		}
+	}
+	if out := e.must("run", "--rm", "--network", "none", bb, "ls", "/sys/class/net"); out != "lo\n" {
+		t.Errorf("--network none interfaces: %q", out)
+	}
+	// The container's writes stay in its own upper layer.
+	e.must("run", "--name", "w", bb, "sh", "-c", "echo changed > /etc/hostname-test; rm /bin/ls")
+	if out := e.must("run", "--rm", bb, "sh", "-c", "ls /etc/hostname-test 2>&1; ls / >/dev/null && echo ls-ok"); !strings.Contains(out, "No such file") || !strings.Contains(out, "ls-ok") {
+		t.Errorf("a container's writes leaked into the image: %q", out)
+	}
+}
+
+func TestRunMountsAndLimits(t *testing.T) {
+	e, bb := busyboxEnv(t)
+	host := t.TempDir()
+	os.WriteFile(filepath.Join(host, "in.txt"), []byte("from host\n"), 0o644)
+	out := e.must("run", "--rm", "-v", host+":/data", bb, "sh", "-c", "cat /data/in.txt; echo back > /data/out.txt")
+	if out != "from host\n" {
+		t.Errorf("-v read: %q", out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(host, "out.txt")); string(b) != "back\n" {
+		t.Errorf("-v write: %q", b)
+	}
+	if r := e.ctl("run", "--rm", "-v", host+":/data:ro", bb, "touch", "/data/x"); r.code == 0 {
+		t.Errorf("read-only volume is writable")
+	}
+	if r := e.ctl("run", "--rm", "--read-only", bb, "touch", "/x"); r.code == 0 {
+		t.Errorf("--read-only root is writable")
+	}
+	if out := e.must("run", "--rm", "--read-only", "--tmpfs", "/scratch", bb, "sh", "-c", "touch /scratch/x && echo ok"); out != "ok\n" {
+		t.Errorf("--tmpfs: %q", out)
+	}
+	r := e.ctl("run", "--rm", "--memory", "32m", bb, "sh", "-c", "x=0123456789; while true; do x=$x$x; done")
+	if r.code != 137 {
+		t.Errorf("memory limit: %s", r)
+	}
+	r = e.ctl("run", "--rm", "--pids-limit", "20", bb, "sh", "-c", "for i in $(seq 50); do sleep 5 & done; wait")
+	if r.code == 0 || !strings.Contains(r.err+r.out, "fork") && !strings.Contains(r.err+r.out, "resource") {
+		t.Logf("pids limit output: %s", r)
+	}
+	if r.code == 0 {
+		t.Errorf("pids limit let 50 processes start")
+	}
+}
+
+func TestContainerLifecycle(t *testing.T) {
+	e, bb := busyboxEnv(t)
+	if r := e.ctl("run", "--name", "done", bb, "sh", "-c", "exit 4"); r.code != 4 {
+		t.Fatalf("run: %s", r)
+	}
+	if ps := e.must("ps", "-a"); !strings.Contains(ps, "Exited (4)") || !strings.Contains(ps, "done") {
+		t.Errorf("ps -a:\n%s", ps)
+	}
+	if ps := e.must("ps"); strings.Contains(ps, "done") {
+		t.Errorf("ps without -a lists an exited container:\n%s", ps)
+	}
+	if r := e.ctl("run", "--name", "done", bb, "true"); r.code != 125 || !strings.Contains(r.err, "done") {
+		t.Errorf("a second container with the same name: %s", r)
+	}
+	// gc keeps snapshots a container uses even after its image is gone.
+	e.must("rmi", bb)
+	e.must("gc")
+	snaps, _ := os.ReadDir(filepath.Join(e.root, "snapshots"))
+	if len(snaps) != 1 {
+		t.Errorf("gc removed the snapshot of an existing container: %d left", len(snaps))
+	}
+	e.must("rm", "done")
+	e.must("gc")
+	if snaps, _ := os.ReadDir(filepath.Join(e.root, "snapshots")); len(snaps) != 0 {
+		t.Errorf("gc left %d snapshots nothing uses", len(snaps))
+	}
+	e.fsckClean()
+}
+
+func TestRunSignalsAndKill(t *testing.T) {
+	e, bb := busyboxEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// A signal to ctr-lite reaches the container's process.
+	cmd := e.bin(ctx, "run", "--rm", bb, "sh", "-c", "trap 'exit 42' TERM; while :; do sleep 0.1; done")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return strings.Contains(e.must("ps"), "trap") })
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 42 {
+		t.Errorf("SIGTERM forwarded: exit %d, want 42 from the trap", code)
+	}
+	// ctr-lite kill signals a container started elsewhere.
+	cmd = e.bin(ctx, "run", "--name", "sleeper", bb, "sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return strings.Contains(e.must("ps"), "sleeper") })
+	e.must("kill", "sleeper", "KILL")
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 137 {
+		t.Errorf("after kill KILL: exit %d, want 137", code)
+	}
+	if ps := e.must("ps", "-a"); !strings.Contains(ps, "Exited (137)") {
+		t.Errorf("ps -a after kill:\n%s", ps)
+	}
+}
+
+func TestRunPullsMissingImageAndBundles(t *testing.T) {
+	testutil.RequireRoot(t)
+	_, refs := corpusRegistry(t, testutil.RegistryOptions{})
+	e := newEnv(t)
+	if out := e.must("run", "--rm", refs["alpine"], "cat", "/etc/alpine-release"); out != "3.20.3\n" {
+		t.Errorf("run of an image not yet stored: %q", out)
+	}
+	if out := e.must("run", "--rm", "--runtime", "runc", refs["alpine"], "sh", "-c", "echo via runc"); out != "via runc\n" {
+		t.Errorf("--runtime runc: %q", out)
+	}
+	dir := filepath.Join(t.TempDir(), "bundle")
+	e.must("bundle", refs["alpine"], dir, "echo", "bundled")
+	if _, err := os.Stat(filepath.Join(dir, "config.json")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "rootfs", "etc", "alpine-release")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitFor(t *testing.T, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
