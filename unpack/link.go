@@ -76,6 +76,13 @@ func (a *applier) linkTarget(tparent, tbase string) (unix.Stat_t, int, error) {
 
 // lower returns the i-th lower layer's root, opening it on first use.
 func (a *applier) lower(i int) (*root, error) {
+	if a.opts.WaitLowers != nil {
+		wait := a.opts.WaitLowers
+		a.opts.WaitLowers = nil
+		if err := wait(); err != nil {
+			return nil, fmt.Errorf("lower layers: %w", err)
+		}
+	}
 	if a.lowers[i] == nil {
 		r, err := openRoot(a.opts.Lowers[i])
 		if err != nil {

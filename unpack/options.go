@@ -23,6 +23,12 @@ type Options struct {
 	// used to copy up hardlink targets and the metadata of parents this
 	// layer does not list.
 	Lowers []string
+	// WaitLowers, when set, is called once before the first look into
+	// Lowers and must return when they are complete (or fail). It lets
+	// layers be applied in parallel: most never look at their lowers, and
+	// the few that do (a hardlink to a lower file, a parent this layer does
+	// not list) wait only then.
+	WaitLowers func() error
 	// Skipped is called for entries or attributes not applied in rootless
 	// mode (device nodes, privileged xattrs). May be nil.
 	Skipped func(name, reason string)

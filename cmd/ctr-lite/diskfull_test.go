@@ -63,6 +63,7 @@ func TestDiskFullPull(t *testing.T) {
 		t.Fatalf("pull of a 49 MB layer into 20 MB succeeded: %s", r.result)
 	}
 	oneLineError(t, r.result, "no space left on device")
+	t.Logf("pull into 20 MB: %s", strings.TrimSpace(r.err))
 	if r.rss > maxChildRSS {
 		t.Errorf("peak RSS %d MiB", r.rss>>20)
 	}
@@ -121,6 +122,7 @@ func TestDiskFullUnpack(t *testing.T) {
 		t.Fatalf("unpack of 128 MB into 10 MB succeeded: %s", r.result)
 	}
 	oneLineError(t, r.result, "no space left on device")
+	t.Logf("unpack into 10 MB: %s", strings.TrimSpace(r.err))
 	if got := dirNames(t, small); strings.Join(got, " ") != "rootfs sentinel" {
 		t.Errorf("entries beside the target after the failed unpack: %v", got)
 	}

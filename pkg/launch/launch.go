@@ -73,7 +73,7 @@ func create(ctx context.Context, st *content.Store, f image.Fetcher, cs *contain
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	res, err := sn.Prepare(ctx, img)
+	res, err := sn.Prepare(ctx, img, snapshot.PrepareOptions{})
 	if err != nil {
 		return nil, nil, nil, err
 	}

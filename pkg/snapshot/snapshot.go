@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 
 	"github.com/ctrlite/ctr-lite/pkg/content"
@@ -59,34 +61,126 @@ func (s *Snapshotter) Exists(c digest.Digest) bool {
 	return err == nil
 }
 
+// PrepareOptions tune Prepare.
+type PrepareOptions struct {
+	// Open returns a layer blob's (compressed) bytes; default: the
+	// store's committed blob. A pull that unpacks while it downloads
+	// passes content.Store.Follow here.
+	Open func(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error)
+	// Parallel caps how many layers are applied at once; default: the
+	// number of CPUs.
+	Parallel int
+}
+
 // Prepare makes sure every layer of img has a snapshot, building the
-// missing ones from the store's blobs, and returns their directories.
-func (s *Snapshotter) Prepare(ctx context.Context, img *image.Image) (*Result, error) {
+// missing ones, and returns their directories. Layers are applied in
+// parallel: in overlay form a layer does not depend on the ones below it,
+// except in the rare cases (a hardlink to a lower file, a parent directory
+// the layer does not list) where it waits for them.
+func (s *Snapshotter) Prepare(ctx context.Context, img *image.Image, opts PrepareOptions) (*Result, error) {
 	diffIDs := img.DiffIDs()
 	layers := img.Manifest.Layers
 	if len(diffIDs) != len(layers) {
 		return nil, fmt.Errorf("prepare %s: %w (%d diff IDs, %d layers)", img.Name, ErrNoDiffIDs, len(diffIDs), len(layers))
+	}
+	if opts.Open == nil {
+		opts.Open = func(ctx context.Context, d ocispec.Descriptor) (io.ReadCloser, error) {
+			return s.st.Open(ctx, d.Digest)
+		}
+	}
+	if opts.Parallel <= 0 {
+		opts.Parallel = runtime.GOMAXPROCS(0)
 	}
 	chains := ChainIDs(diffIDs)
 	res := &Result{ChainIDs: chains}
 	for _, c := range chains {
 		res.Dirs = append(res.Dirs, s.Dir(c))
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	b := &batch{sem: make(chan struct{}, opts.Parallel), done: make([]chan struct{}, len(layers)), errs: make([]error, len(layers))}
+	for i := range layers {
+		b.done[i] = make(chan struct{})
+	}
+	var wg sync.WaitGroup
 	var mu sync.Mutex
 	for i := range layers {
-		built, err := s.ensure(ctx, layers[i], diffIDs[i], chains[i], lowerDirs(res.Dirs[:i]))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(b.done[i])
+			built, err := b.run(ctx, i, func(wait func() error) (bool, error) {
+				return s.ensure(ctx, layers[i], diffIDs[i], chains[i], lowerDirs(res.Dirs[:i]), opts.Open, wait)
+			})
+			if err != nil {
+				b.errs[i] = fmt.Errorf("prepare %s: layer %d/%d %s: %w", img.Name, i+1, len(layers), short(layers[i].Digest), err)
+				cancel()
+				return
+			}
+			mu.Lock()
+			if built {
+				res.Built++
+			} else {
+				res.Reused++
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	for _, err := range b.errs {
+		if err != nil && !errors.Is(err, errLowerFailed) {
+			return nil, err
+		}
+	}
+	for _, err := range b.errs {
 		if err != nil {
-			return nil, fmt.Errorf("prepare %s: layer %d/%d %s: %w", img.Name, i+1, len(layers), short(layers[i].Digest), err)
+			return nil, err
 		}
-		mu.Lock()
-		if built {
-			res.Built++
-		} else {
-			res.Reused++
-		}
-		mu.Unlock()
 	}
 	return res, nil
+}
+
+var errLowerFailed = errors.New("a lower layer failed")
+
+// batch runs one build per layer, at most cap(sem) at once. A build that
+// must wait for its lower layers gives its slot back while it waits, so
+// the layers it waits for can run.
+type batch struct {
+	sem  chan struct{}
+	done []chan struct{}
+	errs []error
+}
+
+func (b *batch) run(ctx context.Context, i int, build func(wait func() error) (bool, error)) (bool, error) {
+	if err := b.acquire(ctx); err != nil {
+		return false, err
+	}
+	defer func() { <-b.sem }()
+	wait := func() error {
+		<-b.sem
+		defer b.acquire(context.WithoutCancel(ctx))
+		for j := 0; j < i; j++ {
+			select {
+			case <-b.done[j]:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			if b.errs[j] != nil {
+				return errLowerFailed
+			}
+		}
+		return nil
+	}
+	return build(wait)
+}
+
+func (b *batch) acquire(ctx context.Context) error {
+	select {
+	case b.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // lowerDirs orders the dirs below a layer top-most first, as unpack wants.
@@ -100,7 +194,8 @@ func lowerDirs(below []string) []string {
 
 // ensure builds chain c from layer desc unless it is already complete.
 // Concurrent processes asking for the same chain build it once.
-func (s *Snapshotter) ensure(ctx context.Context, desc ocispec.Descriptor, diffID, c digest.Digest, lowers []string) (bool, error) {
+func (s *Snapshotter) ensure(ctx context.Context, desc ocispec.Descriptor, diffID, c digest.Digest, lowers []string,
+	open func(context.Context, ocispec.Descriptor) (io.ReadCloser, error), waitLowers func() error) (bool, error) {
 	if s.Exists(c) {
 		return false, nil
 	}
@@ -112,10 +207,11 @@ func (s *Snapshotter) ensure(ctx context.Context, desc ocispec.Descriptor, diffI
 	if s.Exists(c) {
 		return false, nil
 	}
-	return true, s.build(ctx, desc, diffID, c, lowers)
+	return true, s.build(ctx, desc, diffID, c, lowers, open, waitLowers)
 }
 
-func (s *Snapshotter) build(ctx context.Context, desc ocispec.Descriptor, diffID, c digest.Digest, lowers []string) error {
+func (s *Snapshotter) build(ctx context.Context, desc ocispec.Descriptor, diffID, c digest.Digest, lowers []string,
+	open func(context.Context, ocispec.Descriptor) (io.ReadCloser, error), waitLowers func() error) error {
 	tmp, err := s.tempDir(c)
 	if err != nil {
 		return err
@@ -130,13 +226,14 @@ func (s *Snapshotter) build(ctx context.Context, desc ocispec.Descriptor, diffID
 	if err := os.Mkdir(fsDir, 0o755); err != nil {
 		return err
 	}
-	blob, err := s.st.Open(ctx, desc.Digest)
+	blob, err := open(ctx, desc)
 	if err != nil {
 		return err
 	}
 	defer blob.Close()
 	opts := s.opts
 	opts.Lowers = lowers
+	opts.WaitLowers = waitLowers
 	got, _, err := unpack.ApplyLayer(ctx, fsDir, blob, desc.MediaType, opts)
 	if err != nil {
 		return err

@@ -99,7 +99,7 @@ func TestPrepareBuildsOnceAndShares(t *testing.T) {
 	errs := make([]error, 3)
 	for i := range results {
 		wg.Add(1)
-		go func() { defer wg.Done(); results[i], errs[i] = sn.Prepare(ctx, img) }()
+		go func() { defer wg.Done(); results[i], errs[i] = sn.Prepare(ctx, img, PrepareOptions{}) }()
 	}
 	wg.Wait()
 	built := 0
@@ -112,7 +112,7 @@ func TestPrepareBuildsOnceAndShares(t *testing.T) {
 	if built != 2 {
 		t.Errorf("concurrent Prepare built %d snapshots, want 2 (one per layer)", built)
 	}
-	again, err := sn.Prepare(ctx, img)
+	again, err := sn.Prepare(ctx, img, PrepareOptions{})
 	if err != nil || again.Built != 0 || again.Reused != 2 {
 		t.Fatalf("second Prepare: %+v, %v", again, err)
 	}
@@ -129,7 +129,7 @@ func TestPrepareBuildsOnceAndShares(t *testing.T) {
 
 	// An image on the same base shares its first snapshot.
 	base := storeVariant(t, st, img, "example.com/base:1", 1, nil)
-	res, err := sn.Prepare(ctx, base)
+	res, err := sn.Prepare(ctx, base, PrepareOptions{})
 	if err != nil || res.Built != 0 || res.Reused != 1 || res.Dirs[0] != again.Dirs[0] {
 		t.Fatalf("base Prepare: %+v, %v", res, err)
 	}
@@ -146,7 +146,7 @@ func TestOverlayMountEqualsFlatUnpack(t *testing.T) {
 			st, img := importCorpus(t, layout)
 			sn, _ := New(st)
 			ctx := context.Background()
-			res, err := sn.Prepare(ctx, img)
+			res, err := sn.Prepare(ctx, img, PrepareOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -174,7 +174,7 @@ func TestDiffIDMismatchLeavesNothing(t *testing.T) {
 	st, img := importCorpus(t, "busybox-1.38.0-musl-amd64-oci")
 	bad := storeVariant(t, st, img, "example.com/bad:1", 1, []digest.Digest{digest.FromString("not the layer")})
 	sn, _ := New(st)
-	_, err := sn.Prepare(context.Background(), bad)
+	_, err := sn.Prepare(context.Background(), bad, PrepareOptions{})
 	if !errors.Is(err, ErrDiffIDMismatch) {
 		t.Fatalf("err = %v, want diff ID mismatch", err)
 	}
@@ -189,7 +189,7 @@ func TestGCKeepsWhatImagesNeed(t *testing.T) {
 	st, img := importCorpus(t, "debian-bookworm-2layer-oci")
 	sn, _ := New(st)
 	ctx := context.Background()
-	res, err := sn.Prepare(ctx, img)
+	res, err := sn.Prepare(ctx, img, PrepareOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
