@@ -497,4 +497,8 @@ ctrd_stop
 echo "load:       $(cut -d' ' -f1-3 /proc/loadavg) at end" >>"$ENVTXT"
 
 report -in "$TSV" -out "$RES" -env "$ENVTXT"
-log "wrote $RES/results.md, results.json, results.svg (raw: results.tsv)"
+# Keep the last quick and the last full run side by side.
+kind=full
+[ "$QUICK" = 1 ] && kind=quick
+mkdir -p "$RES/$kind" && cp "$RES"/results.{md,json,svg,tsv} "$ENVTXT" "$RES/$kind/" && cp "$RES"/efficiency-*.txt "$RES/$kind/" 2>/dev/null
+log "wrote $RES/results.md, results.json, results.svg (raw: results.tsv; copies in $RES/$kind/)"

@@ -47,8 +47,9 @@ func main() {
 		b, _ := os.ReadFile(*env)
 		envText = string(b)
 	}
-	md := markdown(groups, envText)
-	js, _ := json.MarshalIndent(map[string]any{"baseline": baseline, "groups": groups}, "", "  ")
+	tg := targets(groups, samples)
+	md := markdown(groups, envText) + targetsMarkdown(tg)
+	js, _ := json.MarshalIndent(map[string]any{"baseline": baseline, "groups": groups, "targets": tg}, "", "  ")
 	files := map[string][]byte{"results.md": []byte(md), "results.json": append(js, '\n'), "results.svg": []byte(svg(groups))}
 	for name, b := range files {
 		if err := os.WriteFile(filepath.Join(*out, name), b, 0o644); err != nil {

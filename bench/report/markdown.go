@@ -55,7 +55,7 @@ func markdown(groups []group, env string) string {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("Chart: results.svg (median wall time per task and tool).\n")
+	b.WriteString("Chart: results.svg (median wall time per task and tool).\n\n")
 	return b.String()
 }
 

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
+	"github.com/ctrlite/ctr-lite/pkg/content"
 	"github.com/ctrlite/ctr-lite/pkg/image"
+	"github.com/ctrlite/ctr-lite/pkg/launch"
 	"github.com/ctrlite/ctr-lite/pkg/progress"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
+	"github.com/ctrlite/ctr-lite/pkg/snapshot"
 	"github.com/ctrlite/ctr-lite/registry"
 	"github.com/spf13/cobra"
 )
@@ -17,6 +21,7 @@ func newPullCmd(g *globals) *cobra.Command {
 		platform    string
 		concurrency int
 		quiet       bool
+		unpackToo   bool
 	)
 	cmd := &cobra.Command{
 		Use:     "pull [flags] IMAGE...",
@@ -50,9 +55,8 @@ interrupted download resumes where it stopped.`,
 				if err != nil {
 					return err
 				}
-				rep := progress.Auto(out, quiet)
-				res, err := image.Pull(cmd.Context(), st, rc, ref, image.PullOptions{
-					Platform: p, MaxConcurrent: concurrency, Progress: rep})
+				po := image.PullOptions{Platform: p, MaxConcurrent: concurrency, Progress: progress.Auto(out, quiet)}
+				res, snaps, err := pull(cmd.Context(), st, rc, ref, po, unpackToo)
 				if err != nil {
 					return err
 				}
@@ -65,6 +69,9 @@ interrupted download resumes where it stopped.`,
 				} else {
 					fmt.Fprintf(out, "%s: downloaded %d blobs (%s), %d already stored\n", ref, res.Fetched, progress.HumanSize(res.Bytes), res.Existing)
 				}
+				if snaps != nil {
+					fmt.Fprintf(out, "%s: snapshots: %d unpacked, %d already there\n", ref, snaps.Built, snaps.Reused)
+				}
 				fmt.Fprintf(out, "%s: %s\n", ref, res.Image.ManifestDesc.Digest)
 			}
 			return nil
@@ -74,7 +81,21 @@ interrupted download resumes where it stopped.`,
 	f.StringVar(&platform, "platform", "", "platform `os/arch[/variant]` to pull (default: this machine's)")
 	f.IntVar(&concurrency, "max-concurrent-downloads", 3, "blobs downloaded at once")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print only the manifest digest")
+	f.BoolVar(&unpackToo, "unpack", false, "also unpack the layers into snapshots, while they download")
 	return cmd
+}
+
+// pull pulls ref and, with unpackToo, builds its snapshots in the same pass.
+func pull(ctx context.Context, st *content.Store, rc *registry.Client, ref reference.Reference, po image.PullOptions, unpackToo bool) (*image.PullResult, *snapshot.Result, error) {
+	if !unpackToo {
+		res, err := image.Pull(ctx, st, rc, ref, po)
+		return res, nil, err
+	}
+	p, err := launch.Prepare(ctx, st, rc, ref.String(), true, po)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p.Pull, p.Snapshots, nil
 }
 
 // registry returns a client configured from the global flags.

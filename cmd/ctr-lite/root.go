@@ -1,6 +1,8 @@
 package main
 
 import (
+	"io"
+	"log"
 	"os"
 	"path/filepath"
 
@@ -38,11 +40,21 @@ every command works on the store directly and many may run at once.`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
+			// net/http reports protocol oddities of a misbehaving registry
+			// through the log package; they belong to --debug, not to the
+			// one-line error a user sees.
+			log.SetOutput(io.Discard)
+			if g.debug {
+				log.SetOutput(cmd.ErrOrStderr())
+				os.Setenv("CTRLITE_RUNNER_TRACE", "1")
+			}
+		},
 	}
 	f := cmd.PersistentFlags()
 	f.StringVar(&g.root, "root", defaultRoot(), "store and state directory (env CTRLITE_ROOT)")
 	f.StringVar(&g.config, "config", defaultConfig(), "configuration directory: certs.d/<host>/hosts.toml (env CTRLITE_CONFIG)")
-	f.BoolVar(&g.debug, "debug", false, "print more detail")
+	f.BoolVar(&g.debug, "debug", false, "print HTTP protocol warnings and the runner's start-up timings")
 	f.BoolVar(&g.plainHTTP, "plain-http", false, "talk plain HTTP to every registry")
 	f.StringSliceVar(&g.insecure, "insecure-registry", nil, "registry `HOST` allowed plain HTTP or unverified TLS (repeatable)")
 	cmd.SetVersionTemplate("ctr-lite {{.Version}}\n")

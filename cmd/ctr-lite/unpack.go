@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
 
 	"github.com/ctrlite/ctr-lite/pkg/image"
+	"github.com/ctrlite/ctr-lite/pkg/launch"
 	"github.com/ctrlite/ctr-lite/pkg/progress"
 	"github.com/ctrlite/ctr-lite/pkg/rootfs"
+	"github.com/ctrlite/ctr-lite/unpack"
 	"github.com/spf13/cobra"
 )
 
@@ -48,16 +51,22 @@ files are owned by the caller.`,
 			if err != nil {
 				return err
 			}
-			img, err := image.Ensure(cmd.Context(), st, rc, args[0], image.PullOptions{
-				Platform: p, Progress: progress.Auto(cmd.OutOrStdout(), quiet)})
-			if err != nil {
-				return err
-			}
-			var skipped []string
-			stats, err := rootfs.Flatten(cmd.Context(), st, img, args[1], rootfs.Options{
-				Rootless: rootless || os.Geteuid() != 0,
-				Skipped:  func(name, _ string) { skipped = append(skipped, name) },
-			})
+			var (
+				skipped []string
+				stats   unpack.Stats
+			)
+			// An image that is not stored is unpacked while it downloads.
+			img, _, err := launch.WithImage(cmd.Context(), st, rc, args[0], false,
+				image.PullOptions{Platform: p, Progress: progress.Auto(cmd.ErrOrStderr(), quiet)},
+				func(ctx context.Context, img *image.Image, open launch.Opener) error {
+					var err error
+					stats, err = rootfs.Flatten(ctx, st, img, args[1], rootfs.Options{
+						Rootless: rootless || os.Geteuid() != 0,
+						Skipped:  func(name, _ string) { skipped = append(skipped, name) },
+						Open:     open,
+					})
+					return err
+				})
 			if len(skipped) > 0 {
 				fmt.Fprintf(cmd.ErrOrStderr(), "warning: rootless unpack skipped %d device nodes: %s\n", len(skipped), strings.Join(skipped, " "))
 			}

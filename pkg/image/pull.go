@@ -30,6 +30,10 @@ type PullOptions struct {
 	// Resumes is how often one blob download may resume after its body
 	// broke off mid-way; default 5.
 	Resumes int
+	// Ready, when set, is called once the manifest and config are stored,
+	// before the layers are: an unpacker can start on each layer while it
+	// downloads (see content.Store.Follow).
+	Ready func(*Image)
 }
 
 // PullResult says what a pull did.
@@ -99,7 +103,9 @@ func (p *puller) pull(ctx context.Context) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := p.blobs(ctx, img.Manifest); err != nil {
+	// The config comes first: it names the layers' diff IDs an unpacker
+	// started by Ready needs.
+	if err := p.blob(ctx, img.Manifest.Config, "config"); err != nil {
 		return nil, err
 	}
 	cfg, err := p.st.ReadBlob(ctx, img.Manifest.Config, MaxConfigSize)
@@ -110,6 +116,12 @@ func (p *puller) pull(ctx context.Context) (*Image, error) {
 		return nil, err
 	}
 	img.Name = p.ref.String()
+	if p.opts.Ready != nil {
+		p.opts.Ready(img)
+	}
+	if err := p.blobs(ctx, img.Manifest.Layers); err != nil {
+		return nil, err
+	}
 	if err := p.st.SetName(ctx, img.Name, img.Target); err != nil {
 		return nil, err
 	}
@@ -137,22 +149,22 @@ func (p *puller) storeSmall(ctx context.Context, desc ocispec.Descriptor, raw []
 	return nil
 }
 
-// blobs fetches the config and every layer, at most MaxConcurrent at once.
-func (p *puller) blobs(ctx context.Context, m ocispec.Manifest) error {
+// blobs fetches every layer, at most MaxConcurrent at once.
+func (p *puller) blobs(ctx context.Context, layers []ocispec.Descriptor) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type job struct {
 		desc  ocispec.Descriptor
 		label string
 	}
-	jobs := []job{{m.Config, "config"}}
-	dup := map[digest.Digest]bool{m.Config.Digest: true}
-	for i, l := range m.Layers {
+	var jobs []job
+	dup := map[digest.Digest]bool{}
+	for i, l := range layers {
 		if dup[l.Digest] {
 			continue // a layer listed twice is fetched once
 		}
 		dup[l.Digest] = true
-		jobs = append(jobs, job{l, fmt.Sprintf("layer %d/%d", i+1, len(m.Layers))})
+		jobs = append(jobs, job{l, fmt.Sprintf("layer %d/%d", i+1, len(layers))})
 	}
 	sem := make(chan struct{}, p.opts.MaxConcurrent)
 	errs := make(chan error, len(jobs))

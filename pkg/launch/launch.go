@@ -14,7 +14,6 @@ import (
 	"github.com/ctrlite/ctr-lite/pkg/rootfs"
 	"github.com/ctrlite/ctr-lite/pkg/runner"
 	"github.com/ctrlite/ctr-lite/pkg/runner/spec"
-	"github.com/ctrlite/ctr-lite/pkg/snapshot"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -65,18 +64,11 @@ func create(ctx context.Context, st *content.Store, f image.Fetcher, cs *contain
 		return nil, nil, nil, err
 	}
 	defer release()
-	img, err := image.Ensure(ctx, st, f, opts.Image, opts.Pull)
+	p, err := Prepare(ctx, st, f, opts.Image, false, opts.Pull)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	sn, err := snapshot.New(st)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	res, err := sn.Prepare(ctx, img, snapshot.PrepareOptions{})
-	if err != nil {
-		return nil, nil, nil, err
-	}
+	img, res := p.Image, p.Snapshots
 	chains := make([]string, len(res.ChainIDs))
 	for i, c := range res.ChainIDs {
 		chains[i] = c.String()

@@ -10,6 +10,7 @@ import (
 	"github.com/ctrlite/ctr-lite/pkg/content"
 	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/ctrlite/ctr-lite/unpack"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // ErrNotEmpty: the target directory exists and has entries.
@@ -21,6 +22,9 @@ type Options struct {
 	Rootless bool
 	// Skipped is told about entries not applied in rootless mode.
 	Skipped func(name, reason string)
+	// Open returns a layer blob's bytes; default: the store's committed
+	// blob (content.Store.Follow unpacks while a pull downloads).
+	Open func(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error)
 }
 
 // Flatten writes img's root filesystem into dir, which must be empty or
@@ -33,8 +37,12 @@ func Flatten(ctx context.Context, st *content.Store, img *image.Image, dir strin
 	}
 	diffIDs := img.DiffIDs()
 	uo := unpack.Options{Mode: unpack.Flat, Rootless: opts.Rootless, Skipped: opts.Skipped}
+	open := opts.Open
+	if open == nil {
+		open = func(ctx context.Context, d ocispec.Descriptor) (io.ReadCloser, error) { return st.Open(ctx, d.Digest) }
+	}
 	for i, l := range img.Manifest.Layers {
-		blob, err := st.Open(ctx, l.Digest)
+		blob, err := open(ctx, l)
 		if err != nil {
 			return total, fmt.Errorf("unpack %s: layer %d: %w", img.Name, i+1, err)
 		}
