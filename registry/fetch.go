@@ -165,7 +165,7 @@ func (c *Client) getManifest(ctx context.Context, op string, ref reference.Refer
 		}
 		// A body cut short is retried like a failed request.
 		if try >= c.opts.Retry.Attempts || !transientNetError(err) || ctx.Err() != nil {
-			return ocispec.Descriptor{}, nil, c.wrapErr(op, name, err)
+			return ocispec.Descriptor{}, nil, c.wrapErr(op, name, fmt.Errorf("read manifest body: %w", err))
 		}
 	}
 	if int64(len(b)) > limit {

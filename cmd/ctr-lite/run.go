@@ -114,7 +114,6 @@ command cannot be executed, 127 that it was not found.`,
 			if err != nil {
 				return &exitError{code: 125, err: err}
 			}
-			so.Terminal = so.Terminal || tty
 			code, err := launch.Run(cmd.Context(), st, rc, launch.Options{
 				Image: args[0], Name: name, Remove: rm, Stdin: rf.interactive, Spec: so, Runtime: runtime,
 				Pull:   image.PullOptions{Platform: p, Progress: progress.Auto(cmd.ErrOrStderr(), false)},
@@ -137,15 +136,12 @@ command cannot be executed, 127 that it was not found.`,
 	f := cmd.Flags()
 	f.SetInterspersed(false) // flags after IMAGE belong to the command
 	f.BoolVarP(&rf.interactive, "interactive", "i", false, "keep stdin open")
-	f.BoolVarP(&tty, "tty", "t", false, "allocate a pseudo-terminal")
+	f.BoolVarP(&rf.so.Terminal, "tty", "t", false, "allocate a pseudo-terminal")
 	f.BoolVar(&rm, "rm", false, "remove the container when it exits")
 	f.StringVar(&name, "name", "", "name the container")
 	f.StringVar(&runtime, "runtime", "", "run with an external OCI runtime: runc or crun")
 	return cmd
 }
-
-// tty is -t; a package variable only so runFlags stays shared with bundle.
-var tty bool
 
 func newBundleCmd(g *globals) *cobra.Command {
 	var rf runFlags
