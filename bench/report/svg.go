@@ -11,16 +11,17 @@ import (
 // tool of that group), with the value written at the end of each bar.
 func svg(groups []group) string {
 	const (
-		width  = 760
-		left   = 150 // tool labels
-		right  = 110 // value labels
+		width  = 800
+		left   = 180 // tool labels
+		right  = 130 // value labels
 		barH   = 16
 		gap    = 4
 		titleH = 26
 		pad    = 12
 	)
 	colors := map[string]string{}
-	palette := []string{"#1b6ac9", "#e07b22", "#3a9a47", "#b03a8e", "#7a5bc4", "#8c6d31", "#c23b3b", "#3c8d93", "#6b6b6b"}
+	palette := []string{"#1b6ac9", "#e07b22", "#3a9a47", "#b03a8e", "#7a5bc4", "#8c6d31", "#c23b3b", "#3c8d93",
+		"#6b6b6b", "#d4a017", "#5f9e2f", "#9b4dca", "#2f4f7f", "#e377c2"}
 	color := func(tool string) string {
 		if c, ok := colors[tool]; ok {
 			return c
@@ -36,7 +37,7 @@ func svg(groups []group) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n",
-		width, height+20, width, height+20)
+		width, height+40, width, height+40)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="#fff"/>`+"\n")
 	fmt.Fprintf(&b, `<text x="%d" y="16" font-size="14" font-weight="bold">ctr-lite benchmark: median wall time (shorter is better; each group on its own scale)</text>`+"\n", pad)
 	y := 20 + pad
@@ -67,7 +68,7 @@ func svg(groups []group) string {
 		}
 		y += pad
 	}
-	fmt.Fprintf(&b, `<text x="%d" y="%d" fill="#555">(N×) = median of per-run ratios peer / ctr-lite</text>`+"\n", pad, y+8)
+	fmt.Fprintf(&b, `<text x="%d" y="%d" fill="#555">(N×) = median of per-run ratios peer / ctr-lite; above 1: ctr-lite is faster</text>`+"\n", pad, y+12)
 	b.WriteString("</svg>\n")
 	return b.String()
 }
