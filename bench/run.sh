@@ -107,7 +107,7 @@ measure() {
     status=error
     note=$(grep -v '^\s*$' "$W/cmd.err" | grep -iE 'error|fatal|unknown|fail|denied|invalid|⨯' | tail -n 1)
     [ -n "$note" ] || note=$(grep -v '^\s*$' "$W/cmd.err" | tail -n 1)
-    note="exit $rc: $(printf '%s' "$note" | tr '\t\r' '  ' | cut -c1-220)"
+    note="exit $rc: $(printf '%s' "$note" | tr '\t\r' '  ' | tr -s ' ' | sed 's/^ //' | cut -c1-220)"
     [ "$rc" = 124 ] && note="timed out after ${TIMEOUT}s"
   fi
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$task" "$image" "$tool" "$run" "$wall" \

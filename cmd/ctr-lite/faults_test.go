@@ -264,6 +264,7 @@ func runFaultCases(t *testing.T, cases []faultCase, args ...string) {
 					want = append(want, strings.NewReplacer("BIG", big, "CFG", cfg).Replace(m))
 				}
 				oneLineError(t, r.result, want...)
+				t.Logf("error: %s", strings.TrimSpace(r.err))
 			}
 			if r.rss > maxChildRSS {
 				t.Errorf("peak RSS %d MiB, limit %d MiB", r.rss>>20, maxChildRSS>>20)

@@ -7,15 +7,22 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/gofrs/flock"
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
 )
 
 // ErrAbandoned: a blob being followed is no longer being downloaded.
 var ErrAbandoned = errors.New("blob is not being downloaded")
+
+// abandonAfter is how long a follower waits without new bytes before it
+// checks whether anybody still holds the blob's ingest lock: longer than
+// a pull's pause between two attempts at one blob.
+var abandonAfter = 5 * time.Second
 
 // Follow returns a blob's bytes as they arrive, so a layer can be unpacked
 // while it downloads. A committed blob is simply opened. Otherwise it reads
@@ -62,6 +69,9 @@ func (r *follower) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	for {
+		// Take the wake-up channel before reading, so a write that lands
+		// between the read and the wait is not missed.
+		grown := writes.wait(r.desc.Digest)
 		n, err := r.f.ReadAt(p, r.off)
 		if n > 0 {
 			r.off += int64(n)
@@ -71,15 +81,16 @@ func (r *follower) Read(p []byte) (int, error) {
 		if err != nil && err != io.EOF {
 			return 0, fmt.Errorf("follow %s: %w", r.desc.Digest, err)
 		}
-		if err := r.wait(); err != nil {
+		if err := r.wait(grown); err != nil {
 			return 0, err
 		}
 	}
 }
 
-// wait sleeps until the file may have grown, backing off to 20ms, and
-// checks now and then that somebody is still writing it.
-func (r *follower) wait() error {
+// wait blocks until a writer in this process adds bytes, or a poll
+// interval (backing off to 20ms, for writers in other processes) passes,
+// and checks now and then that somebody is still writing the blob.
+func (r *follower) wait(grown <-chan struct{}) error {
 	var st unix.Stat_t
 	if err := unix.Fstat(int(r.f.Fd()), &st); err == nil && st.Nlink == 0 {
 		if _, err := r.s.Info(r.ctx, r.desc.Digest); err != nil {
@@ -88,7 +99,7 @@ func (r *follower) wait() error {
 	}
 	r.delay = min(max(2*r.delay, 500*time.Microsecond), 20*time.Millisecond)
 	r.idle += r.delay
-	if r.idle >= time.Second {
+	if r.idle >= abandonAfter {
 		r.idle = 0
 		l := flock.New(r.s.ingestPath(r.desc.Digest) + ".lock")
 		if ok, _ := l.TryLock(); ok {
@@ -98,10 +109,46 @@ func (r *follower) wait() error {
 			}
 		}
 	}
-	if err := pause(r.ctx, r.delay); err != nil {
-		return fmt.Errorf("follow %s: %w", r.desc.Digest, err)
+	t := time.NewTimer(r.delay)
+	defer t.Stop()
+	select {
+	case <-grown:
+		r.idle -= r.delay
+	case <-t.C:
+	case <-r.ctx.Done():
+		return fmt.Errorf("follow %s: %w", r.desc.Digest, r.ctx.Err())
 	}
 	return nil
+}
+
+// writes wakes followers in this process when a Writer adds bytes.
+var writes = &notifier{ch: map[digest.Digest]chan struct{}{}}
+
+type notifier struct {
+	mu sync.Mutex
+	ch map[digest.Digest]chan struct{}
+}
+
+// wait returns a channel closed at the next notify for d.
+func (n *notifier) wait(d digest.Digest) <-chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	c, ok := n.ch[d]
+	if !ok {
+		c = make(chan struct{})
+		n.ch[d] = c
+	}
+	return c
+}
+
+// notify wakes everyone waiting for d; it costs a map lookup when nobody is.
+func (n *notifier) notify(d digest.Digest) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if c, ok := n.ch[d]; ok {
+		close(c)
+		delete(n.ch, d)
+	}
 }
 
 func (r *follower) Close() error { return r.f.Close() }

@@ -109,6 +109,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 	n, err := w.f.Write(p)
 	w.h.Write(p[:n])
 	w.off += int64(n)
+	writes.notify(w.desc.Digest)
 	if err != nil {
 		return n, fmt.Errorf("write %s: %w", w.desc.Digest, err)
 	}
@@ -158,6 +159,7 @@ func (w *Writer) discard() {
 	w.f.Truncate(0)
 	w.discarded = true
 	os.Remove(w.s.ingestPath(w.desc.Digest))
+	writes.notify(w.desc.Digest)
 }
 
 // Commit verifies size and sha256, syncs the data and renames it into
@@ -205,6 +207,7 @@ func (w *Writer) Close() error {
 		os.Remove(w.s.ingestPath(w.desc.Digest) + ".lock")
 	}
 	w.unlock()
+	writes.notify(w.desc.Digest) // followers re-check: committed, or abandoned
 	if err != nil && !errors.Is(err, fs.ErrClosed) {
 		return fmt.Errorf("close %s: %w", w.desc.Digest, err)
 	}
