@@ -314,12 +314,15 @@ task_re_pull() {
 task_pull_unpack() {
   local img=$1 ref=${REF[$1]} i tool why t d=$W/pu
   for ((i = 1; i <= RUNS; i++)); do
-    for tool in $(rotate "$i" ctr-lite skopeo+umoci ctr crane-export+tar); do
+    for tool in $(rotate "$i" ctr-lite ctr-lite-snapshots skopeo+umoci ctr crane-export+tar); do
       why=$(peer_missing "$tool")
       [ -n "$why" ] && { na pull-unpack "$img" "$tool" "$i" "$why"; continue; }
       rm -rf "$d" && mkdir -p "$d"
       case $tool in
       ctr-lite) measure pull-unpack "$img" "$tool" "$i" "$CTRLITE" --root "$d/store" --plain-http unpack "$ref" "$d/rootfs" ;;
+      # What `run` does: one overlay snapshot per layer, layers in parallel
+      # (ctr pull, which unpacks into containerd's snapshotter, is its peer).
+      ctr-lite-snapshots) measure pull-unpack "$img" "$tool" "$i" "$CTRLITE" --root "$d/store" --plain-http pull -q --unpack "$ref" ;;
       skopeo+umoci)
         measure pull-unpack "$img" "$tool" "$i" sh -c 'skopeo --insecure-policy copy -q --src-tls-verify=false "docker://$1" "oci:$2/layout:bench" &&
           umoci unpack --image "$2/layout:bench" "$2/bundle"' sh "$ref" "$d" ;;
@@ -334,7 +337,7 @@ task_pull_unpack() {
       esac
       if [ "$i" = 1 ]; then
         if [ "$tool" = skopeo+umoci ]; then tree_check "pull-unpack $img $tool" "$d/bundle/rootfs"
-        elif [ "$tool" = ctr ]; then :
+        elif [ "$tool" = ctr ] || [ "$tool" = ctr-lite-snapshots ]; then :
         else tree_check "pull-unpack $img $tool" "$d/rootfs"; fi
       fi
     done
