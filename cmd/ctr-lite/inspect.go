@@ -32,11 +32,7 @@ func (f *sourceFlags) open(ctx context.Context, g *globals, name string) (*image
 	if err != nil {
 		return nil, usageError("%v", err)
 	}
-	st, err := g.store()
-	if err != nil {
-		return nil, err
-	}
-	rc, err := g.registry()
+	st, rc, err := g.clients()
 	if err != nil {
 		return nil, err
 	}

@@ -41,11 +41,7 @@ interrupted download resumes where it stopped.`,
 			if err != nil {
 				return usageError("%v", err)
 			}
-			st, err := g.store()
-			if err != nil {
-				return err
-			}
-			rc, err := g.registry()
+			st, rc, err := g.clients()
 			if err != nil {
 				return err
 			}
@@ -96,6 +92,16 @@ func pull(ctx context.Context, st *content.Store, rc *registry.Client, ref refer
 		return nil, nil, err
 	}
 	return p.Pull, p.Snapshots, nil
+}
+
+// clients opens the store under --root and a registry client.
+func (g *globals) clients() (*content.Store, *registry.Client, error) {
+	st, err := g.store()
+	if err != nil {
+		return nil, nil, err
+	}
+	rc, err := g.registry()
+	return st, rc, err
 }
 
 // registry returns a client configured from the global flags.

@@ -106,11 +106,7 @@ command cannot be executed, 127 that it was not found.`,
 			if runtime != "" && runtime != "runc" && runtime != "crun" {
 				return &exitError{code: 125, err: fmt.Errorf("--runtime %q: want runc or crun", runtime)}
 			}
-			st, err := g.store()
-			if err != nil {
-				return &exitError{code: 125, err: err}
-			}
-			rc, err := g.registry()
+			st, rc, err := g.clients()
 			if err != nil {
 				return &exitError{code: 125, err: err}
 			}
@@ -121,7 +117,10 @@ command cannot be executed, 127 that it was not found.`,
 			}, runner.Stdio{In: cmd.InOrStdin(), Out: cmd.OutOrStdout(), Err: cmd.ErrOrStderr()})
 			var xe *runner.ExitError
 			if errors.As(err, &xe) {
-				return &exitError{code: xe.Code, err: xe}
+				if xe.Err == nil {
+					return &exitError{code: xe.Code}
+				}
+				return &exitError{code: xe.Code, err: xe.Err}
 			}
 			if err != nil {
 				return &exitError{code: 125, err: err}
@@ -160,11 +159,7 @@ flattened image into DIR/rootfs, so that 'runc run -b DIR ID' or
 			if err != nil {
 				return err
 			}
-			st, err := g.store()
-			if err != nil {
-				return err
-			}
-			rc, err := g.registry()
+			st, rc, err := g.clients()
 			if err != nil {
 				return err
 			}

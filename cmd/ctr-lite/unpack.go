@@ -43,11 +43,7 @@ files are owned by the caller.`,
 			if err != nil {
 				return usageError("%v", err)
 			}
-			st, err := g.store()
-			if err != nil {
-				return err
-			}
-			rc, err := g.registry()
+			st, rc, err := g.clients()
 			if err != nil {
 				return err
 			}
