@@ -217,3 +217,22 @@ func waitFor(t *testing.T, ok func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestRunFallsBackToCopiedRootfs: where overlayfs cannot be mounted (the
+// probe's answer is cached in the root), run copies the rootfs and says so.
+func TestRunFallsBackToCopiedRootfs(t *testing.T) {
+	e, bb := busyboxEnv(t)
+	if err := os.WriteFile(filepath.Join(e.root, "overlay-probe"), []byte("mount overlay: operation not permitted (test)"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := e.ctl("run", "--rm", bb, "sh", "-c", "echo hi > /tmp/x && cat /tmp/x")
+	if r.code != 0 || r.out != "hi\n" {
+		t.Fatalf("run on a copied rootfs: %s", r)
+	}
+	if !strings.Contains(r.err, "overlayfs cannot be mounted here") || strings.Count(r.err, "overlayfs") != 1 {
+		t.Errorf("the fallback should be said once: %q", r.err)
+	}
+	if r := e.ctl("run", "--rm", bb, "cat", "/tmp/x"); r.code == 0 {
+		t.Errorf("a copied rootfs leaked into the next container: %s", r)
+	}
+}
