@@ -166,23 +166,29 @@ func (p *puller) blobs(ctx context.Context, layers []ocispec.Descriptor) error {
 		dup[l.Digest] = true
 		jobs = append(jobs, job{l, fmt.Sprintf("layer %d/%d", i+1, len(layers))})
 	}
-	sem := make(chan struct{}, p.opts.MaxConcurrent)
+	// Workers take the layers in order, bottom first: that is the order an
+	// unpacker following the downloads needs them in.
+	queue := make(chan job, len(jobs))
+	for _, j := range jobs {
+		queue <- j
+	}
+	close(queue)
 	errs := make(chan error, len(jobs))
 	var wg sync.WaitGroup
-	for _, j := range jobs {
+	for range min(p.opts.MaxConcurrent, len(jobs)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				errs <- ctx.Err()
-				return
-			}
-			defer func() { <-sem }()
-			if err := p.blob(ctx, j.desc, j.label); err != nil {
-				errs <- err
-				cancel()
+			for j := range queue {
+				if ctx.Err() != nil {
+					errs <- ctx.Err()
+					return
+				}
+				if err := p.blob(ctx, j.desc, j.label); err != nil {
+					errs <- err
+					cancel()
+					return
+				}
 			}
 		}()
 	}
