@@ -94,7 +94,7 @@ func decompressToTemp(ctx context.Context, st *content.Store, f *os.File) (*os.F
 		return nil, err
 	}
 	os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, &ctxReader{ctx: ctx, r: r}); err != nil {
+	if _, err := io.Copy(tmp, content.ContextReader(ctx, r)); err != nil {
 		tmp.Close()
 		return nil, fmt.Errorf("decompress: %w", err)
 	}
@@ -103,18 +103,6 @@ func decompressToTemp(ctx context.Context, st *content.Store, f *os.File) (*os.F
 		return nil, err
 	}
 	return tmp, nil
-}
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 func importSource(ctx context.Context, st *content.Store, src source) ([]content.Named, error) {

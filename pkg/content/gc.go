@@ -93,7 +93,7 @@ func (s *Store) GC(ctx context.Context, opts GCOptions) (GCResult, error) {
 		return res, fmt.Errorf("gc: %w", err)
 	}
 	if !opts.DryRun && len(res.Blobs) > 0 {
-		syncDir(filepath.Join(s.layout(), "blobs", "sha256"))
+		SyncDir(filepath.Join(s.layout(), "blobs", "sha256"))
 	}
 	if opts.Also != nil {
 		if err := opts.Also(ctx); err != nil {

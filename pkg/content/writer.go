@@ -188,10 +188,10 @@ func (w *Writer) Commit(ctx context.Context) error {
 		return fmt.Errorf("commit %s: %w", d, err)
 	}
 	w.committed = true
-	if err := syncDir(filepath.Dir(dst)); err != nil {
+	if err := SyncDir(filepath.Dir(dst)); err != nil {
 		return fmt.Errorf("commit %s: %w", d, err)
 	}
-	syncDir(filepath.Dir(w.s.ingestPath(d)))
+	SyncDir(filepath.Dir(w.s.ingestPath(d)))
 	return nil
 }
 
@@ -232,13 +232,16 @@ func (s *Store) WriteBlob(ctx context.Context, desc ocispec.Descriptor, r io.Rea
 			return err
 		}
 	}
-	if _, err := io.Copy(w, &ctxReader{ctx: ctx, r: r}); err != nil {
+	if _, err := io.Copy(w, ContextReader(ctx, r)); err != nil {
 		return err // already names the blob
 	}
 	return w.Commit(ctx)
 }
 
-// ctxReader stops a copy when ctx ends.
+// ContextReader returns r that fails with ctx's error once ctx ends, so a
+// long copy stops on Ctrl-C.
+func ContextReader(ctx context.Context, r io.Reader) io.Reader { return &ctxReader{ctx: ctx, r: r} }
+
 type ctxReader struct {
 	ctx context.Context
 	r   io.Reader

@@ -258,7 +258,7 @@ func (s *Snapshotter) build(ctx context.Context, desc ocispec.Descriptor, diffID
 		return fmt.Errorf("commit snapshot: %w", err)
 	}
 	keep = true
-	return syncDir(s.dir)
+	return content.SyncDir(s.dir)
 }
 
 // tempDir is tmp-<chain>-<random>: gc tells an abandoned one from a build
@@ -300,15 +300,6 @@ func syncTree(dir string) error {
 		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
-}
-
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
 }
 
 // removeAll removes a snapshot tree, including immutable-free but
