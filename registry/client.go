@@ -154,6 +154,18 @@ func (c *Client) insecure(host string) bool {
 	return false
 }
 
+// httpsOnly refuses plain HTTP requests: no credentials or token request
+// ever leaves in clear text for a registry that was not allowed it.
+type httpsOnly struct{ inner http.RoundTripper }
+
+func (h httpsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme != "https" {
+		return nil, fmt.Errorf("plain HTTP to %s is not allowed (use --insecure-registry %s, or an http:// host in hosts.toml): %w",
+			req.URL.Host, req.URL.Host, ErrInsecure)
+	}
+	return h.inner.RoundTrip(req)
+}
+
 // isLocal: localhost, 127.0.0.0/8 and ::1 may use plain HTTP without a flag.
 func isLocal(hostport string) bool {
 	host := hostport
@@ -294,6 +306,12 @@ func (c *Client) client(ctx context.Context, ep endpoint, repo string, push bool
 	var scopes []string
 	if repo != "" {
 		scopes = []string{reg.Repo(repo).Scope(action)}
+	}
+	if !ep.plainOK {
+		// ggcr would try plain HTTP for private (RFC 1918) addresses too;
+		// only localhost, 127.0.0.0/8, --plain-http, --insecure-registry
+		// and http:// mirrors may.
+		base = httpsOnly{base}
 	}
 	ua := transport.NewUserAgent(base, c.opts.UserAgent)
 	rt, err := transport.NewWithContext(ctx, reg, auth, ua, scopes)

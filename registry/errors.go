@@ -19,6 +19,8 @@ var (
 	ErrTooLarge = errors.New("too large")
 	// ErrDigestMismatch: content does not match the digest it was asked by.
 	ErrDigestMismatch = errors.New("digest mismatch")
+	// ErrInsecure: plain HTTP to a registry that was not allowed it.
+	ErrInsecure = errors.New("insecure registry")
 )
 
 // Error is what a failed registry operation returns: one line naming the
