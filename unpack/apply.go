@@ -29,13 +29,21 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 // uncompressed stream (the layer's diffID). The stream is read to its end,
 // so the digest covers all of it.
 func ApplyLayer(ctx context.Context, dir string, r io.Reader, mediaType string, opts Options) (digest.Digest, Stats, error) {
-	rc, _, err := compression.Decompress(r, mediaType)
+	rc, kind, err := compression.Decompress(r, mediaType)
 	if err != nil {
 		return "", Stats{}, fmt.Errorf("apply layer: %w", err)
 	}
 	defer rc.Close()
 	h := sha256.New()
-	pf := newPrefetcher(ctx, io.TeeReader(rc, h))
+	// gzip inflates slower than files are created, so the diffID is hashed
+	// on the applying side; zstd and plain layers are the other way round.
+	var pf *prefetcher
+	if kind == compression.Gzip {
+		pf = newPrefetcher(ctx, rc)
+		pf.sink = h
+	} else {
+		pf = newPrefetcher(ctx, io.TeeReader(rc, h))
+	}
 	defer pf.Close()
 	st, err := Apply(ctx, dir, pf, opts)
 	if err != nil {

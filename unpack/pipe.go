@@ -21,12 +21,15 @@ type chunk struct {
 	err error
 }
 
-// prefetcher reads src in a goroutine (decompressing and hashing there)
-// so that a second core can work while Apply creates files.
+// prefetcher reads src in a goroutine (decompressing there) so that a
+// second core can work while Apply creates files. When sink is set, each
+// chunk is also written to it on the reading side: hashing belongs to
+// whichever side has time to spare.
 type prefetcher struct {
 	ch     chan chunk
 	cur    chunk
 	off    int
+	sink   io.Writer
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -69,6 +72,9 @@ func (p *prefetcher) Read(b []byte) (int, error) {
 		c, ok := <-p.ch
 		if !ok {
 			return 0, io.ErrClosedPipe
+		}
+		if p.sink != nil && c.n > 0 {
+			p.sink.Write((*c.buf)[:c.n])
 		}
 		p.cur, p.off = c, 0
 		if c.n == 0 && c.err != nil {
