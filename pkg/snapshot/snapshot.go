@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/ctrlite/ctr-lite/internal/layers"
 	"github.com/ctrlite/ctr-lite/pkg/content"
 	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/ctrlite/ctr-lite/unpack"
@@ -79,9 +80,9 @@ type PrepareOptions struct {
 // the layer does not list) where it waits for them.
 func (s *Snapshotter) Prepare(ctx context.Context, img *image.Image, opts PrepareOptions) (*Result, error) {
 	diffIDs := img.DiffIDs()
-	layers := img.Manifest.Layers
-	if len(diffIDs) != len(layers) {
-		return nil, fmt.Errorf("prepare %s: %w (%d diff IDs, %d layers)", img.Name, ErrNoDiffIDs, len(diffIDs), len(layers))
+	descs := img.Manifest.Layers
+	if len(diffIDs) != len(descs) {
+		return nil, fmt.Errorf("prepare %s: %w (%d diff IDs, %d layers)", img.Name, ErrNoDiffIDs, len(diffIDs), len(descs))
 	}
 	if opts.Open == nil {
 		opts.Open = func(ctx context.Context, d ocispec.Descriptor) (io.ReadCloser, error) {
@@ -96,91 +97,25 @@ func (s *Snapshotter) Prepare(ctx context.Context, img *image.Image, opts Prepar
 	for _, c := range chains {
 		res.Dirs = append(res.Dirs, s.Dir(c))
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	b := &batch{sem: make(chan struct{}, opts.Parallel), done: make([]chan struct{}, len(layers)), errs: make([]error, len(layers))}
-	for i := range layers {
-		b.done[i] = make(chan struct{})
-	}
-	var wg sync.WaitGroup
 	var mu sync.Mutex
-	for i := range layers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer close(b.done[i])
-			built, err := b.run(ctx, i, func(wait func() error) (bool, error) {
-				return s.ensure(ctx, layers[i], diffIDs[i], chains[i], lowerDirs(res.Dirs[:i]), opts.Open, wait)
-			})
-			if err != nil {
-				b.errs[i] = fmt.Errorf("prepare %s: layer %d/%d %s: %w", img.Name, i+1, len(layers), short(layers[i].Digest), err)
-				cancel()
-				return
-			}
-			mu.Lock()
-			if built {
-				res.Built++
-			} else {
-				res.Reused++
-			}
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	for _, err := range b.errs {
-		if err != nil && !errors.Is(err, errLowerFailed) {
-			return nil, err
-		}
-	}
-	for _, err := range b.errs {
+	err := layers.Run(ctx, len(descs), opts.Parallel, func(ctx context.Context, i int, wait func() error) error {
+		built, err := s.ensure(ctx, descs[i], diffIDs[i], chains[i], lowerDirs(res.Dirs[:i]), opts.Open, wait)
 		if err != nil {
-			return nil, err
+			return fmt.Errorf("prepare %s: layer %d/%d %s: %w", img.Name, i+1, len(descs), short(descs[i].Digest), err)
 		}
+		mu.Lock()
+		defer mu.Unlock()
+		if built {
+			res.Built++
+		} else {
+			res.Reused++
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return res, nil
-}
-
-var errLowerFailed = errors.New("a lower layer failed")
-
-// batch runs one build per layer, at most cap(sem) at once. A build that
-// must wait for its lower layers gives its slot back while it waits, so
-// the layers it waits for can run.
-type batch struct {
-	sem  chan struct{}
-	done []chan struct{}
-	errs []error
-}
-
-func (b *batch) run(ctx context.Context, i int, build func(wait func() error) (bool, error)) (bool, error) {
-	if err := b.acquire(ctx); err != nil {
-		return false, err
-	}
-	defer func() { <-b.sem }()
-	wait := func() error {
-		<-b.sem
-		defer b.acquire(context.WithoutCancel(ctx))
-		for j := 0; j < i; j++ {
-			select {
-			case <-b.done[j]:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			if b.errs[j] != nil {
-				return errLowerFailed
-			}
-		}
-		return nil
-	}
-	return build(wait)
-}
-
-func (b *batch) acquire(ctx context.Context) error {
-	select {
-	case b.sem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // lowerDirs orders the dirs below a layer top-most first, as unpack wants.

@@ -1,0 +1,84 @@
+// Package layers runs one job per image layer in parallel, where job i may
+// need the jobs below it to be done first (an overlay-form layer that
+// hardlinks to a lower file, or lacks a parent directory). A job that must
+// wait gives its slot back while it waits, so the jobs it waits for can run.
+package layers
+
+import (
+	"context"
+	"errors"
+)
+
+// ErrLowerFailed is what a job's wait returns when a lower job failed.
+var ErrLowerFailed = errors.New("a lower layer failed")
+
+// Run runs job(ctx, i, wait) for i in [0, n), at most parallel at once.
+// wait blocks until jobs 0..i-1 are done and reports whether they all
+// succeeded. The first failure cancels the rest; the error returned is the
+// first one that is not merely a consequence of another.
+func Run(ctx context.Context, n, parallel int, job func(ctx context.Context, i int, wait func() error) error) error {
+	if parallel < 1 {
+		parallel = 1
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sem := make(chan struct{}, parallel)
+	done := make([]chan struct{}, n)
+	errs := make([]error, n)
+	for i := range done {
+		done[i] = make(chan struct{})
+	}
+	acquire := func(ctx context.Context) error {
+		select {
+		case sem <- struct{}{}:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	for i := 0; i < n; i++ {
+		go func() {
+			defer close(done[i])
+			if err := acquire(ctx); err != nil {
+				errs[i] = err
+				return
+			}
+			defer func() { <-sem }()
+			wait := func() error {
+				<-sem
+				defer acquire(context.WithoutCancel(ctx))
+				for j := 0; j < i; j++ {
+					select {
+					case <-done[j]:
+					case <-ctx.Done():
+						return ctx.Err()
+					}
+					if errs[j] != nil {
+						return ErrLowerFailed
+					}
+				}
+				return nil
+			}
+			if errs[i] = job(ctx, i, wait); errs[i] != nil {
+				cancel()
+			}
+		}()
+	}
+	for i := range done {
+		<-done[i]
+	}
+	var first error
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		if first == nil || (isConsequence(first) && !isConsequence(err)) {
+			first = err
+		}
+	}
+	return first
+}
+
+func isConsequence(err error) bool {
+	return errors.Is(err, ErrLowerFailed) || errors.Is(err, context.Canceled)
+}
