@@ -7,6 +7,7 @@ package layers
 import (
 	"context"
 	"errors"
+	"sync"
 )
 
 // ErrLowerFailed is what a job's wait returns when a lower job failed.
@@ -22,6 +23,12 @@ func Run(ctx context.Context, n, parallel int, job func(ctx context.Context, i i
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// The first job to fail is the cause; the others fail because of it
+	// (cancelled reads, ErrLowerFailed), whatever their layer order.
+	var (
+		causeOnce sync.Once
+		cause     error
+	)
 	sem := make(chan struct{}, parallel)
 	done := make([]chan struct{}, n)
 	errs := make([]error, n)
@@ -60,6 +67,7 @@ func Run(ctx context.Context, n, parallel int, job func(ctx context.Context, i i
 				return nil
 			}
 			if errs[i] = job(ctx, i, wait); errs[i] != nil {
+				causeOnce.Do(func() { cause = errs[i] })
 				cancel()
 			}
 		}()
@@ -67,18 +75,12 @@ func Run(ctx context.Context, n, parallel int, job func(ctx context.Context, i i
 	for i := range done {
 		<-done[i]
 	}
-	var first error
-	for _, err := range errs {
-		if err == nil {
-			continue
-		}
-		if first == nil || (isConsequence(first) && !isConsequence(err)) {
-			first = err
+	if cause == nil {
+		for _, err := range errs { // jobs that never started: the caller's ctx ended
+			if err != nil {
+				return err
+			}
 		}
 	}
-	return first
-}
-
-func isConsequence(err error) bool {
-	return errors.Is(err, ErrLowerFailed) || errors.Is(err, context.Canceled)
+	return cause
 }

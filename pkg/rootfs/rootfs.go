@@ -25,11 +25,16 @@ type Options struct {
 	// Open returns a layer blob's bytes; default: the store's committed
 	// blob (content.Store.Follow unpacks while a pull downloads).
 	Open func(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error)
+	// Sequential applies the layers one after the other into dir. By
+	// default, as root and for two layers or more, they are applied in
+	// parallel beside dir and merged into it with renames.
+	Sequential bool
 }
 
 // Flatten writes img's root filesystem into dir, which must be empty or
 // absent. On error the partial tree is left for the caller to inspect or
-// remove; nothing is ever written outside dir.
+// remove. Nothing is written outside dir but, for the parallel path, a
+// temporary .ctr-lite-unpack-* directory beside it, removed at the end.
 func Flatten(ctx context.Context, st *content.Store, img *image.Image, dir string, opts Options) (unpack.Stats, error) {
 	var total unpack.Stats
 	if err := prepareDir(dir); err != nil {
@@ -40,6 +45,15 @@ func Flatten(ctx context.Context, st *content.Store, img *image.Image, dir strin
 	open := opts.Open
 	if open == nil {
 		open = func(ctx context.Context, d ocispec.Descriptor) (io.ReadCloser, error) { return st.Open(ctx, d.Digest) }
+	}
+	if !opts.Sequential && !uo.Rootless && os.Geteuid() == 0 && len(img.Manifest.Layers) > 1 {
+		stats, err := flattenParallel(ctx, img, dir, open, opts)
+		if !errors.Is(err, errNotSameFS) {
+			if err != nil {
+				return stats, fmt.Errorf("unpack %s: %w", img.Name, err)
+			}
+			return stats, nil
+		}
 	}
 	for i, l := range img.Manifest.Layers {
 		blob, err := open(ctx, l)

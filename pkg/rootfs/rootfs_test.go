@@ -1,0 +1,155 @@
+package rootfs
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ctrlite/ctr-lite/internal/testutil"
+	"github.com/ctrlite/ctr-lite/pkg/archive"
+	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/image"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+var amd64 = image.Platform{OS: "linux", Architecture: "amd64"}
+
+// storeLayers stores an image made of uncompressed layers (gzipped here).
+func storeLayers(t *testing.T, st *content.Store, name string, layers [][]byte) *image.Image {
+	t.Helper()
+	ctx := context.Background()
+	put := func(mt string, b []byte) ocispec.Descriptor {
+		d := ocispec.Descriptor{MediaType: mt, Digest: digest.FromBytes(b), Size: int64(len(b))}
+		if err := st.WriteBlob(ctx, d, bytes.NewReader(b)); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	var cfg ocispec.Image
+	cfg.OS, cfg.Architecture, cfg.RootFS.Type = "linux", "amd64", "layers"
+	m := ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest}
+	m.SchemaVersion = 2
+	for _, l := range layers {
+		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, digest.FromBytes(l))
+		m.Layers = append(m.Layers, put(ocispec.MediaTypeImageLayerGzip, testutil.Gzip(t, l)))
+	}
+	raw, _ := json.Marshal(cfg)
+	m.Config = put(ocispec.MediaTypeImageConfig, raw)
+	raw, _ = json.Marshal(m)
+	if err := st.SetName(ctx, name, put(ocispec.MediaTypeImageManifest, raw)); err != nil {
+		t.Fatal(err)
+	}
+	img, err := image.Load(ctx, st, name, amd64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// bothWays flattens img sequentially and in parallel and compares the trees.
+func bothWays(t *testing.T, st *content.Store, img *image.Image) {
+	t.Helper()
+	ctx := context.Background()
+	base := t.TempDir()
+	seq, par := filepath.Join(base, "seq"), filepath.Join(base, "par")
+	if _, err := Flatten(ctx, st, img, seq, Options{Sequential: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Flatten(ctx, st, img, par, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.AssertSameTree(t, seq, par, testutil.TreeOptions{MTime: true})
+	left, _ := filepath.Glob(filepath.Join(base, ".ctr-lite-unpack-*"))
+	if len(left) != 0 {
+		t.Errorf("work directories left beside the target: %v", left)
+	}
+}
+
+func TestParallelFlattenEqualsSequentialCorpus(t *testing.T) {
+	testutil.RequireRoot(t) // the parallel path builds overlay-form layers: whiteouts are devices
+	for _, src := range []string{
+		"debian-bookworm-2layer-oci",
+		"ggcr-testdata/whiteout_image.tar",
+		"ggcr-testdata/whiteout_dir.tar",
+		"ggcr-testdata/overwritten_file.tar",
+		"ggcr-testdata/test_image_1.tar",
+	} {
+		t.Run(src, func(t *testing.T) {
+			st, err := content.Open(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			named, err := archive.Import(context.Background(), st, testutil.CorpusFile(t, src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range named {
+				if n.Name == "" {
+					continue
+				}
+				img, err := image.Load(context.Background(), st, n.Name, amd64)
+				if err != nil {
+					t.Fatal(err)
+				}
+				bothWays(t, st, img)
+			}
+		})
+	}
+}
+
+func TestParallelFlattenEqualsSequential(t *testing.T) {
+	testutil.RequireRoot(t)
+	when := time.Unix(1700000000, 0)
+	f := func(name, body string) testutil.Entry {
+		return testutil.Entry{Type: tar.TypeReg, Name: name, Mode: 0o644, Content: []byte(body), ModTime: when}
+	}
+	d := func(name string, mode int64) testutil.Entry {
+		return testutil.Entry{Type: tar.TypeDir, Name: name, Mode: mode, ModTime: when}
+	}
+	tests := []struct {
+		name   string
+		layers [][]testutil.Entry
+	}{
+		{"whiteouts, opaque, replacements", [][]testutil.Entry{
+			{d("etc/", 0o755), f("etc/motd", "hi"), f("etc/keep", "k"), d("var/", 0o755), d("var/log/", 0o755), f("var/log/a", "a"),
+				d("opt/", 0o755), d("opt/x/", 0o700), f("opt/x/y", "y"), f("file-to-dir", "f"), d("dir-to-file/", 0o755), f("dir-to-file/z", "z"),
+				{Type: tar.TypeSymlink, Name: "lib64", Linkname: "usr/lib", ModTime: when}, d("usr/", 0o755), d("usr/lib/", 0o755), f("usr/lib/libc", "c")},
+			{f("etc/.wh.motd", ""), d("var/log/", 0o750), f("var/log/.wh..wh..opq", ""), f("var/log/b", "b"),
+				f("opt/.wh.x", ""), d("file-to-dir/", 0o711), f("file-to-dir/in", "in"), f("dir-to-file", "now a file"),
+				f("lib64/libm", "m"), d("new/", 0o755), d("new/deep/", 0o755), f("new/deep/.wh.nothing", ""), f("new/deep/f", "f")},
+			{{Type: tar.TypeLink, Name: "etc/keep-link", Linkname: "etc/keep", ModTime: when}, f("etc/keep", "overwritten"),
+				d("var/", 0o700), f("var/log/c", "c")},
+		}},
+		{"many layers on the same paths", [][]testutil.Entry{
+			{d("a/", 0o755), f("a/1", "one")}, {f("a/1", "two"), f("a/2", "x")}, {f("a/.wh.2", "")},
+			{d("a/", 0o711), f("a/.wh..wh..opq", ""), f("a/3", "three")}, {f("a/1", "again")},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st, err := content.Open(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var layers [][]byte
+			for _, l := range tt.layers {
+				layers = append(layers, testutil.Layer(t, l))
+			}
+			bothWays(t, st, storeLayers(t, st, "example.com/x:1", layers))
+		})
+	}
+}
+
+func TestFlattenRefusesNonEmptyDir(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "x"), nil, 0o644)
+	if err := prepareDir(dir); err == nil {
+		t.Fatal("a non-empty target was accepted")
+	}
+}
