@@ -19,9 +19,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// errNotSameFS: the work directory is on another filesystem than the
-// target, so layers cannot be moved into it by rename.
-var errNotSameFS = errors.New("work directory on another filesystem")
+// errNoWorkDir: no work directory beside the target on its filesystem
+// (the parent is read-only, or the target is a mount point): the layers
+// are applied one after the other instead.
+var errNoWorkDir = errors.New("no work directory beside the target")
 
 // flattenParallel applies every layer in overlay form, in parallel, into
 // directories beside dir, then merges them into dir bottom-up: a whiteout
@@ -32,11 +33,11 @@ func flattenParallel(ctx context.Context, img *image.Image, dir string, open ope
 	var total unpack.Stats
 	work, err := os.MkdirTemp(filepath.Dir(dir), ".ctr-lite-unpack-")
 	if err != nil {
-		return total, err
+		return total, errNoWorkDir
 	}
 	defer removeTree(work)
 	if !sameFS(work, dir) {
-		return total, errNotSameFS
+		return total, errNoWorkDir
 	}
 	descs := img.Manifest.Layers
 	diffIDs := img.DiffIDs()

@@ -48,7 +48,7 @@ func Flatten(ctx context.Context, st *content.Store, img *image.Image, dir strin
 	}
 	if !opts.Sequential && !uo.Rootless && os.Geteuid() == 0 && len(img.Manifest.Layers) > 1 {
 		stats, err := flattenParallel(ctx, img, dir, open, opts)
-		if !errors.Is(err, errNotSameFS) {
+		if !errors.Is(err, errNoWorkDir) {
 			if err != nil {
 				return stats, fmt.Errorf("unpack %s: %w", img.Name, err)
 			}
