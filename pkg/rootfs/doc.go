@@ -1,6 +1,9 @@
 // Package rootfs writes an image's flattened root filesystem into a
-// directory: its layers applied in order from the content store, whiteouts
-// deleting, each layer's uncompressed digest checked against the config.
-// Decompression of the next layer runs ahead while the current one is
-// applied, so both cores work on a multi-layer image.
+// directory: whiteouts delete, opaque directories hide what lower layers
+// put there, and each layer's uncompressed digest is checked against the
+// config. As root, layers are applied in parallel in overlay form in a
+// work directory beside the target and then merged into it bottom-up with
+// renames (a layer waits for the ones below only when it needs them);
+// otherwise, or where no such directory can be made, they are applied one
+// after the other.
 package rootfs
