@@ -26,11 +26,13 @@ func newUnpackCmd(g *globals) *cobra.Command {
 		Use:     "unpack [flags] IMAGE DIR",
 		GroupID: "images",
 		Short:   "Write an image's flattened root filesystem into a directory",
-		Long: `Unpack applies the image's layers in order into DIR, which must be empty or
+		Long: `Unpack writes the image's root filesystem into DIR, which must be empty or
 absent: whiteouts delete, opaque directories hide what lower layers put there,
 and every layer's uncompressed digest is checked against the image config.
-The image is pulled first when it is not stored. Nothing is ever written
-outside DIR, whatever the layers contain.
+An image that is not stored is pulled, and unpacked while it downloads.
+Whatever the layers contain, nothing is written outside DIR, except (as root)
+a temporary .ctr-lite-unpack-* directory beside it where the layers are
+unpacked in parallel before they are moved in.
 
 As non-root (or with --rootless) device nodes are skipped with a warning and
 files are owned by the caller.`,
