@@ -91,7 +91,9 @@ func Decompress(r io.Reader, mediaType string) (io.ReadCloser, Kind, error) {
 		}
 		return zr, kind, nil
 	case Zstd:
-		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
+		// The frame checksum is skipped: every layer's uncompressed stream
+		// is checked against its diffID (sha256) by whoever reads it.
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.IgnoreChecksum(true))
 		if err != nil {
 			return nil, kind, fmt.Errorf("open zstd layer: %w", err)
 		}
