@@ -2,55 +2,20 @@ package rootfs
 
 import (
 	"archive/tar"
-	"bytes"
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/ctrlite/ctr-lite/internal/testimage"
 	"github.com/ctrlite/ctr-lite/internal/testutil"
 	"github.com/ctrlite/ctr-lite/pkg/archive"
 	"github.com/ctrlite/ctr-lite/pkg/content"
 	"github.com/ctrlite/ctr-lite/pkg/image"
-	"github.com/opencontainers/go-digest"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-var amd64 = image.Platform{OS: "linux", Architecture: "amd64"}
-
-// storeLayers stores an image made of uncompressed layers (gzipped here).
-func storeLayers(t *testing.T, st *content.Store, name string, layers [][]byte) *image.Image {
-	t.Helper()
-	ctx := context.Background()
-	put := func(mt string, b []byte) ocispec.Descriptor {
-		d := ocispec.Descriptor{MediaType: mt, Digest: digest.FromBytes(b), Size: int64(len(b))}
-		if err := st.WriteBlob(ctx, d, bytes.NewReader(b)); err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	var cfg ocispec.Image
-	cfg.OS, cfg.Architecture, cfg.RootFS.Type = "linux", "amd64", "layers"
-	m := ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest}
-	m.SchemaVersion = 2
-	for _, l := range layers {
-		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, digest.FromBytes(l))
-		m.Layers = append(m.Layers, put(ocispec.MediaTypeImageLayerGzip, testutil.Gzip(t, l)))
-	}
-	raw, _ := json.Marshal(cfg)
-	m.Config = put(ocispec.MediaTypeImageConfig, raw)
-	raw, _ = json.Marshal(m)
-	if err := st.SetName(ctx, name, put(ocispec.MediaTypeImageManifest, raw)); err != nil {
-		t.Fatal(err)
-	}
-	img, err := image.Load(ctx, st, name, amd64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
-}
+var amd64 = testimage.Platform
 
 // bothWays flattens img sequentially and in parallel and compares the trees.
 func bothWays(t *testing.T, st *content.Store, img *image.Image) {
@@ -141,7 +106,7 @@ func TestParallelFlattenEqualsSequential(t *testing.T) {
 			for _, l := range tt.layers {
 				layers = append(layers, testutil.Layer(t, l))
 			}
-			bothWays(t, st, storeLayers(t, st, "example.com/x:1", layers))
+			bothWays(t, st, testimage.Store(t, st, "example.com/x:1", layers))
 		})
 	}
 }

@@ -4,54 +4,16 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/ctrlite/ctr-lite/internal/testimage"
 	"github.com/ctrlite/ctr-lite/internal/testutil"
 	"github.com/ctrlite/ctr-lite/pkg/content"
-	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/ctrlite/ctr-lite/pkg/rootfs"
-	"github.com/opencontainers/go-digest"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
 )
-
-// storeLayers stores an image made of the given uncompressed layers
-// (gzipped here) and returns it loaded.
-func storeLayers(t *testing.T, st *content.Store, name string, layers [][]byte) *image.Image {
-	t.Helper()
-	ctx := context.Background()
-	put := func(mt string, b []byte) ocispec.Descriptor {
-		d := ocispec.Descriptor{MediaType: mt, Digest: digest.FromBytes(b), Size: int64(len(b))}
-		if err := st.WriteBlob(ctx, d, bytes.NewReader(b)); err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	var cfg ocispec.Image
-	cfg.OS, cfg.Architecture = "linux", "amd64"
-	cfg.RootFS.Type = "layers"
-	var m ocispec.Manifest
-	m.SchemaVersion = 2
-	m.MediaType = ocispec.MediaTypeImageManifest
-	for _, l := range layers {
-		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, digest.FromBytes(l))
-		m.Layers = append(m.Layers, put(ocispec.MediaTypeImageLayerGzip, testutil.Gzip(t, l)))
-	}
-	raw, _ := json.Marshal(cfg)
-	m.Config = put(ocispec.MediaTypeImageConfig, raw)
-	raw, _ = json.Marshal(m)
-	if err := st.SetName(ctx, name, put(ocispec.MediaTypeImageManifest, raw)); err != nil {
-		t.Fatal(err)
-	}
-	img, err := image.Load(ctx, st, name, image.Platform{OS: "linux", Architecture: "amd64"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
-}
 
 // TestParallelLayersWithLowerDependencies builds layers in parallel where
 // upper layers need their lowers: a hardlink to a lower file, and parents
@@ -82,7 +44,7 @@ func TestParallelLayersWithLowerDependencies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img := storeLayers(t, st, "example.com/deps:1", [][]byte{l1, l2, l3})
+	img := testimage.Store(t, st, "example.com/deps:1", [][]byte{l1, l2, l3})
 	sn, _ := New(st)
 	ctx := context.Background()
 	res, err := sn.Prepare(ctx, img, PrepareOptions{Parallel: 3})
