@@ -119,25 +119,10 @@ func TestProcessesSetNames(t *testing.T) {
 	b, desc := randomBlob(t, 100)
 	os.WriteFile(data, b, 0o644)
 	put(t, s, desc.MediaType, b)
-	gate := filepath.Join(dir, "go")
 	const n = 8
-	var cmds []*exec.Cmd
-	var outs []*bytes.Buffer
-	for i := 0; i < n; i++ {
-		c := helper(t, "setname", s.Root(), gate, data, "NAME=example.com/img"+strconv.Itoa(i)+":latest")
-		out := &bytes.Buffer{}
-		c.Stdout, c.Stderr = out, out
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
-		cmds, outs = append(cmds, c), append(outs, out)
-	}
-	os.WriteFile(gate, nil, 0o644)
-	for i, c := range cmds {
-		if err := c.Wait(); err != nil {
-			t.Fatalf("process %d: %v: %s", i, err, outs[i])
-		}
-	}
+	runGated(t, dir, n, func(i int, gate string) *exec.Cmd {
+		return helper(t, "setname", s.Root(), gate, data, "NAME=example.com/img"+strconv.Itoa(i)+":latest")
+	})
 	list, err := s.List(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -153,29 +138,14 @@ func TestProcessesWriteSameBlob(t *testing.T) {
 	data := filepath.Join(dir, "data")
 	b, desc := randomBlob(t, 4<<20)
 	os.WriteFile(data, b, 0o644)
-	gate := filepath.Join(dir, "go")
 	const n = 6
-	var cmds []*exec.Cmd
-	var outs []*bytes.Buffer
-	for i := 0; i < n; i++ {
-		c := helper(t, "write", s.Root(), gate, data)
-		out := &bytes.Buffer{}
-		c.Stdout = out
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
-		cmds, outs = append(cmds, c), append(outs, out)
-	}
-	os.WriteFile(gate, nil, 0o644)
+	outs := runGated(t, dir, n, func(_ int, gate string) *exec.Cmd { return helper(t, "write", s.Root(), gate, data) })
 	wrote, exists := 0, 0
-	for i, c := range cmds {
-		if err := c.Wait(); err != nil {
-			t.Fatalf("process %d: %v: %s", i, err, outs[i])
-		}
+	for _, out := range outs {
 		switch {
-		case strings.HasPrefix(outs[i].String(), "wrote"):
+		case strings.HasPrefix(out, "wrote"):
 			wrote++
-		case strings.HasPrefix(outs[i].String(), "exists"):
+		case strings.HasPrefix(out, "exists"):
 			exists++
 		}
 	}
@@ -285,25 +255,10 @@ func stress(ctx context.Context, s *Store, id string) error {
 func TestProcessesStress(t *testing.T) {
 	s := openStore(t)
 	dir := t.TempDir()
-	gate := filepath.Join(dir, "go")
 	const n = 6
-	var cmds []*exec.Cmd
-	var outs []*bytes.Buffer
-	for i := 0; i < n; i++ {
-		c := helper(t, "stress", s.Root(), gate, "/dev/null", "NAME=p"+strconv.Itoa(i))
-		out := &bytes.Buffer{}
-		c.Stdout, c.Stderr = out, out
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
-		cmds, outs = append(cmds, c), append(outs, out)
-	}
-	os.WriteFile(gate, nil, 0o644)
-	for i, c := range cmds {
-		if err := c.Wait(); err != nil {
-			t.Fatalf("process %d: %v: %s", i, err, outs[i])
-		}
-	}
+	runGated(t, dir, n, func(i int, gate string) *exec.Cmd {
+		return helper(t, "stress", s.Root(), gate, "/dev/null", "NAME=p"+strconv.Itoa(i))
+	})
 	list, err := s.List(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -394,4 +349,29 @@ func TestCrashLoop(t *testing.T) {
 		t.Fatal("blob differs after the crash loop")
 	}
 	t.Logf("%d kills with progress, last partial %d of %d bytes", resumed, last, desc.Size)
+}
+
+// runGated starts n helper processes that wait for a gate file, opens the
+// gate so they race, and returns what each printed; any failure fails t.
+func runGated(t *testing.T, dir string, n int, mk func(i int, gate string) *exec.Cmd) []string {
+	t.Helper()
+	gate := filepath.Join(dir, "go")
+	cmds := make([]*exec.Cmd, n)
+	outs := make([]*bytes.Buffer, n)
+	for i := range cmds {
+		cmds[i], outs[i] = mk(i, gate), &bytes.Buffer{}
+		cmds[i].Stdout, cmds[i].Stderr = outs[i], outs[i]
+		if err := cmds[i].Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(gate, nil, 0o644)
+	printed := make([]string, n)
+	for i, c := range cmds {
+		if err := c.Wait(); err != nil {
+			t.Fatalf("process %d: %v: %s", i, err, outs[i])
+		}
+		printed[i] = outs[i].String()
+	}
+	return printed
 }
