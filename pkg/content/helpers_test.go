@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -13,6 +15,18 @@ import (
 )
 
 // randomBlob returns n random bytes and their descriptor.
+// blobFile writes a random blob of n bytes to dir/data, for helper
+// processes to read, and returns the path, the bytes and the descriptor.
+func blobFile(t testing.TB, dir string, n int) (string, []byte, ocispec.Descriptor) {
+	t.Helper()
+	b, desc := randomBlob(t, n)
+	path := filepath.Join(dir, "data")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path, b, desc
+}
+
 func randomBlob(t testing.TB, n int) ([]byte, ocispec.Descriptor) {
 	t.Helper()
 	b := make([]byte, n)

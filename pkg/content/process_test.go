@@ -115,9 +115,7 @@ func helper(t *testing.T, mode, root, gate, data string, extra ...string) *exec.
 func TestProcessesSetNames(t *testing.T) {
 	s := openStore(t)
 	dir := t.TempDir()
-	data := filepath.Join(dir, "data")
-	b, desc := randomBlob(t, 100)
-	os.WriteFile(data, b, 0o644)
+	data, b, desc := blobFile(t, dir, 100)
 	put(t, s, desc.MediaType, b)
 	const n = 8
 	runGated(t, dir, n, func(i int, gate string) *exec.Cmd {
@@ -135,9 +133,7 @@ func TestProcessesSetNames(t *testing.T) {
 func TestProcessesWriteSameBlob(t *testing.T) {
 	s := openStore(t)
 	dir := t.TempDir()
-	data := filepath.Join(dir, "data")
-	b, desc := randomBlob(t, 4<<20)
-	os.WriteFile(data, b, 0o644)
+	data, b, desc := blobFile(t, dir, 4<<20)
 	const n = 6
 	outs := runGated(t, dir, n, func(_ int, gate string) *exec.Cmd { return helper(t, "write", s.Root(), gate, data) })
 	wrote, exists := 0, 0
@@ -168,9 +164,7 @@ func TestKilledWriterResumes(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
 	dir := t.TempDir()
-	data := filepath.Join(dir, "data")
-	b, desc := randomBlob(t, 1<<20)
-	os.WriteFile(data, b, 0o644)
+	data, b, desc := blobFile(t, dir, 1<<20)
 	gate := filepath.Join(dir, "go")
 	os.WriteFile(gate, nil, 0o644)
 	c := helper(t, "half", s.Root(), gate, data)
@@ -287,9 +281,7 @@ func TestCrashLoop(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
 	dir := t.TempDir()
-	data := filepath.Join(dir, "data")
-	b, desc := randomBlob(t, 8<<20)
-	os.WriteFile(data, b, 0o644)
+	data, b, desc := blobFile(t, dir, 8<<20)
 	gate := filepath.Join(dir, "go")
 	os.WriteFile(gate, nil, 0o644)
 	var last int64
