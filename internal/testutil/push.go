@@ -64,18 +64,7 @@ func PushIndex(t testing.TB, reg *Registry, repoTag string, idx v1.ImageIndex) {
 // manifest is pushed as that image; otherwise the whole index is pushed.
 func PushLayout(t testing.TB, reg *Registry, layoutDir, repoTag string) {
 	t.Helper()
-	p, err := layout.FromPath(layoutDir)
-	if err != nil {
-		t.Fatalf("layout %s: %v", layoutDir, err)
-	}
-	idx, err := p.ImageIndex()
-	if err != nil {
-		t.Fatalf("layout %s: %v", layoutDir, err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		t.Fatalf("layout %s: %v", layoutDir, err)
-	}
+	idx, im := layoutIndex(t, layoutDir)
 	if len(im.Manifests) == 1 && im.Manifests[0].MediaType.IsImage() {
 		img, err := idx.Image(im.Manifests[0].Digest)
 		if err != nil {
@@ -87,8 +76,8 @@ func PushLayout(t testing.TB, reg *Registry, layoutDir, repoTag string) {
 	PushIndex(t, reg, repoTag, idx)
 }
 
-// LayoutImage returns the single image of an OCI layout directory.
-func LayoutImage(t testing.TB, layoutDir string) v1.Image {
+// layoutIndex opens an OCI layout directory's index.
+func layoutIndex(t testing.TB, layoutDir string) (v1.ImageIndex, *v1.IndexManifest) {
 	t.Helper()
 	p, err := layout.FromPath(layoutDir)
 	if err != nil {
@@ -99,8 +88,18 @@ func LayoutImage(t testing.TB, layoutDir string) v1.Image {
 		t.Fatalf("layout %s: %v", layoutDir, err)
 	}
 	im, err := idx.IndexManifest()
-	if err != nil || len(im.Manifests) == 0 {
-		t.Fatalf("layout %s: no manifests (%v)", layoutDir, err)
+	if err != nil {
+		t.Fatalf("layout %s: %v", layoutDir, err)
+	}
+	return idx, im
+}
+
+// LayoutImage returns the single image of an OCI layout directory.
+func LayoutImage(t testing.TB, layoutDir string) v1.Image {
+	t.Helper()
+	idx, im := layoutIndex(t, layoutDir)
+	if len(im.Manifests) == 0 {
+		t.Fatalf("layout %s: no manifests", layoutDir)
 	}
 	img, err := idx.Image(im.Manifests[0].Digest)
 	if err != nil {
