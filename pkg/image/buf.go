@@ -1,8 +1,6 @@
 package image
 
 import (
-	"bytes"
-	"io"
 	"sync"
 )
 
@@ -11,5 +9,3 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
 func getBuf() *[]byte  { return bufPool.Get().(*[]byte) }
 func putBuf(b *[]byte) { bufPool.Put(b) }
-
-func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }

@@ -129,24 +129,3 @@ func Manifests(ctx context.Context, st *content.Store, fn func(*Image) error) er
 	}
 	return nil
 }
-
-// Ensure loads name from the store, pulling it first when it is not there
-// (or not for the wanted platform). f may be nil to forbid network access.
-func Ensure(ctx context.Context, st *content.Store, f Fetcher, name string, opts PullOptions) (*Image, error) {
-	if opts.Platform.OS == "" {
-		opts.Platform = HostPlatform()
-	}
-	img, err := Load(ctx, st, name, opts.Platform)
-	if err == nil || f == nil || !(errors.Is(err, ErrNotStored) || errors.Is(err, ErrPlatformNotFound)) {
-		return img, err
-	}
-	ref, err := reference.Parse(name)
-	if err != nil {
-		return nil, err
-	}
-	res, err := Pull(ctx, st, f, ref, opts)
-	if err != nil {
-		return nil, err
-	}
-	return res.Image, nil
-}

@@ -1,6 +1,7 @@
 package image
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -143,7 +144,7 @@ func (p *puller) manifest(ctx context.Context, desc ocispec.Descriptor) ([]byte,
 // storeSmall writes a manifest or index the pull already holds in memory.
 func (p *puller) storeSmall(ctx context.Context, desc ocispec.Descriptor, raw []byte) error {
 	desc.Size = int64(len(raw))
-	if err := p.st.WriteBlob(ctx, desc, bytesReader(raw)); err != nil {
+	if err := p.st.WriteBlob(ctx, desc, bytes.NewReader(raw)); err != nil {
 		return fmt.Errorf("store manifest %s: %w", desc.Digest, err)
 	}
 	return nil

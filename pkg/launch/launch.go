@@ -131,12 +131,12 @@ func runRuntime(ctx context.Context, cs *container.Store, img *image.Image, c *c
 // Bundle writes an OCI runtime bundle for img into dir: config.json and a
 // flattened rootfs/, runnable with `runc run -b DIR ID` or `crun run -b DIR ID`.
 func Bundle(ctx context.Context, st *content.Store, f image.Fetcher, name, dir string, so spec.Options, po image.PullOptions) (*specs.Spec, error) {
-	img, err := image.Ensure(ctx, st, f, name, po)
-	if err != nil {
-		return nil, err
-	}
 	rootDir := filepath.Join(dir, "rootfs")
-	if _, err := rootfs.Flatten(ctx, st, img, rootDir, rootfs.Options{Rootless: os.Geteuid() != 0}); err != nil {
+	img, _, err := WithImage(ctx, st, f, name, false, po, func(ctx context.Context, img *image.Image, open Opener) error {
+		_, err := rootfs.Flatten(ctx, st, img, rootDir, rootfs.Options{Rootless: os.Geteuid() != 0, Open: open})
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
 	s, err := spec.Build(img.Config.Config, rootDir, so)
