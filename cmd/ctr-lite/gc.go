@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/ctrlite/ctr-lite/pkg/gc"
-	"github.com/ctrlite/ctr-lite/pkg/progress"
+	"github.com/ctrlite/ctr-lite/pkg/units"
 	"github.com/spf13/cobra"
 )
 
@@ -34,14 +34,14 @@ func newGCCmd(g *globals) *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			for _, b := range res.Content.Blobs {
-				fmt.Fprintf(out, "%s blob %s (%s)\n", verb, b.Digest, progress.HumanSize(b.Size))
+				fmt.Fprintf(out, "%s blob %s (%s)\n", verb, b.Digest, units.HumanSize(b.Size))
 			}
 			for _, c := range res.Snapshots.Removed {
-				fmt.Fprintf(out, "%s snapshot %s\n", verb, progress.Short(c))
+				fmt.Fprintf(out, "%s snapshot %s\n", verb, units.ShortDigest(c.String()))
 			}
 			fmt.Fprintf(out, "%s %d blobs, %d partial downloads, %d snapshots, %d unfinished snapshot builds: %s freed\n",
 				verb, len(res.Content.Blobs), res.Content.Partials, len(res.Snapshots.Removed), res.Snapshots.Temp,
-				progress.HumanSize(res.Content.Bytes+res.Snapshots.Bytes))
+				units.HumanSize(res.Content.Bytes+res.Snapshots.Bytes))
 			return nil
 		},
 	}

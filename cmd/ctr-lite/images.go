@@ -6,8 +6,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/ctrlite/ctr-lite/pkg/image"
-	"github.com/ctrlite/ctr-lite/pkg/progress"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
+	"github.com/ctrlite/ctr-lite/pkg/units"
 	"github.com/spf13/cobra"
 )
 
@@ -51,7 +51,7 @@ func newImagesCmd(g *globals) *cobra.Command {
 			tw := tabwriter.NewWriter(out, 0, 4, 3, ' ', 0)
 			fmt.Fprintln(tw, "REPOSITORY\tTAG\tDIGEST\tSIZE")
 			for _, s := range list {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Repository, orNone(s.Tag), progress.Short(s.Digest), progress.HumanSize(s.Size))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Repository, orNone(s.Tag), units.ShortDigest(s.Digest.String()), units.HumanSize(s.Size))
 			}
 			return tw.Flush()
 		},

@@ -10,6 +10,7 @@ import (
 	"github.com/ctrlite/ctr-lite/pkg/progress"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/ctrlite/ctr-lite/pkg/snapshot"
+	"github.com/ctrlite/ctr-lite/pkg/units"
 	"github.com/ctrlite/ctr-lite/registry"
 	"github.com/spf13/cobra"
 )
@@ -63,7 +64,7 @@ interrupted download resumes where it stopped.`,
 				if res.UpToDate() {
 					fmt.Fprintf(out, "%s: image is up to date\n", ref)
 				} else {
-					fmt.Fprintf(out, "%s: downloaded %d blobs (%s), %d already stored\n", ref, res.Fetched, progress.HumanSize(res.Bytes), res.Existing)
+					fmt.Fprintf(out, "%s: downloaded %d blobs (%s), %d already stored\n", ref, res.Fetched, units.HumanSize(res.Bytes), res.Existing)
 				}
 				if snaps != nil {
 					fmt.Fprintf(out, "%s: snapshots: %d unpacked, %d already there\n", ref, snaps.Built, snaps.Reused)

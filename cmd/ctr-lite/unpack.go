@@ -10,6 +10,7 @@ import (
 	"github.com/ctrlite/ctr-lite/pkg/launch"
 	"github.com/ctrlite/ctr-lite/pkg/progress"
 	"github.com/ctrlite/ctr-lite/pkg/rootfs"
+	"github.com/ctrlite/ctr-lite/pkg/units"
 	"github.com/ctrlite/ctr-lite/unpack"
 	"github.com/spf13/cobra"
 )
@@ -73,7 +74,7 @@ files are owned by the caller.`,
 			}
 			if !quiet {
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: unpacked %d layers into %s (%d entries, %s)\n",
-					img.Name, len(img.Manifest.Layers), args[1], stats.Entries, progress.HumanSize(stats.Bytes))
+					img.Name, len(img.Manifest.Layers), args[1], stats.Entries, units.HumanSize(stats.Bytes))
 			}
 			return nil
 		},

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/ctrlite/ctr-lite/pkg/units"
 )
 
 // CheckResult is one rule's verdict.
@@ -111,7 +113,7 @@ func Check(ctx context.Context, src, baseline Source, rules Rules) (CheckReport,
 	if rules.MaxSize != nil {
 		v, lim := facts.size(rules.Uncompressed), int64(*rules.MaxSize)
 		add(CheckResult{Rule: "max_size", Value: itoa(v), Limit: itoa(lim), Pass: v <= lim,
-			Message: fmt.Sprintf("%s size %s, limit %s", kind, HumanSize(v), HumanSize(lim))})
+			Message: fmt.Sprintf("%s size %s, limit %s", kind, units.HumanSize(v), units.HumanSize(lim))})
 	}
 	if rules.MaxLayers != nil {
 		v, lim := facts.layers, *rules.MaxLayers
@@ -126,7 +128,7 @@ func Check(ctx context.Context, src, baseline Source, rules Rules) (CheckReport,
 	if rules.MaxWastedBytes != nil {
 		v, lim := facts.eff.WastedBytes, int64(*rules.MaxWastedBytes)
 		add(CheckResult{Rule: "max_wasted_bytes", Value: itoa(v), Limit: itoa(lim), Pass: v <= lim,
-			Message: fmt.Sprintf("wasted %s, limit %s", HumanSize(v), HumanSize(lim))})
+			Message: fmt.Sprintf("wasted %s, limit %s", units.HumanSize(v), units.HumanSize(lim))})
 	}
 	if rules.MaxWastedPercent != nil {
 		v, lim := facts.eff.WastedPercent, *rules.MaxWastedPercent
@@ -183,7 +185,7 @@ func Check(ctx context.Context, src, baseline Source, rules Rules) (CheckReport,
 	if rules.MaxGrowth != nil {
 		v, lim := facts.size(rules.Uncompressed)-base.size(rules.Uncompressed), int64(*rules.MaxGrowth)
 		add(CheckResult{Rule: "max_growth", Value: itoa(v), Limit: itoa(lim), Pass: v <= lim,
-			Message: fmt.Sprintf("%s size grew by %s over the baseline, limit %s", kind, HumanSize(v), HumanSize(lim))})
+			Message: fmt.Sprintf("%s size grew by %s over the baseline, limit %s", kind, units.HumanSize(v), units.HumanSize(lim))})
 	}
 	rep.Pass = rep.Failed() == 0
 	return rep, nil

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/ctrlite/ctr-lite/pkg/units"
 )
 
 // Change kinds, the values of PathChange.Change.
@@ -214,7 +216,7 @@ func WriteDiffTable(w io.Writer, rep DiffReport) error {
 	}
 	if s := rep.Summary; s != nil {
 		_, err := fmt.Fprintf(w, "\n%d added (%s), %d removed (%s), %d changed; size delta %+d bytes (%s)\n",
-			s.Added, HumanSize(s.AddedBytes), s.Removed, HumanSize(s.RemovedBytes), s.Changed, s.SizeDelta, HumanSize(s.SizeDelta))
+			s.Added, units.HumanSize(s.AddedBytes), s.Removed, units.HumanSize(s.RemovedBytes), s.Changed, s.SizeDelta, units.HumanSize(s.SizeDelta))
 		return err
 	}
 	return nil
@@ -233,7 +235,7 @@ func fieldValue(e *Entry, f string) string {
 	case "size":
 		return fmt.Sprint(e.Size)
 	case "digest":
-		return shortDigest(e.Digest)
+		return units.ShortDigest(e.Digest)
 	case "link_target":
 		return e.LinkTarget
 	}

@@ -6,6 +6,8 @@ import (
 	"io"
 	"path"
 	"sort"
+
+	"github.com/ctrlite/ctr-lite/pkg/units"
 )
 
 // WastedPath is one path present in more than one layer.
@@ -140,17 +142,17 @@ func efficiency(scans []*layerScan) (EfficiencyReport, *tree) {
 // paths (all of them when top <= 0).
 func WriteEfficiencyTable(w io.Writer, rep EfficiencyReport, top int) error {
 	fmt.Fprintf(w, "efficiency:      %.2f %%\n", 100*rep.Efficiency)
-	fmt.Fprintf(w, "wasted bytes:    %d (%s)\n", rep.WastedBytes, HumanSize(rep.WastedBytes))
-	fmt.Fprintf(w, "wasted percent:  %.2f %% of %s above the first layer\n", rep.WastedPercent, HumanSize(rep.UserBytes))
-	fmt.Fprintf(w, "total bytes:     %d (%s)\n", rep.TotalBytes, HumanSize(rep.TotalBytes))
-	fmt.Fprintf(w, "deleted bytes:   %d (%s) hidden by whiteouts and opaque directories\n\n", rep.DeletedBytes, HumanSize(rep.DeletedBytes))
+	fmt.Fprintf(w, "wasted bytes:    %d (%s)\n", rep.WastedBytes, units.HumanSize(rep.WastedBytes))
+	fmt.Fprintf(w, "wasted percent:  %.2f %% of %s above the first layer\n", rep.WastedPercent, units.HumanSize(rep.UserBytes))
+	fmt.Fprintf(w, "total bytes:     %d (%s)\n", rep.TotalBytes, units.HumanSize(rep.TotalBytes))
+	fmt.Fprintf(w, "deleted bytes:   %d (%s) hidden by whiteouts and opaque directories\n\n", rep.DeletedBytes, units.HumanSize(rep.DeletedBytes))
 	tw := newTable(w)
 	fmt.Fprintln(tw, "COUNT\tWASTED\tPATH")
 	for i, p := range rep.WastedPaths {
 		if top > 0 && i >= top {
 			break
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\n", p.Count, HumanSize(p.Bytes), p.Path)
+		fmt.Fprintf(tw, "%d\t%s\t%s\n", p.Count, units.HumanSize(p.Bytes), p.Path)
 	}
 	return tw.Flush()
 }

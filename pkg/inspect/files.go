@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"sort"
+
+	"github.com/ctrlite/ctr-lite/pkg/units"
 )
 
 // FilesOptions selects what `inspect files` lists.
@@ -75,7 +77,7 @@ func WriteFilesTable(w io.Writer, rep FilesReport) error {
 		case TypeHardlink:
 			name += " link to " + e.LinkTarget
 		}
-		fmt.Fprintf(tw, "%s\t%d:%d\t%d\t%s\t%d\t%s\n", e.ModeString(), e.UID, e.GID, e.Size, shortDigest(e.Digest), e.Layer, name)
+		fmt.Fprintf(tw, "%s\t%d:%d\t%d\t%s\t%d\t%s\n", e.ModeString(), e.UID, e.GID, e.Size, units.ShortDigest(e.Digest), e.Layer, name)
 	}
 	return tw.Flush()
 }

@@ -4,41 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	digest "github.com/opencontainers/go-digest"
 	"io"
 	"sort"
 	"text/tabwriter"
+
+	digest "github.com/opencontainers/go-digest"
 )
-
-// HumanSize renders bytes with decimal units, as docker does: "1.2 MB".
-func HumanSize(n int64) string {
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	units := []string{"B", "kB", "MB", "GB", "TB", "PB"}
-	v, i := float64(n), 0
-	for v >= 1000 && i < len(units)-1 {
-		v /= 1000
-		i++
-	}
-	s := fmt.Sprintf("%d B", n)
-	if i > 0 {
-		s = fmt.Sprintf("%.1f %s", v, units[i])
-	}
-	if neg {
-		s = "-" + s
-	}
-	return s
-}
-
-func shortDigest(d string) string {
-	const prefix = "sha256:"
-	if len(d) > len(prefix)+12 && d[:len(prefix)] == prefix {
-		return d[len(prefix) : len(prefix)+12]
-	}
-	return d
-}
 
 func newTable(w io.Writer) *tabwriter.Writer {
 	return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/ctrlite/ctr-lite/pkg/units"
 )
 
 // LayerInfo is one row of the layer table.
@@ -104,11 +106,11 @@ func WriteLayersTable(w io.Writer, rep LayersReport) error {
 	tw := newTable(w)
 	fmt.Fprintln(tw, "#\tDIGEST\tMEDIA TYPE\tCOMPRESSED\tUNCOMPRESSED\tFILES\tWHITEOUTS\tCREATED BY")
 	for _, l := range rep.Layers {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", l.Index, shortDigest(l.Digest), shortMediaType(l.MediaType),
-			HumanSize(l.CompressedSize), HumanSize(l.UncompressedSize), l.FileCount, l.Whiteouts, oneLine(l.CreatedBy, 80))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", l.Index, units.ShortDigest(l.Digest), shortMediaType(l.MediaType),
+			units.HumanSize(l.CompressedSize), units.HumanSize(l.UncompressedSize), l.FileCount, l.Whiteouts, oneLine(l.CreatedBy, 80))
 	}
 	t := rep.Total
-	fmt.Fprintf(tw, "total\t%d layers\t\t%s\t%s\t%d\t%d\t\n", t.Layers, HumanSize(t.CompressedSize), HumanSize(t.UncompressedSize), t.FileCount, t.Whiteouts)
+	fmt.Fprintf(tw, "total\t%d layers\t\t%s\t%s\t%d\t%d\t\n", t.Layers, units.HumanSize(t.CompressedSize), units.HumanSize(t.UncompressedSize), t.FileCount, t.Whiteouts)
 	return tw.Flush()
 }
 

@@ -4,6 +4,7 @@ import (
 	"io"
 	"sync"
 
+	"github.com/ctrlite/ctr-lite/pkg/units"
 	"github.com/opencontainers/go-digest"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
@@ -22,7 +23,7 @@ func NewBars(w io.Writer) *Bars {
 }
 
 func (b *Bars) Start(d digest.Digest, label string, size, offset int64, ev Event) {
-	name := label + " " + Short(d)
+	name := label + " " + units.ShortDigest(d.String())
 	note := ""
 	switch ev {
 	case Exists:

@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync"
 
+	"github.com/ctrlite/ctr-lite/pkg/units"
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/term"
 )
@@ -69,15 +70,16 @@ func (l *Lines) Start(d digest.Digest, label string, size, offset int64, ev Even
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.size[d] = size
+	short := units.ShortDigest(d.String())
 	switch ev {
 	case Exists:
 		delete(l.size, d) // nothing to finish: Done prints nothing for it
-		fmt.Fprintf(l.w, "%s %s: exists (%s)\n", label, Short(d), HumanSize(size))
+		fmt.Fprintf(l.w, "%s %s: exists (%s)\n", label, short, units.HumanSize(size))
 		return
 	case Resumed:
-		fmt.Fprintf(l.w, "%s %s: resuming at %s of %s\n", label, Short(d), HumanSize(offset), HumanSize(size))
+		fmt.Fprintf(l.w, "%s %s: resuming at %s of %s\n", label, short, units.HumanSize(offset), units.HumanSize(size))
 	default:
-		fmt.Fprintf(l.w, "%s %s: downloading %s\n", label, Short(d), HumanSize(size))
+		fmt.Fprintf(l.w, "%s %s: downloading %s\n", label, short, units.HumanSize(size))
 	}
 }
 
@@ -87,35 +89,12 @@ func (l *Lines) Done(d digest.Digest, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err != nil {
-		fmt.Fprintf(l.w, "%s: failed: %v\n", Short(d), err)
+		fmt.Fprintf(l.w, "%s: failed: %v\n", units.ShortDigest(d.String()), err)
 		return
 	}
 	if _, ok := l.size[d]; ok {
-		fmt.Fprintf(l.w, "%s: done\n", Short(d))
+		fmt.Fprintf(l.w, "%s: done\n", units.ShortDigest(d.String()))
 	}
 }
 
 func (l *Lines) Wait() {}
-
-// Short is the first 12 hex digits of a digest, as docker prints them.
-func Short(d digest.Digest) string {
-	h := d.Encoded()
-	if len(h) > 12 {
-		h = h[:12]
-	}
-	return h
-}
-
-// HumanSize prints a byte count with a binary unit, e.g. "3.4MiB".
-func HumanSize(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%dB", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f%ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ctrlite/ctr-lite/pkg/units"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -22,11 +23,11 @@ func TestLines(t *testing.T) {
 	r.Done(c, errors.New("boom"))
 	r.Wait()
 	want := []string{
-		"layer " + Short(a) + ": downloading 2.0KiB",
-		"layer " + Short(b) + ": exists (10B)",
-		"config " + Short(c) + ": resuming at 1.0MiB of 5.0MiB",
-		Short(a) + ": done",
-		Short(c) + ": failed: boom",
+		"layer " + units.ShortDigest(a.String()) + ": downloading 2.0 kB",
+		"layer " + units.ShortDigest(b.String()) + ": exists (10 B)",
+		"config " + units.ShortDigest(c.String()) + ": resuming at 1.0 MB of 5.2 MB",
+		units.ShortDigest(a.String()) + ": done",
+		units.ShortDigest(c.String()) + ": failed: boom",
 	}
 	got := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
@@ -42,13 +43,5 @@ func TestQuiet(t *testing.T) {
 	r.Wait()
 	if buf.Len() != 0 {
 		t.Fatalf("quiet reporter printed %q", buf.String())
-	}
-}
-
-func TestHumanSize(t *testing.T) {
-	for n, want := range map[int64]string{0: "0B", 1023: "1023B", 1024: "1.0KiB", 1536: "1.5KiB", 3 << 30: "3.0GiB"} {
-		if got := HumanSize(n); got != want {
-			t.Errorf("HumanSize(%d) = %q, want %q", n, got, want)
-		}
 	}
 }

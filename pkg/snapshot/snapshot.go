@@ -16,6 +16,7 @@ import (
 	"github.com/ctrlite/ctr-lite/internal/layers"
 	"github.com/ctrlite/ctr-lite/pkg/content"
 	"github.com/ctrlite/ctr-lite/pkg/image"
+	"github.com/ctrlite/ctr-lite/pkg/units"
 	"github.com/ctrlite/ctr-lite/unpack"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -101,7 +102,7 @@ func (s *Snapshotter) Prepare(ctx context.Context, img *image.Image, opts Prepar
 	err := layers.Run(ctx, len(descs), opts.Parallel, func(ctx context.Context, i int, wait func() error) error {
 		built, err := s.ensure(ctx, descs[i], diffIDs[i], chains[i], lowerDirs(res.Dirs[:i]), opts.Open, wait)
 		if err != nil {
-			return fmt.Errorf("prepare %s: layer %d/%d %s: %w", img.Name, i+1, len(descs), short(descs[i].Digest), err)
+			return fmt.Errorf("prepare %s: layer %d/%d %s: %w", img.Name, i+1, len(descs), units.ShortDigest(descs[i].Digest.String()), err)
 		}
 		mu.Lock()
 		defer mu.Unlock()
@@ -252,12 +253,4 @@ func removeAll(dir string) error {
 		return nil
 	})
 	return os.RemoveAll(dir)
-}
-
-func short(d digest.Digest) string {
-	h := d.Encoded()
-	if len(h) > 12 {
-		h = h[:12]
-	}
-	return h
 }
