@@ -4,16 +4,15 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/ctrlite/ctr-lite/pkg/content"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// Media types ctr-lite reads besides the OCI ones in image-spec.
+// Docker schema 1, which ctr-lite refuses; the schema 2 and OCI media types
+// are content.IsIndex's and content.IsManifest's.
 const (
-	MediaTypeDockerManifest     = "application/vnd.docker.distribution.manifest.v2+json"
-	MediaTypeDockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
-	MediaTypeDockerConfig       = "application/vnd.docker.container.image.v1+json"
-	mediaTypeSchema1            = "application/vnd.docker.distribution.manifest.v1+json"
-	mediaTypeSchema1Signed      = "application/vnd.docker.distribution.manifest.v1+prettyjws"
+	mediaTypeSchema1       = "application/vnd.docker.distribution.manifest.v1+json"
+	mediaTypeSchema1Signed = "application/vnd.docker.distribution.manifest.v1+prettyjws"
 )
 
 // Limits on what is read into memory.
@@ -50,12 +49,12 @@ func KindOf(mediaType string, raw []byte) (Kind, error) {
 	if p.MediaType != "" {
 		mediaType = p.MediaType
 	}
-	switch mediaType {
-	case ocispec.MediaTypeImageIndex, MediaTypeDockerManifestList:
+	switch {
+	case content.IsIndex(mediaType):
 		return KindIndex, nil
-	case ocispec.MediaTypeImageManifest, MediaTypeDockerManifest:
+	case content.IsManifest(mediaType):
 		return KindManifest, nil
-	case mediaTypeSchema1, mediaTypeSchema1Signed:
+	case mediaType == mediaTypeSchema1 || mediaType == mediaTypeSchema1Signed:
 		return 0, fmt.Errorf("%w: Docker schema 1 manifests are deprecated and not supported; push the image again with a current client", ErrUnsupported)
 	}
 	switch {
