@@ -32,7 +32,7 @@ func pushDebianBase(t *testing.T, reg *testutil.Registry) string {
 }
 
 func TestInspectStoredAndRemote(t *testing.T) {
-	reg, refs := corpusRegistry(t, testutil.RegistryOptions{})
+	_, refs := corpusRegistry(t, testutil.RegistryOptions{})
 	e := newEnv(t)
 	e.must("pull", refs["debian"])
 
@@ -86,7 +86,6 @@ func TestInspectStoredAndRemote(t *testing.T) {
 	if out := r.must("images", "-q"); out != "" {
 		t.Errorf("inspect --remote named images: %s", out)
 	}
-	_ = reg
 }
 
 // hasLine reports whether a line of out starts with kind and ends with path.
