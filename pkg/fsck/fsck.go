@@ -5,9 +5,7 @@ import (
 	"fmt"
 
 	"github.com/ctrlite/ctr-lite/pkg/content"
-	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/ctrlite/ctr-lite/pkg/snapshot"
-	"github.com/opencontainers/go-digest"
 )
 
 // Check checks the store and snapshots under st's root. extra checks, such
@@ -17,15 +15,7 @@ func Check(ctx context.Context, st *content.Store, repair bool, extra ...func(ct
 	if err != nil {
 		return probs, fmt.Errorf("fsck: %w", err)
 	}
-	want := map[digest.Digest]digest.Digest{}
-	err = image.Manifests(ctx, st, func(img *image.Image) error {
-		for i, c := range snapshot.ChainIDs(img.DiffIDs()) {
-			if i < len(img.Manifest.Layers) {
-				want[c] = img.Manifest.Layers[i].Digest
-			}
-		}
-		return nil
-	})
+	want, err := snapshot.Stored(ctx, st)
 	if err != nil {
 		return probs, fmt.Errorf("fsck: %w", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/ctrlite/ctr-lite/pkg/content"
-	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/ctrlite/ctr-lite/pkg/snapshot"
 	"github.com/opencontainers/go-digest"
 )
@@ -48,15 +47,13 @@ func Collect(ctx context.Context, st *content.Store, opts Options) (*Result, err
 
 // needed is every chain a stored image or a container uses.
 func needed(ctx context.Context, st *content.Store, inUse func(context.Context) (map[digest.Digest]bool, error)) (map[digest.Digest]bool, error) {
-	keep := map[digest.Digest]bool{}
-	err := image.Manifests(ctx, st, func(img *image.Image) error {
-		for _, c := range snapshot.ChainIDs(img.DiffIDs()) {
-			keep[c] = true
-		}
-		return nil
-	})
+	stored, err := snapshot.Stored(ctx, st)
 	if err != nil {
 		return nil, err
+	}
+	keep := map[digest.Digest]bool{}
+	for c := range stored {
+		keep[c] = true
 	}
 	if inUse != nil {
 		used, err := inUse(ctx)

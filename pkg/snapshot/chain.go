@@ -1,6 +1,10 @@
 package snapshot
 
 import (
+	"context"
+
+	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -16,4 +20,20 @@ func ChainIDs(diffIDs []digest.Digest) []digest.Digest {
 		out[i] = digest.FromString(out[i-1].String() + " " + d.String())
 	}
 	return out
+}
+
+// Stored maps the chain ID of every layer prefix of every image in the
+// store to the layer blob that tops it: the snapshots stored images need,
+// and what each must be built from.
+func Stored(ctx context.Context, st *content.Store) (map[digest.Digest]digest.Digest, error) {
+	chains := map[digest.Digest]digest.Digest{}
+	err := image.Manifests(ctx, st, func(img *image.Image) error {
+		for i, c := range ChainIDs(img.DiffIDs()) {
+			if i < len(img.Manifest.Layers) {
+				chains[c] = img.Manifest.Layers[i].Digest
+			}
+		}
+		return nil
+	})
+	return chains, err
 }
