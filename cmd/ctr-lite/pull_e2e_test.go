@@ -332,8 +332,15 @@ func TestPullKilledMidwayResumes(t *testing.T) {
 	if !strings.Contains(out, "resuming") {
 		t.Errorf("second pull did not say it resumed:\n%s", out)
 	}
-	gets := p.BlobGets(big)
-	if len(gets) != 1 || !strings.HasPrefix(gets[0].Range, "bytes=") || gets[0].Range == "bytes=0-" {
+	// The killed pull's stalled request is logged only when the proxy sees
+	// the client gone, which may be after ResetLog: leave it out.
+	var gets []testutil.Request
+	for _, g := range p.BlobGets(big) {
+		if g.Fault != testutil.FaultStall {
+			gets = append(gets, g)
+		}
+	}
+	if len(gets) != 1 || !strings.HasPrefix(gets[0].Range, "bytes=") || strings.HasPrefix(gets[0].Range, "bytes=0-") {
 		t.Errorf("want one ranged GET of the big layer, got %+v", gets)
 	}
 	size := blobSize(t, big)
