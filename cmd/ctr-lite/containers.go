@@ -13,8 +13,6 @@ import (
 
 func init() { register(newPsCmd); register(newKillCmd); register(newRmCmd) }
 
-func (g *globals) containers() *container.Store { return container.NewStore(g.root) }
-
 func newPsCmd(g *globals) *cobra.Command {
 	var all, quiet, asJSON bool
 	cmd := &cobra.Command{
@@ -25,7 +23,11 @@ func newPsCmd(g *globals) *cobra.Command {
   ctr-lite ps -a --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			list, err := g.containers().List(cmd.Context())
+			cs, err := g.containers()
+			if err != nil {
+				return err
+			}
+			list, err := cs.List(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -112,7 +114,11 @@ func newKillCmd(g *globals) *cobra.Command {
 					return usageError("%v", err)
 				}
 			}
-			if err := g.containers().Kill(cmd.Context(), args[0], sig); err != nil {
+			cs, err := g.containers()
+			if err != nil {
+				return err
+			}
+			if err := cs.Kill(cmd.Context(), args[0], sig); err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), args[0])
@@ -131,9 +137,13 @@ func newRmCmd(g *globals) *cobra.Command {
   ctr-lite rm -f $(ctr-lite ps -aq)`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			cs, err := g.containers()
+			if err != nil {
+				return err
+			}
 			var failed error
 			for _, a := range args {
-				if err := g.containers().Remove(cmd.Context(), a, force); err != nil {
+				if err := cs.Remove(cmd.Context(), a, force); err != nil {
 					fmt.Fprintf(cmd.ErrOrStderr(), "ctr-lite: %v\n", err)
 					failed = &exitError{code: 1}
 					continue

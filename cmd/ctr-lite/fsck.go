@@ -26,11 +26,11 @@ the next pull re-fetches and the next unpack or run rebuilds what is missing.`,
   ctr-lite fsck --repair && ctr-lite pull alpine`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := g.store()
+			root, parts, err := g.parts()
 			if err != nil {
 				return err
 			}
-			probs, err := fsck.Check(cmd.Context(), st, repair, g.containerChecks()...)
+			probs, err := fsck.Check(cmd.Context(), root, parts, repair)
 			out := cmd.OutOrStdout()
 			for _, p := range probs {
 				fmt.Fprintln(out, p)

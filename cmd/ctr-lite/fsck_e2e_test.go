@@ -2,9 +2,13 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/moby/sys/mountinfo"
+	"golang.org/x/sys/unix"
 )
 
 // TestFsckFindsAndRepairs: a corrupt blob and a snapshot whose build did
@@ -57,4 +61,52 @@ func TestFsckFindsAndRepairs(t *testing.T) {
 		t.Errorf("run after repair: %q", out)
 	}
 	e.fsckClean()
+}
+
+// TestFsckRelativeRoot: with a relative --root, fsck still finds a mount
+// left under a container that is not running, and --repair unmounts it
+// (every part is opened from one absolute root).
+func TestFsckRelativeRoot(t *testing.T) {
+	e, bb := busyboxEnv(t)
+	e.must("run", bb, "true") // an exited container, kept
+	dirs, _ := filepath.Glob(filepath.Join(e.root, "containers", "*", "state.json"))
+	if len(dirs) != 1 {
+		t.Fatalf("%d container records, want 1", len(dirs))
+	}
+	leak := filepath.Join(filepath.Dir(dirs[0]), "leak")
+	if err := os.Mkdir(leak, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("tmpfs", leak, "tmpfs", 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(leak, unix.MNT_DETACH) })
+	relative := func(args ...string) result {
+		t.Helper()
+		full := append([]string{"--root", filepath.Base(e.root), "--config", e.config}, args...)
+		cmd := exec.Command(binPath, full...)
+		cmd.Dir = filepath.Dir(e.root)
+		var out, errb strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		code := 0
+		if x, ok := err.(*exec.ExitError); ok {
+			code = x.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return result{out.String(), errb.String(), code}
+	}
+	if r := relative("fsck"); r.code != 1 || !strings.Contains(r.out, leak+": mount left by a container that is not running") {
+		t.Fatalf("fsck with a relative --root should name the leaked mount %s: %s", leak, r)
+	}
+	if r := relative("fsck", "--repair"); r.code != 0 {
+		t.Fatalf("fsck --repair: %s", r)
+	}
+	if mounted, err := mountinfo.Mounted(leak); err != nil || mounted {
+		t.Errorf("after --repair %s is still mounted (%v)", leak, err)
+	}
+	if r := relative("fsck"); r.code != 0 {
+		t.Errorf("fsck after repair: %s", r)
+	}
 }

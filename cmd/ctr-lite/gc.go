@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/ctrlite/ctr-lite/pkg/gc"
 	"github.com/ctrlite/ctr-lite/pkg/units"
@@ -20,11 +21,11 @@ func newGCCmd(g *globals) *cobra.Command {
   ctr-lite gc --dry-run`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := g.store()
+			root, parts, err := g.parts()
 			if err != nil {
 				return err
 			}
-			res, err := gc.Collect(cmd.Context(), st, gc.Options{DryRun: dryRun, InUse: g.containers().Chains})
+			res, err := gc.Collect(cmd.Context(), root, parts, dryRun)
 			if err != nil {
 				return err
 			}
@@ -33,15 +34,20 @@ func newGCCmd(g *globals) *cobra.Command {
 				verb = "would delete"
 			}
 			out := cmd.OutOrStdout()
-			for _, b := range res.Content.Blobs {
-				fmt.Fprintf(out, "%s blob %s (%s)\n", verb, b.Digest, units.HumanSize(b.Size))
+			var (
+				counts []string
+				bytes  int64
+			)
+			for _, p := range res {
+				for _, it := range p.Items {
+					fmt.Fprintf(out, "%s %s %s (%s)\n", verb, it.Kind, it.ID, units.HumanSize(it.Size))
+				}
+				for _, c := range p.Counts {
+					counts = append(counts, fmt.Sprintf("%d %s", c.N, c.What))
+				}
+				bytes += p.Bytes
 			}
-			for _, c := range res.Snapshots.Removed {
-				fmt.Fprintf(out, "%s snapshot %s\n", verb, units.ShortDigest(c.String()))
-			}
-			fmt.Fprintf(out, "%s %d blobs, %d partial downloads, %d snapshots, %d unfinished snapshot builds: %s freed\n",
-				verb, len(res.Content.Blobs), res.Content.Partials, len(res.Snapshots.Removed), res.Snapshots.Temp,
-				units.HumanSize(res.Content.Bytes+res.Snapshots.Bytes))
+			fmt.Fprintf(out, "%s %s: %s freed\n", verb, strings.Join(counts, ", "), units.HumanSize(bytes))
 			return nil
 		},
 	}

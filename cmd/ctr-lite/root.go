@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/ctrlite/ctr-lite/pkg/content"
 	"github.com/spf13/cobra"
 )
 
@@ -111,6 +110,3 @@ func xdg(env, fallback string) string {
 	}
 	return filepath.Join(home, fallback)
 }
-
-// store opens the content store under --root.
-func (g *globals) store() (*content.Store, error) { return content.Open(g.root) }

@@ -30,7 +30,7 @@ func Export(ctx context.Context, st *content.Store, names []string, w io.Writer,
 	if len(names) == 0 {
 		return fmt.Errorf("export: no images given")
 	}
-	release, err := st.Lease(ctx) // nothing we export may be collected meanwhile
+	release, err := st.Root().Lease(ctx) // nothing we export may be collected meanwhile
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}

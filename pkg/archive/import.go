@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path"
-	"path/filepath"
 	"strings"
 
 	"github.com/ctrlite/ctr-lite/pkg/compression"
@@ -29,7 +28,7 @@ const maxConfigSize = 16 << 20
 // digest. An image without a name is stored and returned with Name ""
 // (like docker's dangling images, the next gc removes it).
 func Import(ctx context.Context, st *content.Store, p string) ([]content.Named, error) {
-	release, err := st.Lease(ctx)
+	release, err := st.Root().Lease(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("import %s: %w", p, err)
 	}
@@ -89,7 +88,7 @@ func decompressToTemp(ctx context.Context, st *content.Store, f *os.File) (*os.F
 		return nil, err
 	}
 	defer r.Close()
-	tmp, err := os.CreateTemp(filepath.Join(st.Root(), "ingest"), "import-*.tar")
+	tmp, err := st.TempFile("import-*.tar")
 	if err != nil {
 		return nil, err
 	}

@@ -35,7 +35,7 @@ func TestImportGzippedSave(t *testing.T) {
 	if len(imgs) != 1 || imgs[0].Name != "docker.io/bazel/v1/tarball:test_image_1" {
 		t.Fatalf("imported %v", namesOf(imgs))
 	}
-	ents, _ := os.ReadDir(filepath.Join(s.Root(), "ingest"))
+	ents, _ := os.ReadDir(filepath.Join(s.Root().Path(), "ingest"))
 	if len(ents) != 0 {
 		t.Fatalf("temp files left in ingest: %d", len(ents))
 	}
@@ -52,7 +52,7 @@ func TestExportRefusesCorruptBlob(t *testing.T) {
 		}
 		return nil
 	})
-	p := filepath.Join(s.Root(), "content/blobs/sha256", biggest.Digest.Encoded())
+	p := filepath.Join(s.Root().Path(), "content/blobs/sha256", biggest.Digest.Encoded())
 	data, _ := os.ReadFile(p)
 	data[100] ^= 1
 	os.Chmod(p, 0o644)

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/dataroot"
 	"github.com/moby/sys/mountinfo"
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/sys/unix"
@@ -31,7 +31,7 @@ func (s *Store) Chains(ctx context.Context) (map[digest.Digest]bool, error) {
 // Fsck reports mounts under <root>/containers that no running container
 // owns (left by a killed ctr-lite that mounted a rootfs on the host, as
 // `run --runtime` does); repair unmounts them.
-func (s *Store) Fsck(ctx context.Context, repair bool) ([]content.Problem, error) {
+func (s *Store) Fsck(ctx context.Context, repair bool) ([]dataroot.Problem, error) {
 	list, err := s.List(ctx)
 	if err != nil {
 		return nil, err
@@ -46,7 +46,7 @@ func (s *Store) Fsck(ctx context.Context, repair bool) ([]content.Problem, error
 	if err != nil {
 		return nil, fmt.Errorf("fsck containers: %w", err)
 	}
-	var probs []content.Problem
+	var probs []dataroot.Problem
 	for _, m := range mounts {
 		rel, err := filepath.Rel(s.dir, m.Mountpoint)
 		if err != nil || strings.HasPrefix(rel, "..") {
@@ -63,7 +63,7 @@ func (s *Store) Fsck(ctx context.Context, repair bool) ([]content.Problem, error
 			}
 			what += " (unmounted)"
 		}
-		probs = append(probs, content.Problem{Path: m.Mountpoint, What: what})
+		probs = append(probs, dataroot.Problem{Path: m.Mountpoint, What: what})
 	}
 	return probs, nil
 }

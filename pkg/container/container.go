@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gofrs/flock"
+	"github.com/ctrlite/ctr-lite/pkg/dataroot"
 )
 
 // Status of a container.
@@ -62,13 +62,16 @@ var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
 
 const stateFile = "state.json"
 
-// Store holds the records under <root>/containers.
+// Store holds the container records of one data root.
 type Store struct {
-	dir string
+	dir   string
+	locks dataroot.Locks
 }
 
-// NewStore returns the store under the ctr-lite root directory.
-func NewStore(root string) *Store { return &Store{dir: filepath.Join(root, "containers")} }
+// NewStore returns the container store of root.
+func NewStore(root *dataroot.Root) *Store {
+	return &Store{dir: root.Dir(dataroot.Containers), locks: root.Locks(dataroot.Containers)}
+}
 
 // Dir is the container's directory (the runner's StateDir, overlay
 // upper/work dirs live here).
@@ -78,12 +81,11 @@ func (s *Store) lock(ctx context.Context) (func(), error) {
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("lock containers: %w", err)
 	}
-	l := flock.New(filepath.Join(s.dir, ".lock"))
-	ok, err := l.TryLockContext(ctx, 10*time.Millisecond)
-	if err != nil || !ok {
-		return nil, fmt.Errorf("lock containers: %w", errors.Join(err, ctx.Err()))
+	unlock, err := s.locks.Lock(ctx, "records")
+	if err != nil {
+		return nil, fmt.Errorf("lock containers: %w", err)
 	}
-	return func() { _ = l.Unlock() }, nil
+	return unlock, nil
 }
 
 // NewID returns a random 64-hex-digit container id.

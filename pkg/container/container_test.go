@@ -8,11 +8,13 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ctrlite/ctr-lite/pkg/dataroot"
 )
 
 func TestCreateLoadList(t *testing.T) {
 	ctx := context.Background()
-	s := NewStore(t.TempDir())
+	s := newStore(t)
 	a, err := s.Create(ctx, Container{Name: "web", Image: "busybox:latest", Command: []string{"sh"}})
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +76,7 @@ func TestCreateLoadList(t *testing.T) {
 
 func TestUniqueNamesConcurrent(t *testing.T) {
 	ctx := context.Background()
-	s := NewStore(t.TempDir())
+	s := newStore(t)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	ok := 0
@@ -99,7 +101,7 @@ func TestUniqueNamesConcurrent(t *testing.T) {
 
 func TestRunningKillRemove(t *testing.T) {
 	ctx := context.Background()
-	s := NewStore(t.TempDir())
+	s := newStore(t)
 	cmd := exec.Command("sleep", "60")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -142,7 +144,7 @@ func TestRunningKillRemove(t *testing.T) {
 
 func TestForceRemoveKills(t *testing.T) {
 	ctx := context.Background()
-	s := NewStore(t.TempDir())
+	s := newStore(t)
 	cmd := exec.Command("sleep", "60")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -165,7 +167,7 @@ func TestForceRemoveKills(t *testing.T) {
 // A reused pid (same number, another start time) is not signalled.
 func TestReusedPidNotSignalled(t *testing.T) {
 	ctx := context.Background()
-	s := NewStore(t.TempDir())
+	s := newStore(t)
 	cmd := exec.Command("sleep", "60")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -204,7 +206,7 @@ func TestParseSignal(t *testing.T) {
 }
 
 func TestPrepareOverlay(t *testing.T) {
-	s := NewStore(t.TempDir())
+	s := newStore(t)
 	c, err := s.Create(context.Background(), Container{})
 	if err != nil {
 		t.Fatal(err)
@@ -223,4 +225,13 @@ func TestPrepareOverlay(t *testing.T) {
 	if _, _, err := s.PrepareOverlay(c.ID, nil); err == nil {
 		t.Errorf("no layers was accepted")
 	}
+}
+
+func newStore(t *testing.T) *Store {
+	t.Helper()
+	r, err := dataroot.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewStore(r)
 }

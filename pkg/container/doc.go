@@ -3,8 +3,8 @@
 // image, command, created, status, exit code, pid) next to the runner's
 // per-container files (StateDir, overlay upper/work dirs).
 //
-// There is no daemon: every writer takes an flock on
-// <root>/containers/.lock for the read-modify-write of a record, and names
+// There is no daemon: every writer takes the part's "records" lock (see
+// package dataroot) for the read-modify-write of a record, and names
 // are checked unique under the same lock. A record that says running but
 // whose pid is gone (or reused: the process start time is recorded too)
 // is reported as exited, so `ps -a` never lies after a crash.

@@ -1,7 +1,8 @@
-// Package content is ctr-lite's blob store: an OCI image layout under
-// <root>/content (readable by skopeo and umoci) plus resumable, locked
-// ingests under <root>/ingest, image names in index.json, leases that keep
-// garbage collection away from in-flight pulls, gc and fsck.
+// Package content is ctr-lite's blob store, one part of a data root (see
+// package dataroot): an OCI image layout under <root>/content (readable by
+// skopeo and umoci) plus resumable, locked ingests under <root>/ingest,
+// image names in index.json, and its share of gc and fsck. Callers hold a
+// lease of the root (dataroot.Root.Lease) while they add blobs and names.
 //
 // Every blob is written to <root>/ingest/<hex> under an exclusive flock on
 // <root>/ingest/<hex>.lock, verified (size and sha256), fsynced and renamed

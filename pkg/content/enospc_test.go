@@ -44,7 +44,7 @@ func TestDiskFull(t *testing.T) {
 	if _, err := s.Info(ctx, desc.Digest); !isErr(err, ErrNotFound) {
 		t.Fatal("blob visible after a failed write")
 	}
-	if n := countFiles(t, filepath.Join(s.Root(), "content/blobs/sha256")); n != 1 { // the manifest only
+	if n := countFiles(t, filepath.Join(s.Root().Path(), "content/blobs/sha256")); n != 1 { // the manifest only
 		t.Fatalf("%d files in blobs/ after ENOSPC, want 1", n)
 	}
 	// index.json rewrites fail cleanly too, keeping the old index

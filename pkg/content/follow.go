@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gofrs/flock"
+	"github.com/ctrlite/ctr-lite/pkg/dataroot"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
@@ -101,9 +101,8 @@ func (r *follower) wait(grown <-chan struct{}) error {
 	r.idle += r.delay
 	if r.idle >= abandonAfter {
 		r.idle = 0
-		l := flock.New(r.s.ingestPath(r.desc.Digest) + ".lock")
-		if ok, _ := l.TryLock(); ok {
-			l.Unlock()
+		if unlock, ok, _ := dataroot.TryLockFile(r.s.ingestPath(r.desc.Digest)+".lock", dataroot.Exclusive, false); ok {
+			unlock()
 			if _, err := r.s.Info(r.ctx, r.desc.Digest); err != nil {
 				return fmt.Errorf("follow %s: %w", r.desc.Digest, ErrAbandoned)
 			}

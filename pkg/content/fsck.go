@@ -12,17 +12,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/ctrlite/ctr-lite/pkg/dataroot"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
-
-// Problem is one thing fsck found wrong.
-type Problem struct {
-	Path string // the file concerned
-	What string // what is wrong with it
-}
-
-func (p Problem) String() string { return p.Path + ": " + p.What }
 
 // Fsck checks the store: the layout files, every blob's sha256 against
 // its name, every name's manifest tree (top-level target, manifests,
@@ -30,15 +23,15 @@ func (p Problem) String() string { return p.Path + ": " + p.What }
 // children for platforms never pulled), and leftover temp files. With
 // repair it deletes corrupt blobs and temp files; names are kept, so the
 // next pull re-fetches what is missing. Partial downloads are not problems.
-func (s *Store) Fsck(ctx context.Context, repair bool) ([]Problem, error) {
-	release, err := s.Lease(ctx) // keep gc from deleting blobs under us
+func (s *Store) Fsck(ctx context.Context, repair bool) ([]dataroot.Problem, error) {
+	release, err := s.root.Lease(ctx) // keep gc from deleting blobs under us
 	if err != nil {
 		return nil, fmt.Errorf("fsck: %w", err)
 	}
 	defer release()
-	var probs []Problem
+	var probs []dataroot.Problem
 	add := func(path, format string, args ...any) {
-		probs = append(probs, Problem{Path: path, What: fmt.Sprintf(format, args...)})
+		probs = append(probs, dataroot.Problem{Path: path, What: fmt.Sprintf(format, args...)})
 	}
 	if err := s.fsckLayout(ctx, repair, add); err != nil {
 		return probs, err
@@ -57,7 +50,7 @@ type addFunc func(path, format string, args ...any)
 // fsckLayout checks oci-layout and index.json and removes temp files of
 // interrupted index rewrites (under the index lock, so none is live).
 func (s *Store) fsckLayout(ctx context.Context, repair bool, add addFunc) error {
-	p := filepath.Join(s.layout(), "oci-layout")
+	p := filepath.Join(s.layout, "oci-layout")
 	var lay ocispec.ImageLayout
 	if data, err := os.ReadFile(p); err != nil {
 		add(p, "unreadable: %v", err)
@@ -67,12 +60,12 @@ func (s *Store) fsckLayout(ctx context.Context, repair bool, add addFunc) error 
 	if _, err := s.readIndex(); err != nil {
 		add(s.indexPath(), "%v", err)
 	}
-	unlock, err := s.Lock(ctx, "index")
+	unlock, err := s.locks.Lock(ctx, "index")
 	if err != nil {
 		return fmt.Errorf("fsck: %w", err)
 	}
 	defer unlock()
-	ents, err := os.ReadDir(s.layout())
+	ents, err := os.ReadDir(s.layout)
 	if err != nil {
 		return fmt.Errorf("fsck: %w", err)
 	}
@@ -81,7 +74,7 @@ func (s *Store) fsckLayout(ctx context.Context, repair bool, add addFunc) error 
 		case "oci-layout", "index.json", "blobs":
 			continue
 		}
-		path := filepath.Join(s.layout(), e.Name())
+		path := filepath.Join(s.layout, e.Name())
 		if strings.Contains(e.Name(), ".tmp-") {
 			add(path, "leftover temp file")
 			if repair {
@@ -94,7 +87,7 @@ func (s *Store) fsckLayout(ctx context.Context, repair bool, add addFunc) error 
 
 // fsckBlobs hashes every file in blobs/sha256.
 func (s *Store) fsckBlobs(ctx context.Context, repair bool, add addFunc) error {
-	dir := filepath.Join(s.layout(), "blobs", "sha256")
+	dir := filepath.Join(s.layout, "blobs", "sha256")
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("fsck: %w", err)

@@ -9,18 +9,14 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/ctrlite/ctr-lite/pkg/dataroot"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"golang.org/x/sys/unix"
 )
 
 // GCOptions tunes GC.
 type GCOptions struct {
 	DryRun bool // report what would go, delete nothing
-	// Also runs after the blobs are collected, while pulls and other
-	// lease holders are still held off: snapshot gc goes here, so no pull
-	// or run can start using a snapshot between the two.
-	Also func(ctx context.Context) error
 }
 
 // GCResult is what GC freed (or would free, on a dry run).
@@ -61,14 +57,20 @@ func (s *Store) reachable(ctx context.Context) (map[digest.Digest]bool, error) {
 
 // GC deletes every blob no name reaches and every partial download that
 // no writer holds. It waits (until ctx ends) for all leases to go, and
-// holds pulls off while it runs.
+// holds pulls off while it runs. (Package gc collects every part of a
+// root under one hold; this is the content store's share of it, alone.)
 func (s *Store) GC(ctx context.Context, opts GCOptions) (GCResult, error) {
-	var res GCResult
-	unlock, err := lockFile(ctx, s.gcLock(), unix.LOCK_EX)
+	done, err := s.root.Collecting(ctx)
 	if err != nil {
-		return res, fmt.Errorf("gc: %w", err)
+		return GCResult{}, fmt.Errorf("gc: %w", err)
 	}
-	defer unlock()
+	defer done()
+	return s.collect(ctx, opts.DryRun)
+}
+
+// collect is GC for a caller that holds the gc lock.
+func (s *Store) collect(ctx context.Context, dryRun bool) (GCResult, error) {
+	var res GCResult
 	keep, err := s.reachable(ctx)
 	if err != nil {
 		return res, fmt.Errorf("gc: %w", err)
@@ -77,7 +79,7 @@ func (s *Store) GC(ctx context.Context, opts GCOptions) (GCResult, error) {
 		if keep[in.Digest] {
 			return nil
 		}
-		if !opts.DryRun {
+		if !dryRun {
 			if err := os.Remove(s.blobPath(in.Digest)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return err
 			}
@@ -89,23 +91,18 @@ func (s *Store) GC(ctx context.Context, opts GCOptions) (GCResult, error) {
 	if err != nil {
 		return res, fmt.Errorf("gc: %w", err)
 	}
-	if err := s.gcIngest(opts, &res); err != nil {
+	if err := s.gcIngest(dryRun, &res); err != nil {
 		return res, fmt.Errorf("gc: %w", err)
 	}
-	if !opts.DryRun && len(res.Blobs) > 0 {
-		SyncDir(filepath.Join(s.layout(), "blobs", "sha256"))
-	}
-	if opts.Also != nil {
-		if err := opts.Also(ctx); err != nil {
-			return res, err
-		}
+	if !dryRun && len(res.Blobs) > 0 {
+		SyncDir(filepath.Join(s.layout, "blobs", "sha256"))
 	}
 	return res, nil
 }
 
 // gcIngest removes partials and lock files nobody holds.
-func (s *Store) gcIngest(opts GCOptions, res *GCResult) error {
-	dir := filepath.Join(s.root, "ingest")
+func (s *Store) gcIngest(dryRun bool, res *GCResult) error {
+	dir := s.ingest
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return err
@@ -116,7 +113,7 @@ func (s *Store) gcIngest(opts GCOptions, res *GCResult) error {
 			continue
 		}
 		lockPath := filepath.Join(dir, name+".lock")
-		release, ok, err := tryLockFile(lockPath, unix.LOCK_EX)
+		release, ok, err := dataroot.TryLockFile(lockPath, dataroot.Exclusive, true)
 		if err != nil || !ok {
 			continue // held by a live writer (or unreadable): leave it
 		}
@@ -124,7 +121,7 @@ func (s *Store) gcIngest(opts GCOptions, res *GCResult) error {
 		if fi, err := os.Stat(filepath.Join(dir, name)); err == nil {
 			size = fi.Size()
 		}
-		if !opts.DryRun {
+		if !dryRun {
 			os.Remove(filepath.Join(dir, name))
 			os.Remove(lockPath)
 		}
@@ -132,7 +129,7 @@ func (s *Store) gcIngest(opts GCOptions, res *GCResult) error {
 		res.Partials++
 		res.Bytes += size
 	}
-	if opts.DryRun {
+	if dryRun {
 		return nil
 	}
 	for _, e := range ents { // lock files whose partial is gone
@@ -144,7 +141,7 @@ func (s *Store) gcIngest(opts GCOptions, res *GCResult) error {
 			continue
 		}
 		lockPath := filepath.Join(dir, name)
-		release, ok, err := tryLockFile(lockPath, unix.LOCK_EX)
+		release, ok, err := dataroot.TryLockFile(lockPath, dataroot.Exclusive, true)
 		if err != nil || !ok {
 			continue
 		}

@@ -95,12 +95,12 @@ func TestGC(t *testing.T) {
 
 func TestGCWaitsForLease(t *testing.T) {
 	s := openStore(t)
-	release, err := s.Lease(context.Background())
+	release, err := s.Root().Lease(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	// a second lease coexists with the first
-	r2, err := s.Lease(context.Background())
+	r2, err := s.Root().Lease(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestFsck(t *testing.T) {
 	p := s.blobPath(layer.Digest)
 	os.Chmod(p, 0o644)
 	os.WriteFile(p, []byte("corrupted"), 0o644)
-	tmp := filepath.Join(s.Root(), "content", ".index.json.tmp-123")
+	tmp := filepath.Join(s.Root().Path(), "content", ".index.json.tmp-123")
 	os.WriteFile(tmp, []byte("{"), 0o644)
 
 	probs, err := s.Fsck(ctx, false)

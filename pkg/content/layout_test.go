@@ -52,7 +52,7 @@ func TestLayoutReadableByTools(t *testing.T) {
 	s := openStore(t)
 	const name = "docker.io/library/busybox:1.38.0-musl"
 	m := copyLayout(t, s, src, name)
-	layout := filepath.Join(s.Root(), "content")
+	layout := filepath.Join(s.Root().Path(), "content")
 	ctx := context.Background()
 	if probs, err := s.Fsck(ctx, false); err != nil || len(probs) != 0 {
 		t.Fatalf("fsck: %v %v", probs, err)

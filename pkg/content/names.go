@@ -24,7 +24,7 @@ type Named struct {
 	Target ocispec.Descriptor
 }
 
-func (s *Store) indexPath() string { return filepath.Join(s.layout(), "index.json") }
+func (s *Store) indexPath() string { return filepath.Join(s.layout, "index.json") }
 
 // readIndex reads index.json; atomic renames mean no lock is needed.
 func (s *Store) readIndex() (ocispec.Index, error) {
@@ -50,7 +50,7 @@ func entryName(d ocispec.Descriptor) string {
 // updateIndex applies fn to index.json under <root>/locks/index and
 // writes the result atomically (temp file, fsync, rename, fsync dir).
 func (s *Store) updateIndex(ctx context.Context, fn func(*ocispec.Index) error) error {
-	unlock, err := s.Lock(ctx, "index")
+	unlock, err := s.locks.Lock(ctx, "index")
 	if err != nil {
 		return err
 	}

@@ -119,7 +119,7 @@ func TestProcessesSetNames(t *testing.T) {
 	put(t, s, desc.MediaType, b)
 	const n = 8
 	runGated(t, dir, n, func(i int, gate string) *exec.Cmd {
-		return helper(t, "setname", s.Root(), gate, data, "NAME=example.com/img"+strconv.Itoa(i)+":latest")
+		return helper(t, "setname", s.Root().Path(), gate, data, "NAME=example.com/img"+strconv.Itoa(i)+":latest")
 	})
 	list, err := s.List(context.Background())
 	if err != nil {
@@ -135,7 +135,7 @@ func TestProcessesWriteSameBlob(t *testing.T) {
 	dir := t.TempDir()
 	data, b, desc := blobFile(t, dir, 4<<20)
 	const n = 6
-	outs := runGated(t, dir, n, func(_ int, gate string) *exec.Cmd { return helper(t, "write", s.Root(), gate, data) })
+	outs := runGated(t, dir, n, func(_ int, gate string) *exec.Cmd { return helper(t, "write", s.Root().Path(), gate, data) })
 	wrote, exists := 0, 0
 	for _, out := range outs {
 		switch {
@@ -152,10 +152,10 @@ func TestProcessesWriteSameBlob(t *testing.T) {
 	if err != nil || !bytes.Equal(got, b) {
 		t.Fatalf("blob wrong after concurrent writes (%v)", err)
 	}
-	if n := countFiles(t, filepath.Join(s.Root(), "content/blobs/sha256")); n != 1 {
+	if n := countFiles(t, filepath.Join(s.Root().Path(), "content/blobs/sha256")); n != 1 {
 		t.Fatalf("%d files in blobs/, want 1", n)
 	}
-	if n := countFiles(t, filepath.Join(s.Root(), "ingest")); n != 0 {
+	if n := countFiles(t, filepath.Join(s.Root().Path(), "ingest")); n != 0 {
 		t.Fatalf("%d files left in ingest", n)
 	}
 }
@@ -167,7 +167,7 @@ func TestKilledWriterResumes(t *testing.T) {
 	data, b, desc := blobFile(t, dir, 1<<20)
 	gate := filepath.Join(dir, "go")
 	os.WriteFile(gate, nil, 0o644)
-	c := helper(t, "half", s.Root(), gate, data)
+	c := helper(t, "half", s.Root().Path(), gate, data)
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func TestKilledWriterResumes(t *testing.T) {
 // some names and runs gc.
 func stress(ctx context.Context, s *Store, id string) error {
 	for j := 0; j < 12; j++ {
-		release, err := s.Lease(ctx)
+		release, err := s.Root().Lease(ctx)
 		if err != nil {
 			return err
 		}
@@ -251,7 +251,7 @@ func TestProcessesStress(t *testing.T) {
 	dir := t.TempDir()
 	const n = 6
 	runGated(t, dir, n, func(i int, gate string) *exec.Cmd {
-		return helper(t, "stress", s.Root(), gate, "/dev/null", "NAME=p"+strconv.Itoa(i))
+		return helper(t, "stress", s.Root().Path(), gate, "/dev/null", "NAME=p"+strconv.Itoa(i))
 	})
 	list, err := s.List(context.Background())
 	if err != nil {
@@ -287,7 +287,7 @@ func TestCrashLoop(t *testing.T) {
 	var last int64
 	resumed := 0
 	for i := 0; i < 20; i++ {
-		c := helper(t, "slow", s.Root(), gate, data)
+		c := helper(t, "slow", s.Root().Path(), gate, data)
 		if err := c.Start(); err != nil {
 			t.Fatal(err)
 		}

@@ -12,14 +12,19 @@ import (
 	"sort"
 	"time"
 
+	"github.com/ctrlite/ctr-lite/pkg/dataroot"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// Store is a content store rooted at one directory. It holds no state in
-// memory beyond its paths: every process opening the same root shares it.
+// Store is the content store of one data root: the OCI layout in
+// <root>/content and partial downloads in <root>/ingest. It holds no state
+// in memory beyond its paths: every process opening the same root shares it.
 type Store struct {
-	root string
+	root   *dataroot.Root
+	layout string // the OCI image layout directory
+	ingest string // partial downloads and their locks
+	locks  dataroot.Locks
 }
 
 // Info describes a committed blob.
@@ -29,40 +34,45 @@ type Info struct {
 	ModTime time.Time
 }
 
-// Open opens (creating when needed) the store at root.
-func Open(root string) (*Store, error) {
-	abs, err := filepath.Abs(root)
+// Open opens the data root at dir and the store in it (see New).
+func Open(dir string) (*Store, error) {
+	r, err := dataroot.Open(dir)
 	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", root, err)
+		return nil, err
 	}
-	s := &Store{root: abs}
-	for _, d := range []string{abs, s.layout(), filepath.Join(s.layout(), "blobs", "sha256"),
-		filepath.Join(abs, "ingest"), filepath.Join(abs, "locks")} {
+	return New(r)
+}
+
+// New opens the store of root, creating what is missing of its layout.
+// Nothing that exists is changed, so a read-only store can be read.
+func New(r *dataroot.Root) (*Store, error) {
+	s := &Store{root: r, layout: r.Dir(dataroot.Content), ingest: r.Dir(dataroot.Ingest), locks: r.Locks(dataroot.Content)}
+	for _, d := range []string{filepath.Join(s.layout, "blobs", "sha256"), s.ingest} {
+		if _, err := os.Stat(d); err == nil {
+			continue
+		}
 		if err := os.MkdirAll(d, 0o700); err != nil {
-			return nil, fmt.Errorf("open store %s: %w", root, err)
+			return nil, fmt.Errorf("open store %s: %w", r.Path(), err)
 		}
 	}
-	if err := os.Chmod(abs, 0o700); err != nil {
-		return nil, fmt.Errorf("open store %s: %w", root, err)
-	}
 	if err := s.ensureFile("oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`)); err != nil {
-		return nil, fmt.Errorf("open store %s: %w", root, err)
+		return nil, fmt.Errorf("open store %s: %w", r.Path(), err)
 	}
 	if err := s.ensureFile("index.json", []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}`)); err != nil {
-		return nil, fmt.Errorf("open store %s: %w", root, err)
+		return nil, fmt.Errorf("open store %s: %w", r.Path(), err)
 	}
 	return s, nil
 }
 
 // ensureFile creates content/<name> atomically when it is missing.
 func (s *Store) ensureFile(name string, data []byte) error {
-	p := filepath.Join(s.layout(), name)
+	p := filepath.Join(s.layout, name)
 	if _, err := os.Stat(p); err == nil {
 		return nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	unlock, err := s.Lock(context.Background(), "index")
+	unlock, err := s.locks.Lock(context.Background(), "index")
 	if err != nil {
 		return err
 	}
@@ -73,18 +83,21 @@ func (s *Store) ensureFile(name string, data []byte) error {
 	return writeFileAtomic(p, data)
 }
 
-// Root is the store's root directory (absolute).
-func (s *Store) Root() string { return s.root }
-
-// layout is the OCI image layout directory.
-func (s *Store) layout() string { return filepath.Join(s.root, "content") }
+// Root is the data root the store lives in.
+func (s *Store) Root() *dataroot.Root { return s.root }
 
 func (s *Store) blobPath(d digest.Digest) string {
-	return filepath.Join(s.layout(), "blobs", d.Algorithm().String(), d.Encoded())
+	return filepath.Join(s.layout, "blobs", d.Algorithm().String(), d.Encoded())
 }
 
 func (s *Store) ingestPath(d digest.Digest) string {
-	return filepath.Join(s.root, "ingest", d.Encoded())
+	return filepath.Join(s.ingest, d.Encoded())
+}
+
+// TempFile creates a temporary file beside the partial downloads, on the
+// store's filesystem; the caller removes it. gc removes one left by a crash.
+func (s *Store) TempFile(pattern string) (*os.File, error) {
+	return os.CreateTemp(s.ingest, pattern)
 }
 
 // checkDigest accepts only well-formed sha256 digests, so a digest can
@@ -160,7 +173,7 @@ func (s *Store) ReadBlob(ctx context.Context, desc ocispec.Descriptor, max int64
 // Walk calls fn for every committed blob, in digest order. Files in
 // blobs/sha256 whose names are not digests are skipped (fsck reports them).
 func (s *Store) Walk(ctx context.Context, fn func(Info) error) error {
-	dir := filepath.Join(s.layout(), "blobs", "sha256")
+	dir := filepath.Join(s.layout, "blobs", "sha256")
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("walk blobs: %w", err)

@@ -38,8 +38,8 @@ func TestOpenCreatesLayout(t *testing.T) {
 	if _, err := Open(root); err != nil { // reopening keeps it
 		t.Fatal(err)
 	}
-	if s.Root() != root {
-		t.Fatalf("Root() = %s, want %s", s.Root(), root)
+	if s.Root().Path() != root {
+		t.Fatalf("Root() = %s, want %s", s.Root().Path(), root)
 	}
 }
 
@@ -82,7 +82,7 @@ func TestWriteBlob(t *testing.T) {
 			if _, err := s.Info(ctx, tc.desc.Digest); !isErr(err, ErrNotFound) {
 				t.Fatalf("bad blob visible: %v", err)
 			}
-			if n := countFiles(t, filepath.Join(s.Root(), "content/blobs/sha256")); n != 0 {
+			if n := countFiles(t, filepath.Join(s.Root().Path(), "content/blobs/sha256")); n != 0 {
 				t.Fatalf("%d files in blobs/", n)
 			}
 		})
@@ -138,7 +138,7 @@ func TestWriterExistsAndResume(t *testing.T) {
 	if err := s.WriteBlob(ctx, desc, bytes.NewReader(data)); err != nil {
 		t.Fatalf("WriteBlob of a present blob: %v", err)
 	}
-	if n := countFiles(t, filepath.Join(s.Root(), "ingest")); n != 0 {
+	if n := countFiles(t, filepath.Join(s.Root().Path(), "ingest")); n != 0 {
 		t.Fatalf("%d files left in ingest", n)
 	}
 }
@@ -323,30 +323,6 @@ func TestNames(t *testing.T) {
 	}
 }
 
-func TestLockNames(t *testing.T) {
-	s := openStore(t)
-	for _, bad := range []string{"", "..", "a/b", "."} {
-		if _, err := s.Lock(context.Background(), bad); err == nil {
-			t.Errorf("Lock(%q) accepted", bad)
-		}
-	}
-	unlock, err := s.Lock(context.Background(), "snapshots")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	if _, err := s.Lock(ctx, "snapshots"); !isErr(err, context.DeadlineExceeded) {
-		t.Fatalf("second Lock err = %v", err)
-	}
-	unlock()
-	u2, err := s.Lock(context.Background(), "snapshots")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u2()
-}
-
 func TestWalk(t *testing.T) {
 	s := openStore(t)
 	_, all := image(t, s, ocispec.MediaTypeImageManifest, 3)
@@ -354,7 +330,7 @@ func TestWalk(t *testing.T) {
 	for _, d := range all {
 		want[d.Digest] = d.Size
 	}
-	os.WriteFile(filepath.Join(s.Root(), "content/blobs/sha256/not-a-digest"), nil, 0o644)
+	os.WriteFile(filepath.Join(s.Root().Path(), "content/blobs/sha256/not-a-digest"), nil, 0o644)
 	got := map[digest.Digest]int64{}
 	if err := s.Walk(context.Background(), func(in Info) error { got[in.Digest] = in.Size; return nil }); err != nil {
 		t.Fatal(err)

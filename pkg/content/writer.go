@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/ctrlite/ctr-lite/pkg/dataroot"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
@@ -45,7 +46,7 @@ func (s *Store) Writer(ctx context.Context, desc ocispec.Descriptor) (*Writer, e
 	if _, err := s.Info(ctx, desc.Digest); err == nil {
 		return nil, fmt.Errorf("write %s: %w", desc.Digest, ErrExists)
 	}
-	unlock, err := lockFile(ctx, s.ingestPath(desc.Digest)+".lock", unix.LOCK_EX)
+	unlock, err := dataroot.LockFile(ctx, s.ingestPath(desc.Digest)+".lock", dataroot.Exclusive)
 	if err != nil {
 		return nil, fmt.Errorf("write %s: %w", desc.Digest, err)
 	}

@@ -4,35 +4,23 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/ctrlite/ctr-lite/pkg/content"
-	"github.com/ctrlite/ctr-lite/pkg/snapshot"
+	"github.com/ctrlite/ctr-lite/pkg/dataroot"
 )
 
-// Check checks the store and snapshots under st's root. extra checks, such
-// as one for mounts left by dead containers, run last and add problems.
-func Check(ctx context.Context, st *content.Store, repair bool, extra ...func(ctx context.Context, repair bool) ([]content.Problem, error)) ([]content.Problem, error) {
-	probs, err := st.Fsck(ctx, repair)
+// Check holds a lease on root (so gc removes nothing under it) and checks
+// each part in order. It returns the problems found before an error too.
+func Check(ctx context.Context, root *dataroot.Root, parts []dataroot.Part, repair bool) ([]dataroot.Problem, error) {
+	release, err := root.Lease(ctx)
 	if err != nil {
-		return probs, fmt.Errorf("fsck: %w", err)
+		return nil, fmt.Errorf("fsck: %w", err)
 	}
-	want, err := snapshot.Stored(ctx, st)
-	if err != nil {
-		return probs, fmt.Errorf("fsck: %w", err)
-	}
-	sn, err := snapshot.New(st)
-	if err != nil {
-		return probs, err
-	}
-	sp, err := sn.Fsck(ctx, want, repair)
-	probs = append(probs, sp...)
-	if err != nil {
-		return probs, err
-	}
-	for _, check := range extra {
-		p, err := check(ctx, repair)
-		probs = append(probs, p...)
+	defer release()
+	var probs []dataroot.Problem
+	for _, p := range parts {
+		found, err := p.Check(ctx, repair)
+		probs = append(probs, found...)
 		if err != nil {
-			return probs, err
+			return probs, fmt.Errorf("fsck: %s: %w", p.Name(), err)
 		}
 	}
 	return probs, nil

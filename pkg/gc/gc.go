@@ -4,65 +4,44 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/ctrlite/ctr-lite/pkg/content"
-	"github.com/ctrlite/ctr-lite/pkg/snapshot"
-	"github.com/opencontainers/go-digest"
+	"github.com/ctrlite/ctr-lite/pkg/dataroot"
 )
 
-// Options tune Collect.
-type Options struct {
-	DryRun bool
-	// InUse returns the chain IDs that containers use (running or kept);
-	// their snapshots stay even when no image needs them any more.
-	InUse func(ctx context.Context) (map[digest.Digest]bool, error)
+// Freed is what one part freed.
+type Freed struct {
+	Part string `json:"part"`
+	dataroot.Freed
 }
 
-// Result is what Collect freed, or would free on a dry run.
-type Result struct {
-	Content   content.GCResult
-	Snapshots snapshot.GCResult
-}
-
-// Collect runs content gc, then snapshot gc against the chains of every
-// image still stored.
-func Collect(ctx context.Context, st *content.Store, opts Options) (*Result, error) {
-	res := &Result{}
-	sn, err := snapshot.New(st)
+// Collect holds the gc lock of root (waiting, until ctx ends, for every
+// lease to go, and keeping pulls off meanwhile), gathers what the parts
+// that refer to others keep, then lets each part collect, in order. With
+// dryRun nothing is removed; the result says what would be.
+func Collect(ctx context.Context, root *dataroot.Root, parts []dataroot.Part, dryRun bool) ([]Freed, error) {
+	done, err := root.Collecting(ctx)
 	if err != nil {
-		return nil, err
-	}
-	snapshots := func(ctx context.Context) error {
-		keep, err := needed(ctx, st, opts.InUse)
-		if err != nil {
-			return err
-		}
-		res.Snapshots, err = sn.GC(ctx, keep, opts.DryRun)
-		return err
-	}
-	if res.Content, err = st.GC(ctx, content.GCOptions{DryRun: opts.DryRun, Also: snapshots}); err != nil {
 		return nil, fmt.Errorf("gc: %w", err)
 	}
-	return res, nil
-}
-
-// needed is every chain a stored image or a container uses.
-func needed(ctx context.Context, st *content.Store, inUse func(context.Context) (map[digest.Digest]bool, error)) (map[digest.Digest]bool, error) {
-	stored, err := snapshot.Stored(ctx, st)
-	if err != nil {
-		return nil, err
-	}
-	keep := map[digest.Digest]bool{}
-	for c := range stored {
-		keep[c] = true
-	}
-	if inUse != nil {
-		used, err := inUse(ctx)
+	defer done()
+	keep := dataroot.Refs{}
+	for _, p := range parts {
+		r, ok := p.(dataroot.Referrer)
+		if !ok {
+			continue
+		}
+		refs, err := r.Refs(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("containers: %w", err)
+			return nil, fmt.Errorf("gc: %s: %w", p.Name(), err)
 		}
-		for c := range used {
-			keep[c] = true
-		}
+		keep.Merge(refs)
 	}
-	return keep, nil
+	var out []Freed
+	for _, p := range parts {
+		f, err := p.Collect(ctx, keep, dryRun)
+		if err != nil {
+			return out, fmt.Errorf("gc: %s: %w", p.Name(), err)
+		}
+		out = append(out, Freed{Part: p.Name(), Freed: f})
+	}
+	return out, nil
 }

@@ -64,7 +64,7 @@ func Pull(ctx context.Context, st *content.Store, f Fetcher, ref reference.Refer
 	if opts.Platform.OS == "" {
 		opts.Platform = HostPlatform()
 	}
-	release, err := st.Lease(ctx)
+	release, err := st.Root().Lease(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("pull %s: %w", ref, err)
 	}

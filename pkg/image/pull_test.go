@@ -276,7 +276,7 @@ func TestPullTamperedBlobStoresNothing(t *testing.T) {
 	if names, _ := st.List(ctx); len(names) != 0 {
 		t.Errorf("a failed pull named %v", names)
 	}
-	partials, _ := filepath.Glob(filepath.Join(st.Root(), "ingest", bad.Hex))
+	partials, _ := filepath.Glob(filepath.Join(st.Root().Path(), "ingest", bad.Hex))
 	for _, p := range partials {
 		if fi, err := os.Stat(p); err == nil && fi.Size() > 0 {
 			t.Errorf("bad bytes kept as a partial download: %s", p)

@@ -59,7 +59,7 @@ func Run(ctx context.Context, st *content.Store, f image.Fetcher, opts Options, 
 // create loads (or pulls) the image, builds its snapshots and records the
 // container, all under a store lease so gc cannot take them away between.
 func create(ctx context.Context, st *content.Store, f image.Fetcher, cs *container.Store, opts Options) (*image.Image, *container.Container, []string, error) {
-	release, err := st.Lease(ctx)
+	release, err := st.Root().Lease(ctx)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -5,14 +5,15 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/ctrlite/ctr-lite/pkg/dataroot"
 	"golang.org/x/sys/unix"
 )
 
 // overlayUnavailable tells why overlayfs cannot be mounted for containers
 // under root, or "" when it can. The answer of the first probe is kept in
-// <root>/overlay-probe, so the cost is paid once per root.
-func overlayUnavailable(root string) string {
-	cache := filepath.Join(root, "overlay-probe")
+// the root's dataroot.OverlayProbe file, so the cost is paid once per root.
+func overlayUnavailable(root *dataroot.Root) string {
+	cache := root.Dir(dataroot.OverlayProbe)
 	if b, err := os.ReadFile(cache); err == nil {
 		return strings.TrimSpace(string(b)) // empty: overlay works
 	}
@@ -21,11 +22,11 @@ func overlayUnavailable(root string) string {
 	return why
 }
 
-func probeOverlay(root string) string {
-	if os.Geteuid() != 0 {
+func probeOverlay(root *dataroot.Root) string {
+	if root.Rootless() {
 		return "not root"
 	}
-	dir, err := os.MkdirTemp(root, "overlay-probe-")
+	dir, err := os.MkdirTemp(root.Path(), dataroot.OverlayProbe+"-")
 	if err != nil {
 		return err.Error()
 	}

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/ctrlite/ctr-lite/internal/layers"
+	"github.com/ctrlite/ctr-lite/pkg/layers"
 	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/ctrlite/ctr-lite/unpack"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"

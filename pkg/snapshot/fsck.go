@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/dataroot"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -16,12 +16,12 @@ import (
 // (want maps chain ID to layer blob digest; chains no image names are not
 // judged), and no build directory left by a crash. With repair it removes
 // what is broken; the next unpack or run rebuilds it.
-func (s *Snapshotter) Fsck(ctx context.Context, want map[digest.Digest]digest.Digest, repair bool) ([]content.Problem, error) {
+func (s *Snapshotter) Fsck(ctx context.Context, want map[digest.Digest]digest.Digest, repair bool) ([]dataroot.Problem, error) {
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
 		return nil, fmt.Errorf("fsck snapshots: %w", err)
 	}
-	var probs []content.Problem
+	var probs []dataroot.Problem
 	for _, e := range entries {
 		if err := ctx.Err(); err != nil {
 			return probs, err
@@ -37,7 +37,7 @@ func (s *Snapshotter) Fsck(ctx context.Context, want map[digest.Digest]digest.Di
 			}
 			what += " (removed)"
 		}
-		probs = append(probs, content.Problem{Path: path, What: what})
+		probs = append(probs, dataroot.Problem{Path: path, What: what})
 	}
 	return probs, nil
 }

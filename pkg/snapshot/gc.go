@@ -9,7 +9,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/gofrs/flock"
+	"github.com/ctrlite/ctr-lite/pkg/dataroot"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -44,9 +44,9 @@ func (s *Snapshotter) List(ctx context.Context) ([]Info, error) {
 
 // GCResult is what GC removed (or would remove, on a dry run).
 type GCResult struct {
-	Removed []digest.Digest
-	Temp    int   // abandoned build directories
-	Bytes   int64 // disk space of both
+	Removed []dataroot.Item // snapshots, by chain ID
+	Temp    int             // abandoned build directories
+	Bytes   int64           // disk space of both
 }
 
 // GC removes snapshots whose chain is not in keep, incomplete snapshots,
@@ -64,22 +64,21 @@ func (s *Snapshotter) GC(ctx context.Context, keep map[digest.Digest]bool, dryRu
 		}
 		name := e.Name()
 		path := filepath.Join(s.dir, name)
-		if strings.HasPrefix(name, "tmp-") {
-			if s.building(name) {
-				continue
-			}
+		chain := digest.NewDigestFromEncoded(digest.SHA256, name)
+		temp := strings.HasPrefix(name, "tmp-")
+		switch {
+		case temp && s.building(name):
+			continue
+		case !temp && (chain.Validate() != nil || (keep[chain] && s.Exists(chain)) || s.building(name)):
+			continue
+		}
+		size := du(path)
+		res.Bytes += size
+		if temp {
 			res.Temp++
 		} else {
-			c := digest.NewDigestFromEncoded(digest.SHA256, name)
-			if c.Validate() != nil || (keep[c] && s.Exists(c)) {
-				continue
-			}
-			if s.building(name) {
-				continue
-			}
-			res.Removed = append(res.Removed, c)
+			res.Removed = append(res.Removed, dataroot.Item{Kind: "snapshot", ID: chain.String(), Size: size})
 		}
-		res.Bytes += du(path)
 		if !dryRun {
 			if err := removeAll(path); err != nil {
 				return res, fmt.Errorf("snapshot gc: remove %s: %w", path, err)
@@ -96,14 +95,7 @@ func (s *Snapshotter) building(dir string) bool {
 	if i := strings.IndexByte(chain, '-'); i >= 0 {
 		chain = chain[:i]
 	}
-	l := flock.New(filepath.Join(s.st.Root(), "locks", "snapshot-"+chain))
-	ok, err := l.TryLock()
-	if err != nil || !ok {
-		return true
-	}
-	l.Unlock()
-	os.Remove(l.Path())
-	return false
+	return s.locks.Held(chain)
 }
 
 // du is the disk usage of a tree in bytes (allocated blocks, so hardlinks

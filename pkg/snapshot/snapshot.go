@@ -13,8 +13,9 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/ctrlite/ctr-lite/internal/layers"
+	"github.com/ctrlite/ctr-lite/pkg/layers"
 	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/dataroot"
 	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/ctrlite/ctr-lite/pkg/units"
 	"github.com/ctrlite/ctr-lite/unpack"
@@ -23,21 +24,23 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Snapshotter manages <root>/snapshots for one store.
+// Snapshotter manages the snapshots part of the data root that st lives in.
 type Snapshotter struct {
-	st   *content.Store
-	dir  string
-	opts unpack.Options
+	st    *content.Store
+	dir   string
+	locks dataroot.Locks // one per chain being built, named by its hex
+	opts  unpack.Options
 }
 
-// New returns the snapshotter of st's root. Unprivileged callers get
+// New returns the snapshotter of st's data root. A rootless root gets
 // rootless unpacking (no device nodes, no chown).
 func New(st *content.Store) (*Snapshotter, error) {
-	dir := filepath.Join(st.Root(), "snapshots")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	r := st.Root()
+	dir, err := r.MakeDir(dataroot.Snapshots)
+	if err != nil {
 		return nil, fmt.Errorf("snapshots: %w", err)
 	}
-	return &Snapshotter{st: st, dir: dir, opts: unpack.Options{Mode: unpack.Overlay, Rootless: os.Geteuid() != 0}}, nil
+	return &Snapshotter{st: st, dir: dir, locks: r.Locks(dataroot.Snapshots), opts: unpack.Options{Mode: unpack.Overlay, Rootless: r.Rootless()}}, nil
 }
 
 // Result says what Prepare did.
@@ -135,7 +138,7 @@ func (s *Snapshotter) ensure(ctx context.Context, desc ocispec.Descriptor, diffI
 	if s.Exists(c) {
 		return false, nil
 	}
-	unlock, err := s.st.Lock(ctx, "snapshot-"+c.Encoded())
+	unlock, err := s.locks.Lock(ctx, c.Encoded())
 	if err != nil {
 		return false, err
 	}

@@ -178,7 +178,7 @@ func TestDiffIDMismatchLeavesNothing(t *testing.T) {
 	if !errors.Is(err, ErrDiffIDMismatch) {
 		t.Fatalf("err = %v, want diff ID mismatch", err)
 	}
-	entries, _ := os.ReadDir(filepath.Join(st.Root(), "snapshots"))
+	entries, _ := os.ReadDir(filepath.Join(st.Root().Path(), "snapshots"))
 	if len(entries) != 0 {
 		t.Errorf("a failed build left %d entries in snapshots/", len(entries))
 	}

@@ -1,0 +1,91 @@
+package dataroot
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Root is an open data directory. It holds no state beyond its path and
+// the rootless decision: any number of processes may open the same root.
+type Root struct {
+	dir      string
+	rootless bool
+}
+
+// Open opens the data directory dir, creating it (0700) when missing. An
+// existing directory is used as it is: its mode is never changed.
+func Open(dir string) (*Root, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open root %s: %w", dir, err)
+	}
+	fi, err := os.Stat(abs)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(abs, 0o700); err != nil {
+			return nil, fmt.Errorf("open root %s: %w", dir, err)
+		}
+	case err != nil:
+		return nil, fmt.Errorf("open root %s: %w", dir, err)
+	case !fi.IsDir():
+		return nil, fmt.Errorf("open root %s: not a directory", dir)
+	}
+	return &Root{dir: abs, rootless: os.Geteuid() != 0}, nil
+}
+
+// Path is the root directory (absolute).
+func (r *Root) Path() string { return r.dir }
+
+// Rootless reports whether the root is used without privilege: layers are
+// unpacked without device nodes or chown, and containers cannot mount
+// overlayfs on the host. It is decided once, when the root is opened.
+func (r *Root) Rootless() bool { return r.rootless }
+
+// Dir is the directory of part (and, with elem, a path inside it). It is
+// not created: see MakeDir.
+func (r *Root) Dir(part string, elem ...string) string {
+	return filepath.Join(append([]string{r.dir, part}, elem...)...)
+}
+
+// MakeDir returns part's directory, creating it (0700) with its parents
+// when missing; an existing directory keeps its mode.
+func (r *Root) MakeDir(part string) (string, error) {
+	if err := checkName(part); err != nil {
+		return "", err
+	}
+	d := r.Dir(part)
+	if _, err := os.Stat(d); err == nil {
+		return d, nil
+	}
+	if err := os.MkdirAll(d, 0o700); err != nil {
+		return "", fmt.Errorf("make %s directory: %w", part, err)
+	}
+	return d, nil
+}
+
+// checkName accepts one plain path element.
+func checkName(name string) error {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
+		return fmt.Errorf("%q: %w", name, ErrBadName)
+	}
+	return nil
+}
+
+// ErrBadName: a part or lock name is not one plain path element.
+var ErrBadName = errors.New("invalid name")
+
+// The parts of a root, each a directory named so under it.
+const (
+	Content    = "content"    // the OCI image layout (package content)
+	Ingest     = "ingest"     // content's partial downloads
+	Snapshots  = "snapshots"  // unpacked layers by chain ID (package snapshot)
+	Containers = "containers" // container records (package container)
+)
+
+// OverlayProbe is the file that caches whether overlayfs mounts work for
+// containers under the root.
+const OverlayProbe = "overlay-probe"
