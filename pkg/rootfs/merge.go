@@ -12,8 +12,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/ctrlite/ctr-lite/pkg/layers"
 	"github.com/ctrlite/ctr-lite/pkg/image"
+	"github.com/ctrlite/ctr-lite/pkg/layers"
 	"github.com/ctrlite/ctr-lite/unpack"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"

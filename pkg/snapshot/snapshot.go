@@ -13,10 +13,10 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/ctrlite/ctr-lite/pkg/layers"
 	"github.com/ctrlite/ctr-lite/pkg/content"
 	"github.com/ctrlite/ctr-lite/pkg/dataroot"
 	"github.com/ctrlite/ctr-lite/pkg/image"
+	"github.com/ctrlite/ctr-lite/pkg/layers"
 	"github.com/ctrlite/ctr-lite/pkg/units"
 	"github.com/ctrlite/ctr-lite/unpack"
 	"github.com/opencontainers/go-digest"
