@@ -103,9 +103,10 @@ type applier struct {
 	st     Stats
 	euid   int
 	egid   int
-	// layer maps in-root paths this layer created (flagCreated) and the
-	// directories above them (flagAncestor): whiteouts and opaque markers
-	// only hide what lower layers put there.
+	// layer maps in-root paths this layer created (flagCreated), the
+	// directories above them (flagAncestor) and the paths it whited out
+	// (flagWhiteout): whiteouts and opaque markers only hide what lower
+	// layers put there.
 	layer map[string]uint8
 	// dirs holds directories whose mtime (and, rootless, mode) is set at
 	// the end, after their contents; index by path in dirIdx.
@@ -126,6 +127,7 @@ type dirMeta struct {
 const (
 	flagCreated  = 1
 	flagAncestor = 2
+	flagWhiteout = 4
 )
 
 func newApplier(dir string, opts Options) (*applier, error) {
@@ -212,7 +214,16 @@ func (a *applier) entry(ctx context.Context, hdr *tar.Header, tr *tar.Reader) er
 	case tar.TypeReg, '\x00', tar.TypeGNUSparse, tar.TypeCont: // '\x00': old-style regular file
 		return a.file(ctx, hdr, name, pfd, base, tr)
 	case tar.TypeDir:
-		return a.directory(hdr, name, pfd, base)
+		if err := a.directory(hdr, name, pfd, base); err != nil {
+			return err
+		}
+		if a.opts.Mode == Overlay && a.layer[name]&flagWhiteout != 0 {
+			// A directory this layer made where it whited out a lower
+			// entry: the whiteout device is gone, so the new directory
+			// must hide the lower one itself.
+			return a.markOpaque(pfd, base)
+		}
+		return nil
 	case tar.TypeSymlink:
 		return a.symlink(hdr, name, pfd, base)
 	case tar.TypeFifo, tar.TypeChar, tar.TypeBlock:
@@ -265,7 +276,7 @@ func (a *applier) mkdirAll(rel string) (int, error) {
 	if err == unix.ELOOP {
 		return -1, fmt.Errorf("too many symlinks: %w", ErrBreakout)
 	}
-	if err == nil || err != unix.ENOENT {
+	if err == nil || (err != unix.ENOENT && err != unix.ENOTDIR) {
 		return fd, err
 	}
 	comps := strings.Split(rel, "/")
@@ -273,7 +284,17 @@ func (a *applier) mkdirAll(rel string) (int, error) {
 	for i, c := range comps {
 		prefix := strings.Join(comps[:i+1], "/")
 		fd, err := a.root.dir(prefix)
-		if err == unix.ENOENT {
+		if err == unix.ENOTDIR && a.opts.Mode == Overlay && a.layer[prefix]&flagWhiteout != 0 {
+			// An entry below a directory this layer whited out: the
+			// whiteout device becomes an opaque directory.
+			if err := unix.Unlinkat(pfd, c, 0); err != nil {
+				return -1, fmt.Errorf("replace whiteout %q: %w", "/"+prefix, err)
+			}
+			if err := a.markOpaque(pfd, c); err != nil {
+				return -1, fmt.Errorf("%q: %w", "/"+prefix, err)
+			}
+			fd, err = a.root.dir(prefix)
+		} else if err == unix.ENOENT {
 			if err := unix.Mkdirat(pfd, c, 0o755); err != nil {
 				if err == unix.EEXIST {
 					return -1, fmt.Errorf("%q is a symlink leading nowhere inside the target, or not a directory: %w", "/"+prefix, ErrBreakout)

@@ -33,8 +33,12 @@ func (a *applier) whiteout(parent, base string) error {
 	a.st.Whiteouts++
 	path := join(parent, victim)
 	flags := a.layer[path]
+	a.layer[path] |= flagWhiteout
 	if flags&flagCreated != 0 {
-		return nil
+		// This layer made path already. A non-directory replaced the
+		// lower entry when it was made; a directory was merged with a
+		// lower one and must now hide it (what the layer put in it stays).
+		return a.hideLowerIn(parent, victim)
 	}
 	if a.opts.Mode == Overlay {
 		parent, err := a.mergedPath(parent)
@@ -75,6 +79,36 @@ func (a *applier) whiteout(parent, base string) error {
 		return a.purge(fd, path)
 	}
 	return removeAllAt(pfd, victim)
+}
+
+// hideLowerIn makes the directory victim in parent, which this layer
+// created, show only what this layer put in it; a non-directory is left.
+func (a *applier) hideLowerIn(parent, victim string) error {
+	path := join(parent, victim)
+	if a.opts.Mode == Overlay {
+		var err error
+		if parent, err = a.mergedPath(parent); err != nil {
+			return fmt.Errorf("parent %q: %w", "/"+parent, err)
+		}
+	}
+	pfd, err := a.root.dir(parent)
+	if err != nil {
+		return fmt.Errorf("parent %q: %w", "/"+parent, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstatat(pfd, victim, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return nil
+	}
+	if a.opts.Mode == Overlay {
+		return a.markOpaque(pfd, victim)
+	}
+	fd, err := unix.Openat(pfd, victim, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %q: %w", "/"+path, err)
+	}
+	defer unix.Close(fd)
+	a.root.dirty = true
+	return a.purge(fd, path)
 }
 
 // opaque applies ".wh..wh..opq" in dir.
