@@ -22,6 +22,17 @@ var Platform = image.Platform{OS: "linux", Architecture: "amd64"}
 // here) under name, and returns it loaded from the store.
 func Store(t testing.TB, st *content.Store, name string, layers [][]byte) *image.Image {
 	t.Helper()
+	return store(t, st, name, layers, ocispec.MediaTypeImageLayerGzip, testutil.Gzip)
+}
+
+// StoreZstd is Store with zstd-compressed layers.
+func StoreZstd(t testing.TB, st *content.Store, name string, layers [][]byte) *image.Image {
+	t.Helper()
+	return store(t, st, name, layers, ocispec.MediaTypeImageLayerZstd, testutil.Zstd)
+}
+
+func store(t testing.TB, st *content.Store, name string, layers [][]byte, layerType string, compress func(testing.TB, []byte) []byte) *image.Image {
+	t.Helper()
 	ctx := context.Background()
 	put := func(mt string, b []byte) ocispec.Descriptor {
 		d := ocispec.Descriptor{MediaType: mt, Digest: digest.FromBytes(b), Size: int64(len(b))}
@@ -36,7 +47,7 @@ func Store(t testing.TB, st *content.Store, name string, layers [][]byte) *image
 	m.SchemaVersion = 2
 	for _, l := range layers {
 		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, digest.FromBytes(l))
-		m.Layers = append(m.Layers, put(ocispec.MediaTypeImageLayerGzip, testutil.Gzip(t, l)))
+		m.Layers = append(m.Layers, put(layerType, compress(t, l)))
 	}
 	raw, _ := json.Marshal(cfg)
 	m.Config = put(ocispec.MediaTypeImageConfig, raw)

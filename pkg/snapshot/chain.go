@@ -23,15 +23,21 @@ func ChainIDs(diffIDs []digest.Digest) []digest.Digest {
 }
 
 // Stored maps the chain ID of every layer prefix of every image in the
-// store to the layer blob that tops it: the snapshots stored images need,
-// and what each must be built from.
-func Stored(ctx context.Context, st *content.Store) (map[digest.Digest]digest.Digest, error) {
-	chains := map[digest.Digest]digest.Digest{}
+// store to the layer blobs that top it: the snapshots stored images need,
+// and what each may be built from. One chain may have several blobs (the
+// same layer compressed with gzip in one image and zstd in another): any
+// of them gives the same snapshot, since its diffID was checked.
+func Stored(ctx context.Context, st *content.Store) (map[digest.Digest]map[digest.Digest]bool, error) {
+	chains := map[digest.Digest]map[digest.Digest]bool{}
 	err := image.Manifests(ctx, st, func(img *image.Image) error {
 		for i, c := range ChainIDs(img.DiffIDs()) {
-			if i < len(img.Manifest.Layers) {
-				chains[c] = img.Manifest.Layers[i].Digest
+			if i >= len(img.Manifest.Layers) {
+				break
 			}
+			if chains[c] == nil {
+				chains[c] = map[digest.Digest]bool{}
+			}
+			chains[c][img.Manifest.Layers[i].Digest] = true
 		}
 		return nil
 	})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/ctrlite/ctr-lite/pkg/dataroot"
@@ -12,11 +13,11 @@ import (
 )
 
 // Fsck checks every snapshot directory: complete (its done marker written
-// last), built from the layer that the stored images say makes that chain
-// (want maps chain ID to layer blob digest; chains no image names are not
-// judged), and no build directory left by a crash. With repair it removes
+// last), built from a layer that the stored images say makes that chain
+// (want maps chain ID to the layer blobs that may build it; chains no
+// image names are not judged), and no build directory left by a crash. With repair it removes
 // what is broken; the next unpack or run rebuilds it.
-func (s *Snapshotter) Fsck(ctx context.Context, want map[digest.Digest]digest.Digest, repair bool) ([]dataroot.Problem, error) {
+func (s *Snapshotter) Fsck(ctx context.Context, want map[digest.Digest]map[digest.Digest]bool, repair bool) ([]dataroot.Problem, error) {
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
 		return nil, fmt.Errorf("fsck snapshots: %w", err)
@@ -43,7 +44,7 @@ func (s *Snapshotter) Fsck(ctx context.Context, want map[digest.Digest]digest.Di
 }
 
 // check returns what is wrong with the snapshot directory name, or "".
-func (s *Snapshotter) check(name string, want map[digest.Digest]digest.Digest) string {
+func (s *Snapshotter) check(name string, want map[digest.Digest]map[digest.Digest]bool) string {
 	if strings.HasPrefix(name, "tmp-") {
 		if s.building(name) {
 			return ""
@@ -64,8 +65,14 @@ func (s *Snapshotter) check(name string, want map[digest.Digest]digest.Digest) s
 	if _, err := os.Stat(s.Dir(c)); err != nil {
 		return "snapshot has a done marker but no fs/ directory"
 	}
-	if layer, ok := want[c]; ok && strings.TrimSpace(string(b)) != layer.String() {
-		return fmt.Sprintf("snapshot was built from %s, the images say %s", strings.TrimSpace(string(b)), layer)
+	built := digest.Digest(strings.TrimSpace(string(b)))
+	if blobs, ok := want[c]; ok && !blobs[built] {
+		var names []string
+		for d := range blobs {
+			names = append(names, d.String())
+		}
+		sort.Strings(names)
+		return fmt.Sprintf("snapshot was built from %s, the images say %s", built, strings.Join(names, " or "))
 	}
 	return ""
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ctrlite/ctr-lite/internal/testimage"
 	"github.com/ctrlite/ctr-lite/internal/testutil"
 	"github.com/ctrlite/ctr-lite/pkg/archive"
 	"github.com/ctrlite/ctr-lite/pkg/content"
@@ -216,5 +217,44 @@ func TestGCKeepsWhatImagesNeed(t *testing.T) {
 	entries, _ := os.ReadDir(sn.dir)
 	if len(entries) != 1 {
 		t.Errorf("after gc snapshots/ holds %d entries, want 1", len(entries))
+	}
+}
+
+// TestFsckMixedCompression: a gzip image and a zstd image share a layer's
+// diffID, so one snapshot serves both; fsck finds nothing wrong with it,
+// whichever built it, and --repair removes nothing.
+func TestFsckMixedCompression(t *testing.T) {
+	testutil.RequireRoot(t)
+	layer := testutil.Layer(t, []testutil.Entry{testutil.File("shared", "same bytes")})
+	for _, first := range []string{"gzip", "zstd"} {
+		t.Run("built from "+first, func(t *testing.T) {
+			st, err := content.Open(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			gz := testimage.Store(t, st, "example.com/img:gzip", [][]byte{layer})
+			zs := testimage.StoreZstd(t, st, "example.com/img:zstd", [][]byte{layer})
+			if gz.Manifest.Layers[0].Digest == zs.Manifest.Layers[0].Digest {
+				t.Fatal("the two images share a blob; want two compressions of one layer")
+			}
+			build := gz
+			if first == "zstd" {
+				build = zs
+			}
+			sn, _ := New(st)
+			ctx := context.Background()
+			res, err := sn.Prepare(ctx, build, PrepareOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, repair := range []bool{false, true} {
+				if probs, err := sn.Check(ctx, repair); err != nil || len(probs) != 0 {
+					t.Fatalf("Check(repair=%v) = %v, %v; want no problems", repair, probs, err)
+				}
+			}
+			if !sn.Exists(res.ChainIDs[0]) {
+				t.Fatal("repair removed the valid snapshot")
+			}
+		})
 	}
 }
