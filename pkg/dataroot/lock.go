@@ -27,9 +27,16 @@ const pollEvery = 20 * time.Millisecond
 // is free or ctx ends. The lock is kept only when the locked inode is still
 // the one at path, so a holder may unlink the file on release without a
 // waiter ending up holding a lock on a file nobody else can see.
+//
+// On a read-only file system an existing lock file is locked read-only
+// (flock does not need write access), and a missing one cannot be taken
+// by anybody writing through this mount: the lock is then a no-op.
 func LockFile(ctx context.Context, path string, mode Mode) (unlock func(), err error) {
 	for {
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|unix.O_CLOEXEC, 0o600)
+		f, err := openLock(path)
+		if errors.Is(err, errNoLockFile) {
+			return func() {}, nil
+		}
 		if err != nil {
 			return nil, fmt.Errorf("lock %s: %w", path, err)
 		}
@@ -71,6 +78,37 @@ func TryLockFile(path string, mode Mode, create bool) (unlock func(), ok bool, e
 		return nil, false, nil
 	}
 	return func() { f.Close() }, true, nil
+}
+
+// errNoLockFile: the lock file is missing and cannot be made (read-only).
+var errNoLockFile = errors.New("no lock file on a read-only file system")
+
+// openLock opens (creating) a lock file, read-only where the file system is.
+func openLock(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|unix.O_CLOEXEC, 0o600)
+	if err == nil || !readOnly(path) {
+		return f, err
+	}
+	f, err = os.OpenFile(path, os.O_RDONLY|unix.O_CLOEXEC, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, errNoLockFile
+	}
+	return f, err
+}
+
+// readOnly reports whether path, or its nearest existing ancestor, is on
+// a file system mounted read-only.
+func readOnly(path string) bool {
+	for p := path; ; p = filepath.Dir(p) {
+		var st unix.Statfs_t
+		err := unix.Statfs(p, &st)
+		if err == nil {
+			return st.Flags&unix.ST_RDONLY != 0
+		}
+		if p == filepath.Dir(p) || !errors.Is(err, unix.ENOENT) {
+			return false
+		}
+	}
 }
 
 func flockWait(ctx context.Context, f *os.File, mode Mode) error {
@@ -117,7 +155,7 @@ func (l Locks) path(name string) (string, error) {
 	if err := checkName(name); err != nil {
 		return "", fmt.Errorf("lock %w", err)
 	}
-	if err := os.MkdirAll(l.dir, 0o700); err != nil {
+	if err := os.MkdirAll(l.dir, 0o700); err != nil && !errors.Is(err, unix.EROFS) {
 		return "", fmt.Errorf("lock %s: %w", name, err)
 	}
 	return filepath.Join(l.dir, name), nil
@@ -171,7 +209,7 @@ func (r *Root) Collecting(ctx context.Context) (done func(), err error) {
 
 func (r *Root) gcLock() (string, error) {
 	d := filepath.Join(r.dir, "locks")
-	if err := os.MkdirAll(d, 0o700); err != nil {
+	if err := os.MkdirAll(d, 0o700); err != nil && !errors.Is(err, unix.EROFS) {
 		return "", fmt.Errorf("lock gc: %w", err)
 	}
 	return filepath.Join(d, "gc"), nil

@@ -46,25 +46,10 @@ func (r *Root) Path() string { return r.dir }
 func (r *Root) Rootless() bool { return r.rootless }
 
 // Dir is the directory of part (and, with elem, a path inside it). It is
-// not created: see MakeDir.
+// not created: a part makes its directory when it first writes, so a
+// read-only root can be read.
 func (r *Root) Dir(part string, elem ...string) string {
 	return filepath.Join(append([]string{r.dir, part}, elem...)...)
-}
-
-// MakeDir returns part's directory, creating it (0700) with its parents
-// when missing; an existing directory keeps its mode.
-func (r *Root) MakeDir(part string) (string, error) {
-	if err := checkName(part); err != nil {
-		return "", err
-	}
-	d := r.Dir(part)
-	if _, err := os.Stat(d); err == nil {
-		return d, nil
-	}
-	if err := os.MkdirAll(d, 0o700); err != nil {
-		return "", fmt.Errorf("make %s directory: %w", part, err)
-	}
-	return d, nil
 }
 
 // checkName accepts one plain path element.

@@ -18,7 +18,7 @@ import (
 // image names are not judged), and no build directory left by a crash. With repair it removes
 // what is broken; the next unpack or run rebuilds it.
 func (s *Snapshotter) Fsck(ctx context.Context, want map[digest.Digest]map[digest.Digest]bool, repair bool) ([]dataroot.Problem, error) {
-	entries, err := os.ReadDir(s.dir)
+	entries, err := s.entries()
 	if err != nil {
 		return nil, fmt.Errorf("fsck snapshots: %w", err)
 	}

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -23,7 +24,7 @@ type Info struct {
 // List returns every snapshot, complete or not, sorted by chain ID;
 // temporary build directories are not listed.
 func (s *Snapshotter) List(ctx context.Context) ([]Info, error) {
-	entries, err := os.ReadDir(s.dir)
+	entries, err := s.entries()
 	if err != nil {
 		return nil, fmt.Errorf("list snapshots: %w", err)
 	}
@@ -54,7 +55,7 @@ type GCResult struct {
 // lock held) is left alone.
 func (s *Snapshotter) GC(ctx context.Context, keep map[digest.Digest]bool, dryRun bool) (GCResult, error) {
 	var res GCResult
-	entries, err := os.ReadDir(s.dir)
+	entries, err := s.entries()
 	if err != nil {
 		return res, fmt.Errorf("snapshot gc: %w", err)
 	}
@@ -86,6 +87,15 @@ func (s *Snapshotter) GC(ctx context.Context, keep map[digest.Digest]bool, dryRu
 		}
 	}
 	return res, nil
+}
+
+// entries lists the snapshots directory; none before the first build.
+func (s *Snapshotter) entries() ([]os.DirEntry, error) {
+	entries, err := os.ReadDir(s.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return entries, err
 }
 
 // building reports whether a build lock for the chain named in dir (a

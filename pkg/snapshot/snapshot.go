@@ -33,14 +33,11 @@ type Snapshotter struct {
 }
 
 // New returns the snapshotter of st's data root. A rootless root gets
-// rootless unpacking (no device nodes, no chown).
+// rootless unpacking (no device nodes, no chown). Its directory is made
+// by the first build, so a read-only root can be listed and checked.
 func New(st *content.Store) (*Snapshotter, error) {
 	r := st.Root()
-	dir, err := r.MakeDir(dataroot.Snapshots)
-	if err != nil {
-		return nil, fmt.Errorf("snapshots: %w", err)
-	}
-	return &Snapshotter{st: st, dir: dir, locks: r.Locks(dataroot.Snapshots), opts: unpack.Options{Mode: unpack.Overlay, Rootless: r.Rootless()}}, nil
+	return &Snapshotter{st: st, dir: r.Dir(dataroot.Snapshots), locks: r.Locks(dataroot.Snapshots), opts: unpack.Options{Mode: unpack.Overlay, Rootless: r.Rootless()}}, nil
 }
 
 // Result says what Prepare did.
@@ -206,6 +203,9 @@ func (s *Snapshotter) tempDir(c digest.Digest) (string, error) {
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", err
+	}
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		return "", fmt.Errorf("snapshots: %w", err)
 	}
 	dir := filepath.Join(s.dir, "tmp-"+c.Encoded()+"-"+hex.EncodeToString(b[:]))
 	return dir, os.Mkdir(dir, 0o700)
