@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/ctrlite/ctr-lite/pkg/content"
 	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/ctrlite/ctr-lite/pkg/launch"
 	"github.com/ctrlite/ctr-lite/pkg/progress"
@@ -57,7 +58,7 @@ files are owned by the caller.`,
 			// An image that is not stored is unpacked while it downloads.
 			img, _, err := launch.WithImage(cmd.Context(), st, rc, args[0], false,
 				image.PullOptions{Platform: p, Progress: progress.Auto(cmd.ErrOrStderr(), quiet)},
-				func(ctx context.Context, img *image.Image, open launch.Opener) error {
+				func(ctx context.Context, img *image.Image, open content.Opener) error {
 					var err error
 					stats, err = rootfs.Flatten(ctx, st, img, args[1], rootfs.Options{
 						Rootless: rootless || os.Geteuid() != 0,

@@ -16,7 +16,7 @@ import (
 // as pkg/inspect, whether the image is stored or only in a registry.
 type Source struct {
 	Image *Image
-	open  func(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error)
+	open  content.Opener
 }
 
 func (s *Source) Manifest() ocispec.Manifest    { return s.Image.Manifest }
@@ -33,9 +33,7 @@ func (s *Source) OpenLayer(ctx context.Context, i int) (io.ReadCloser, error) {
 
 // StoreSource reads img's layers from the content store.
 func StoreSource(st *content.Store, img *Image) *Source {
-	return &Source{Image: img, open: func(ctx context.Context, d ocispec.Descriptor) (io.ReadCloser, error) {
-		return st.Open(ctx, d.Digest)
-	}}
+	return &Source{Image: img, open: st.Opener()}
 }
 
 // Remote resolves ref in the registry for platform p and returns it as a

@@ -132,7 +132,7 @@ func runRuntime(ctx context.Context, cs *container.Store, img *image.Image, c *c
 // flattened rootfs/, runnable with `runc run -b DIR ID` or `crun run -b DIR ID`.
 func Bundle(ctx context.Context, st *content.Store, f image.Fetcher, name, dir string, so spec.Options, po image.PullOptions) (*specs.Spec, error) {
 	rootDir := filepath.Join(dir, "rootfs")
-	img, _, err := WithImage(ctx, st, f, name, false, po, func(ctx context.Context, img *image.Image, open Opener) error {
+	img, _, err := WithImage(ctx, st, f, name, false, po, func(ctx context.Context, img *image.Image, open content.Opener) error {
 		_, err := rootfs.Flatten(ctx, st, img, rootDir, rootfs.Options{Rootless: os.Geteuid() != 0, Open: open})
 		return err
 	})

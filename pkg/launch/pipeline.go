@@ -3,17 +3,12 @@ package launch
 import (
 	"context"
 	"errors"
-	"io"
 
 	"github.com/ctrlite/ctr-lite/pkg/content"
 	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/ctrlite/ctr-lite/pkg/snapshot"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
-
-// Opener returns a layer blob's bytes.
-type Opener func(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error)
 
 // WithImage hands img to consume. A stored image (unless always) is used
 // as it is. Otherwise it is pulled, and consume starts as soon as the
@@ -22,15 +17,14 @@ type Opener func(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, e
 // pull's error wins over the consumer's (which then only saw a cancel).
 // The pull's result is nil when nothing was pulled.
 func WithImage(ctx context.Context, st *content.Store, f image.Fetcher, name string, always bool, po image.PullOptions,
-	consume func(ctx context.Context, img *image.Image, open Opener) error) (*image.Image, *image.PullResult, error) {
+	consume func(ctx context.Context, img *image.Image, open content.Opener) error) (*image.Image, *image.PullResult, error) {
 	if po.Platform.OS == "" {
 		po.Platform = image.HostPlatform()
 	}
 	if !always {
 		img, err := image.Load(ctx, st, name, po.Platform)
 		if err == nil {
-			stored := func(ctx context.Context, d ocispec.Descriptor) (io.ReadCloser, error) { return st.Open(ctx, d.Digest) }
-			return img, nil, consume(ctx, img, stored)
+			return img, nil, consume(ctx, img, st.Opener())
 		}
 		if !errors.Is(err, image.ErrNotStored) && !errors.Is(err, image.ErrPlatformNotFound) {
 			return nil, nil, err
@@ -88,7 +82,7 @@ func Prepare(ctx context.Context, st *content.Store, f image.Fetcher, name strin
 		return nil, err
 	}
 	p := &Prepared{}
-	p.Image, p.Pull, err = WithImage(ctx, st, f, name, always, po, func(ctx context.Context, img *image.Image, open Opener) error {
+	p.Image, p.Pull, err = WithImage(ctx, st, f, name, always, po, func(ctx context.Context, img *image.Image, open content.Opener) error {
 		var err error
 		p.Snapshots, err = sn.Prepare(ctx, img, snapshot.PrepareOptions{Open: open})
 		return err

@@ -10,7 +10,6 @@ import (
 	"github.com/ctrlite/ctr-lite/pkg/content"
 	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/ctrlite/ctr-lite/unpack"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // ErrNotEmpty: the target directory exists and has entries.
@@ -24,7 +23,7 @@ type Options struct {
 	Skipped func(name, reason string)
 	// Open returns a layer blob's bytes; default: the store's committed
 	// blob (content.Store.Follow unpacks while a pull downloads).
-	Open func(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error)
+	Open content.Opener
 	// Sequential applies the layers one after the other into dir. By
 	// default, as root and for two layers or more, they are applied in
 	// parallel beside dir and merged into it with renames.
@@ -44,7 +43,7 @@ func Flatten(ctx context.Context, st *content.Store, img *image.Image, dir strin
 	uo := unpack.Options{Mode: unpack.Flat, Rootless: opts.Rootless, Skipped: opts.Skipped}
 	open := opts.Open
 	if open == nil {
-		open = func(ctx context.Context, d ocispec.Descriptor) (io.ReadCloser, error) { return st.Open(ctx, d.Digest) }
+		open = st.Opener()
 	}
 	if !opts.Sequential && !uo.Rootless && os.Geteuid() == 0 && len(img.Manifest.Layers) > 1 {
 		stats, err := flattenParallel(ctx, img, dir, open, opts)
