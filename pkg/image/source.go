@@ -99,24 +99,20 @@ func (r *verifying) Read(p []byte) (int, error) {
 
 func (r *verifying) Close() error { return r.rc.Close() }
 
-// Open returns a Source for name: the stored image when there is one (and
+// Open returns a Source for ref: the stored image when there is one (and
 // remote is false), else the registry's, read without storing anything.
-func Open(ctx context.Context, st *content.Store, f Fetcher, name string, p Platform, remote bool) (*Source, error) {
+func Open(ctx context.Context, st *content.Store, f Fetcher, ref reference.Reference, p Platform, remote bool) (*Source, error) {
 	if p.OS == "" {
 		p = HostPlatform()
 	}
 	if !remote {
-		img, err := Load(ctx, st, name, p)
+		img, err := Load(ctx, st, ref, p)
 		if err == nil {
 			return StoreSource(st, img), nil
 		}
 		if !errors.Is(err, ErrNotStored) && !errors.Is(err, ErrPlatformNotFound) {
 			return nil, err
 		}
-	}
-	ref, err := reference.Parse(name)
-	if err != nil {
-		return nil, err
 	}
 	return Remote(ctx, f, ref, p)
 }
