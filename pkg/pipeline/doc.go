@@ -18,7 +18,9 @@
 // every blob.
 //
 // Errors: when the pull fails, its error is returned, not the unpacker's
-// (which then only saw its reads cancelled). Result fields are nil or zero
+// (which then only saw its reads cancelled); when the unpacker fails first
+// (say, into a directory that is not empty), the pull is cancelled and the
+// unpacker's error is returned. Result fields are nil or zero
 // when their step did not run: Pull is nil when the stored image was used;
 // Snapshots is set by Prepare and by Pull with Options.Unpack; Stats and
 // Skipped by Flatten. On error the Result is nil, except from Flatten,

@@ -91,7 +91,8 @@ func Flatten(ctx context.Context, st *content.Store, f image.Fetcher, ref refere
 // in res. A stored image (unless always) is used as it is. Otherwise it
 // is pulled, and consume starts as soon as the config is stored, with an
 // opener that follows each layer as it downloads. The pull's error wins
-// over the consumer's.
+// over the consumer's, unless the pull failed only because the consumer's
+// failure cancelled it.
 func with(ctx context.Context, st *content.Store, f image.Fetcher, ref reference.Reference, always bool, po image.PullOptions,
 	res *Result, consume func(ctx context.Context, img *image.Image, open content.Opener) error) error {
 	if po.Platform.OS == "" {
@@ -107,6 +108,7 @@ func with(ctx context.Context, st *content.Store, f image.Fetcher, ref reference
 			return err
 		}
 	}
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ready := make(chan *image.Image, 1)
@@ -134,7 +136,11 @@ func with(ctx context.Context, st *content.Store, f image.Fetcher, ref reference
 	if cerr != nil {
 		cancel()
 	}
-	if perr := <-pulled; perr != nil {
+	perr := <-pulled
+	// A pull that failed only because the consumer's failure cancelled it
+	// has nothing to add to the consumer's error.
+	cancelledByConsumer := cerr != nil && errors.Is(perr, context.Canceled) && parent.Err() == nil
+	if perr != nil && !cancelledByConsumer {
 		return perr
 	}
 	res.Image, res.Pull = img, pr

@@ -10,6 +10,7 @@ import (
 	"github.com/ctrlite/ctr-lite/internal/testimage"
 	"github.com/ctrlite/ctr-lite/pkg/content"
 	"github.com/ctrlite/ctr-lite/pkg/image"
+	"github.com/ctrlite/ctr-lite/pkg/rootfs"
 	"github.com/ctrlite/ctr-lite/pkg/snapshot"
 )
 
@@ -141,6 +142,23 @@ func TestPullErrorWinsOverConsumers(t *testing.T) {
 		func(ctx context.Context, _ *image.Image, _ content.Opener) error { <-ctx.Done(); return mine })
 	if !errors.Is(err, content.ErrDigestMismatch) {
 		t.Errorf("pull and consumer failed: got %v, want the pull's digest mismatch", err)
+	}
+}
+
+func TestConsumerErrorWinsOverTheCancelItCaused(t *testing.T) {
+	st, reg, ref := setup(t)
+	mine := errors.New("consumer failed")
+	err := with(context.Background(), st, reg, ref, false, opts().Pull, &Result{},
+		func(context.Context, *image.Image, content.Opener) error { return mine })
+	if !errors.Is(err, mine) {
+		t.Errorf("consumer failed first: got %v, want the consumer's error", err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "file"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Flatten(context.Background(), st, reg, ref, dir, opts()); !errors.Is(err, rootfs.ErrNotEmpty) {
+		t.Errorf("flatten of a missing image into a non-empty dir: %v; want %v", err, rootfs.ErrNotEmpty)
 	}
 }
 
