@@ -1,12 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
 
-	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/ctrlite/ctr-lite/pkg/inspect"
 	"github.com/spf13/cobra"
 )
@@ -54,15 +54,9 @@ both. Sizes take decimal (KB, MB, GB) or binary (KiB, MiB, GiB) units.
 			if err != nil {
 				return &exitError{code: 2, err: err}
 			}
-			var base *image.Source
-			if cf.baseline != "" {
-				if base, err = f.open(cmd.Context(), g, cf.baseline); err != nil {
-					return &exitError{code: 2, err: fmt.Errorf("baseline: %w", err)}
-				}
-			}
-			var baseline inspect.Source
-			if base != nil {
-				baseline = base
+			baseline, err := cf.openBaseline(cmd.Context(), g, &f)
+			if err != nil {
+				return &exitError{code: 2, err: err}
 			}
 			rep, err := inspect.Check(cmd.Context(), src, baseline, rules)
 			if err != nil {
@@ -104,6 +98,19 @@ both. Sizes take decimal (KB, MB, GB) or binary (KiB, MiB, GiB) units.
 	fl.StringVar(&cf.baseline, "baseline", "", "`IMAGE` to compare with for --no-new-setuid and --max-growth")
 	fl.StringVar(&cf.junit, "junit", "", "also write a JUnit XML report to `FILE`")
 	return cmd
+}
+
+// openBaseline opens --baseline with the source flags, or returns a nil
+// Source when it is not set.
+func (cf *checkFlags) openBaseline(ctx context.Context, g *globals, f *sourceFlags) (inspect.Source, error) {
+	if cf.baseline == "" {
+		return nil, nil
+	}
+	src, err := f.open(ctx, g, cf.baseline)
+	if err != nil {
+		return nil, fmt.Errorf("baseline: %w", err)
+	}
+	return src, nil
 }
 
 // rules merges the --rules file with the rule flags that were set.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/ctrlite/ctr-lite/pkg/inspect"
+	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/spf13/cobra"
 )
 
@@ -36,7 +37,11 @@ func (f *sourceFlags) open(ctx context.Context, g *globals, name string) (*image
 	if err != nil {
 		return nil, err
 	}
-	return image.Open(ctx, st, rc, name, p, f.remote)
+	ref, err := reference.Parse(name)
+	if err != nil {
+		return nil, err
+	}
+	return image.Open(ctx, st, rc, ref, p, f.remote)
 }
 
 func newInspectCmd(g *globals) *cobra.Command {

@@ -1,15 +1,13 @@
 package main
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/ctrlite/ctr-lite/pkg/content"
 	"github.com/ctrlite/ctr-lite/pkg/image"
-	"github.com/ctrlite/ctr-lite/pkg/launch"
+	"github.com/ctrlite/ctr-lite/pkg/pipeline"
 	"github.com/ctrlite/ctr-lite/pkg/progress"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
-	"github.com/ctrlite/ctr-lite/pkg/snapshot"
 	"github.com/ctrlite/ctr-lite/pkg/units"
 	"github.com/ctrlite/ctr-lite/registry"
 	"github.com/spf13/cobra"
@@ -52,24 +50,27 @@ interrupted download resumes where it stopped.`,
 				if err != nil {
 					return err
 				}
-				po := image.PullOptions{Platform: p, MaxConcurrent: concurrency, Progress: progress.Auto(out, quiet)}
-				res, snaps, err := pull(cmd.Context(), st, rc, ref, po, unpackToo)
+				res, err := pipeline.Pull(cmd.Context(), st, rc, ref, pipeline.Options{
+					Pull:   image.PullOptions{Platform: p, MaxConcurrent: concurrency, Progress: progress.Auto(out, quiet)},
+					Unpack: unpackToo,
+				})
 				if err != nil {
 					return err
 				}
+				pr := res.Pull
 				if quiet {
-					fmt.Fprintln(out, res.Image.ManifestDesc.Digest)
+					fmt.Fprintln(out, pr.Image.ManifestDesc.Digest)
 					continue
 				}
-				if res.UpToDate() {
+				if pr.UpToDate() {
 					fmt.Fprintf(out, "%s: image is up to date\n", ref)
 				} else {
-					fmt.Fprintf(out, "%s: downloaded %d blobs (%s), %d already stored\n", ref, res.Fetched, units.HumanSize(res.Bytes), res.Existing)
+					fmt.Fprintf(out, "%s: downloaded %d blobs (%s), %d already stored\n", ref, pr.Fetched, units.HumanSize(pr.Bytes), pr.Existing)
 				}
-				if snaps != nil {
-					fmt.Fprintf(out, "%s: snapshots: %d unpacked, %d already there\n", ref, snaps.Built, snaps.Reused)
+				if sn := res.Snapshots; sn != nil {
+					fmt.Fprintf(out, "%s: snapshots: %d unpacked, %d already there\n", ref, sn.Built, sn.Reused)
 				}
-				fmt.Fprintf(out, "%s: %s\n", ref, res.Image.ManifestDesc.Digest)
+				fmt.Fprintf(out, "%s: %s\n", ref, pr.Image.ManifestDesc.Digest)
 			}
 			return nil
 		},
@@ -80,19 +81,6 @@ interrupted download resumes where it stopped.`,
 	f.BoolVarP(&quiet, "quiet", "q", false, "print only the manifest digest")
 	f.BoolVar(&unpackToo, "unpack", false, "also unpack the layers into snapshots, while they download")
 	return cmd
-}
-
-// pull pulls ref and, with unpackToo, builds its snapshots in the same pass.
-func pull(ctx context.Context, st *content.Store, rc *registry.Client, ref reference.Reference, po image.PullOptions, unpackToo bool) (*image.PullResult, *snapshot.Result, error) {
-	if !unpackToo {
-		res, err := image.Pull(ctx, st, rc, ref, po)
-		return res, nil, err
-	}
-	p, err := launch.Prepare(ctx, st, rc, ref.String(), true, po)
-	if err != nil {
-		return nil, nil, err
-	}
-	return p.Pull, p.Snapshots, nil
 }
 
 // clients opens the store under --root and a registry client.

@@ -9,6 +9,7 @@ import (
 	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/ctrlite/ctr-lite/pkg/launch"
 	"github.com/ctrlite/ctr-lite/pkg/progress"
+	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/ctrlite/ctr-lite/pkg/runner"
 	"github.com/ctrlite/ctr-lite/pkg/runner/spec"
 	"github.com/spf13/cobra"
@@ -110,8 +111,12 @@ command cannot be executed, 127 that it was not found.`,
 			if err != nil {
 				return &exitError{code: 125, err: err}
 			}
+			ref, err := reference.Parse(args[0])
+			if err != nil {
+				return &exitError{code: 125, err: err}
+			}
 			code, err := launch.Run(cmd.Context(), st, rc, launch.Options{
-				Image: args[0], Name: name, Remove: rm, Stdin: rf.interactive, Spec: so, Runtime: runtime,
+				Image: ref, Name: name, Remove: rm, Stdin: rf.interactive, Spec: so, Runtime: runtime,
 				Pull:   image.PullOptions{Platform: p, Progress: progress.Auto(cmd.ErrOrStderr(), false)},
 				Notice: func(s string) { fmt.Fprintln(cmd.ErrOrStderr(), "ctr-lite:", s) },
 			}, runner.Stdio{In: cmd.InOrStdin(), Out: cmd.OutOrStdout(), Err: cmd.ErrOrStderr()})
@@ -163,7 +168,11 @@ flattened image into DIR/rootfs, so that 'runc run -b DIR ID' or
 			if err != nil {
 				return err
 			}
-			if _, err := launch.Bundle(cmd.Context(), st, rc, args[0], args[1], so,
+			ref, err := reference.Parse(args[0])
+			if err != nil {
+				return err
+			}
+			if _, err := launch.Bundle(cmd.Context(), st, rc, ref, args[1], so,
 				image.PullOptions{Platform: p, Progress: progress.Auto(cmd.ErrOrStderr(), false)}); err != nil {
 				return err
 			}

@@ -1,17 +1,14 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/ctrlite/ctr-lite/pkg/image"
-	"github.com/ctrlite/ctr-lite/pkg/launch"
+	"github.com/ctrlite/ctr-lite/pkg/pipeline"
 	"github.com/ctrlite/ctr-lite/pkg/progress"
-	"github.com/ctrlite/ctr-lite/pkg/rootfs"
+	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/ctrlite/ctr-lite/pkg/units"
-	"github.com/ctrlite/ctr-lite/unpack"
 	"github.com/spf13/cobra"
 )
 
@@ -50,31 +47,25 @@ files are owned by the caller.`,
 			if err != nil {
 				return err
 			}
-			var (
-				skipped []string
-				stats   unpack.Stats
-			)
+			ref, err := reference.Parse(args[0])
+			if err != nil {
+				return err
+			}
 			// An image that is not stored is unpacked while it downloads.
-			img, _, err := launch.WithImage(cmd.Context(), st, rc, args[0], false,
-				image.PullOptions{Platform: p, Progress: progress.Auto(cmd.ErrOrStderr(), quiet)},
-				func(ctx context.Context, img *image.Image, open launch.Opener) error {
-					var err error
-					stats, err = rootfs.Flatten(ctx, st, img, args[1], rootfs.Options{
-						Rootless: rootless || os.Geteuid() != 0,
-						Skipped:  func(name, _ string) { skipped = append(skipped, name) },
-						Open:     open,
-					})
-					return err
-				})
-			if len(skipped) > 0 {
-				fmt.Fprintf(cmd.ErrOrStderr(), "warning: rootless unpack skipped %d device nodes: %s\n", len(skipped), strings.Join(skipped, " "))
+			res, err := pipeline.Flatten(cmd.Context(), st, rc, ref, args[1], pipeline.Options{
+				Pull:     image.PullOptions{Platform: p, Progress: progress.Auto(cmd.ErrOrStderr(), quiet)},
+				Rootless: rootless,
+			})
+			if n := len(res.Skipped); n > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: rootless unpack skipped %d device nodes: %s\n", n, strings.Join(res.Skipped, " "))
 			}
 			if err != nil {
 				return err
 			}
 			if !quiet {
+				img := res.Image
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: unpacked %d layers into %s (%d entries, %s)\n",
-					img.Name, len(img.Manifest.Layers), args[1], stats.Entries, units.HumanSize(stats.Bytes))
+					img.Name, len(img.Manifest.Layers), args[1], res.Stats.Entries, units.HumanSize(res.Stats.Bytes))
 			}
 			return nil
 		},

@@ -11,6 +11,7 @@ import (
 	"github.com/ctrlite/ctr-lite/internal/testutil"
 	"github.com/ctrlite/ctr-lite/pkg/content"
 	"github.com/ctrlite/ctr-lite/pkg/image"
+	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -55,7 +56,11 @@ func store(t testing.TB, st *content.Store, name string, layers [][]byte, layerT
 	if err := st.SetName(ctx, name, put(ocispec.MediaTypeImageManifest, raw)); err != nil {
 		t.Fatal(err)
 	}
-	img, err := image.Load(ctx, st, name, Platform)
+	ref, err := reference.Parse(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := image.Load(ctx, st, ref, Platform)
 	if err != nil {
 		t.Fatal(err)
 	}

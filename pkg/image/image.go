@@ -39,13 +39,8 @@ func (img *Image) Size() int64 {
 	return n
 }
 
-// Load reads a stored image by name ("alpine", "localhost:5000/x:1", or a
-// full reference) without touching the network.
-func Load(ctx context.Context, st *content.Store, name string, p Platform) (*Image, error) {
-	ref, err := reference.Parse(name)
-	if err != nil {
-		return nil, err
-	}
+// Load reads the image stored under ref without touching the network.
+func Load(ctx context.Context, st *content.Store, ref reference.Reference, p Platform) (*Image, error) {
 	target, err := st.Get(ctx, ref.String())
 	if errors.Is(err, content.ErrNotFound) {
 		return nil, fmt.Errorf("%w: %s", ErrNotStored, ref)

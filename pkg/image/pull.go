@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ctrlite/ctr-lite/pkg/content"
-	"github.com/ctrlite/ctr-lite/pkg/progress"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -26,8 +25,8 @@ type Fetcher interface {
 // PullOptions tune a pull.
 type PullOptions struct {
 	Platform      Platform
-	MaxConcurrent int               // parallel blob downloads; default 3
-	Progress      progress.Reporter // default: none
+	MaxConcurrent int      // parallel blob downloads; default 3
+	Progress      Progress // default: none
 	// Resumes is how often one blob download may resume after its body
 	// broke off mid-way; default 5.
 	Resumes int
@@ -59,7 +58,7 @@ func Pull(ctx context.Context, st *content.Store, f Fetcher, ref reference.Refer
 		opts.Resumes = 5
 	}
 	if opts.Progress == nil {
-		opts.Progress = progress.Nop{}
+		opts.Progress = NoProgress{}
 	}
 	if opts.Platform.OS == "" {
 		opts.Platform = HostPlatform()
@@ -214,7 +213,7 @@ func (p *puller) blob(ctx context.Context, desc ocispec.Descriptor, label string
 		w, err := p.st.Writer(ctx, desc)
 		if errors.Is(err, content.ErrExists) {
 			if attempt == 0 {
-				rep.Start(desc.Digest, label, desc.Size, desc.Size, progress.Exists)
+				rep.Start(desc.Digest, label, desc.Size, desc.Size, Exists)
 				rep.Done(desc.Digest, nil)
 				p.count(&p.existing, 0)
 			}
@@ -262,9 +261,9 @@ func (p *puller) download(ctx context.Context, w *content.Writer, desc ocispec.D
 		off = 0
 	}
 	if attempt == 0 {
-		ev := progress.Fetching
+		ev := Fetching
 		if off > 0 {
-			ev = progress.Resumed
+			ev = Resumed
 		}
 		p.opts.Progress.Start(desc.Digest, label, desc.Size, off, ev)
 	}

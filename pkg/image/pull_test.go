@@ -140,7 +140,7 @@ func TestPullStoresEverythingAndNamesIt(t *testing.T) {
 			t.Errorf("layer %s not stored: %v", d, err)
 		}
 	}
-	loaded, err := Load(ctx, st, ref.String(), HostPlatform())
+	loaded, err := Load(ctx, st, ref, HostPlatform())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +243,7 @@ func TestPullPlatformFromIndex(t *testing.T) {
 				t.Errorf("name points to %s, want the index %s", res.Image.Target.Digest, idxDigest)
 			}
 			// The index blob is stored too, and Load finds the platform's manifest through it.
-			img, err := Load(ctx, st, ref.String(), p)
+			img, err := Load(ctx, st, ref, p)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -16,7 +16,7 @@ import (
 // as pkg/inspect, whether the image is stored or only in a registry.
 type Source struct {
 	Image *Image
-	open  func(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error)
+	open  content.Opener
 }
 
 func (s *Source) Manifest() ocispec.Manifest    { return s.Image.Manifest }
@@ -33,9 +33,7 @@ func (s *Source) OpenLayer(ctx context.Context, i int) (io.ReadCloser, error) {
 
 // StoreSource reads img's layers from the content store.
 func StoreSource(st *content.Store, img *Image) *Source {
-	return &Source{Image: img, open: func(ctx context.Context, d ocispec.Descriptor) (io.ReadCloser, error) {
-		return st.Open(ctx, d.Digest)
-	}}
+	return &Source{Image: img, open: st.Opener()}
 }
 
 // Remote resolves ref in the registry for platform p and returns it as a
@@ -101,24 +99,20 @@ func (r *verifying) Read(p []byte) (int, error) {
 
 func (r *verifying) Close() error { return r.rc.Close() }
 
-// Open returns a Source for name: the stored image when there is one (and
+// Open returns a Source for ref: the stored image when there is one (and
 // remote is false), else the registry's, read without storing anything.
-func Open(ctx context.Context, st *content.Store, f Fetcher, name string, p Platform, remote bool) (*Source, error) {
+func Open(ctx context.Context, st *content.Store, f Fetcher, ref reference.Reference, p Platform, remote bool) (*Source, error) {
 	if p.OS == "" {
 		p = HostPlatform()
 	}
 	if !remote {
-		img, err := Load(ctx, st, name, p)
+		img, err := Load(ctx, st, ref, p)
 		if err == nil {
 			return StoreSource(st, img), nil
 		}
 		if !errors.Is(err, ErrNotStored) && !errors.Is(err, ErrPlatformNotFound) {
 			return nil, err
 		}
-	}
-	ref, err := reference.Parse(name)
-	if err != nil {
-		return nil, err
 	}
 	return Remote(ctx, f, ref, p)
 }

@@ -1,6 +1,6 @@
-// Package launch puts `run` together: make sure the image is stored, its
-// snapshots built, record the container, stack the snapshots under a
-// writable overlay (or copy the rootfs where overlayfs cannot be mounted)
-// and hand the process to the built-in runner or to runc/crun. It also
-// writes standalone OCI bundles.
+// Package launch runs containers: pkg/pipeline makes sure the image is
+// stored and its snapshots built, then launch records the container,
+// stacks the snapshots under a writable overlay (or copies the rootfs where
+// overlayfs cannot be mounted) and hands the process to the built-in runner
+// or to runc/crun. It also writes standalone OCI bundles.
 package launch

@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/ctrlite/ctr-lite/pkg/container"
 	"github.com/ctrlite/ctr-lite/pkg/content"
 	"github.com/ctrlite/ctr-lite/pkg/image"
+	"github.com/ctrlite/ctr-lite/pkg/pipeline"
+	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/ctrlite/ctr-lite/pkg/rootfs"
 	"github.com/ctrlite/ctr-lite/pkg/runner"
 	"github.com/ctrlite/ctr-lite/pkg/runner/spec"
@@ -20,7 +21,7 @@ import (
 
 // Options describe one `run`.
 type Options struct {
-	Image  string
+	Image  reference.Reference
 	Name   string
 	Remove bool // --rm: delete the container when it exits
 	Stdin  bool // -i: pass stdin through (otherwise /dev/null)
@@ -64,7 +65,7 @@ func create(ctx context.Context, st *content.Store, f image.Fetcher, cs *contain
 		return nil, nil, nil, err
 	}
 	defer release()
-	p, err := Prepare(ctx, st, f, opts.Image, false, opts.Pull)
+	p, err := pipeline.Prepare(ctx, st, f, opts.Image, pipeline.Options{Pull: opts.Pull})
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -98,7 +99,7 @@ func start(ctx context.Context, st *content.Store, cs *container.Store, img *ima
 	} else {
 		opts.Notice("overlayfs cannot be mounted here (" + why + "): running on a copied root filesystem")
 		dir := filepath.Join(cs.Dir(c.ID), "rootfs")
-		if _, err := rootfs.Flatten(ctx, st, img, dir, rootfs.Options{Rootless: os.Geteuid() != 0}); err != nil {
+		if _, err := rootfs.Flatten(ctx, st, img, dir, rootfs.Options{}); err != nil {
 			return exit125(err)
 		}
 		s.Root.Path = dir
@@ -128,18 +129,15 @@ func runRuntime(ctx context.Context, cs *container.Store, img *image.Image, c *c
 	return runner.RunRuntime(ctx, opts.Runtime, dir, c.ID, stdio)
 }
 
-// Bundle writes an OCI runtime bundle for img into dir: config.json and a
+// Bundle writes an OCI runtime bundle for ref into dir: config.json and a
 // flattened rootfs/, runnable with `runc run -b DIR ID` or `crun run -b DIR ID`.
-func Bundle(ctx context.Context, st *content.Store, f image.Fetcher, name, dir string, so spec.Options, po image.PullOptions) (*specs.Spec, error) {
+func Bundle(ctx context.Context, st *content.Store, f image.Fetcher, ref reference.Reference, dir string, so spec.Options, po image.PullOptions) (*specs.Spec, error) {
 	rootDir := filepath.Join(dir, "rootfs")
-	img, _, err := WithImage(ctx, st, f, name, false, po, func(ctx context.Context, img *image.Image, open Opener) error {
-		_, err := rootfs.Flatten(ctx, st, img, rootDir, rootfs.Options{Rootless: os.Geteuid() != 0, Open: open})
-		return err
-	})
+	res, err := pipeline.Flatten(ctx, st, f, ref, rootDir, pipeline.Options{Pull: po})
 	if err != nil {
 		return nil, err
 	}
-	s, err := spec.Build(img.Config.Config, rootDir, so)
+	s, err := spec.Build(res.Image.Config.Config, rootDir, so)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"io"
 	"sync"
 
+	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/ctrlite/ctr-lite/pkg/units"
 	"github.com/opencontainers/go-digest"
 	"github.com/vbauerster/mpb/v8"
@@ -22,13 +23,13 @@ func NewBars(w io.Writer) *Bars {
 	return &Bars{p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(32)), bars: map[digest.Digest]*mpb.Bar{}}
 }
 
-func (b *Bars) Start(d digest.Digest, label string, size, offset int64, ev Event) {
+func (b *Bars) Start(d digest.Digest, label string, size, offset int64, ev image.Event) {
 	name := label + " " + units.ShortDigest(d.String())
 	note := ""
 	switch ev {
-	case Exists:
+	case image.Exists:
 		note = " exists"
-	case Resumed:
+	case image.Resumed:
 		note = " resumed"
 	}
 	bar := b.p.AddBar(size,
@@ -40,7 +41,7 @@ func (b *Bars) Start(d digest.Digest, label string, size, offset int64, ev Event
 		),
 	)
 	bar.SetCurrent(offset)
-	if ev == Exists {
+	if ev == image.Exists {
 		bar.SetCurrent(size)
 		bar.SetTotal(size, true)
 	}

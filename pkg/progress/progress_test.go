@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/ctrlite/ctr-lite/pkg/units"
 	"github.com/opencontainers/go-digest"
 )
@@ -16,9 +17,9 @@ func TestLines(t *testing.T) {
 	a := digest.FromString("a")
 	b := digest.FromString("b")
 	c := digest.FromString("c")
-	r.Start(a, "layer", 2048, 0, Fetching)
-	r.Start(b, "layer", 10, 0, Exists)
-	r.Start(c, "config", 5<<20, 1<<20, Resumed)
+	r.Start(a, "layer", 2048, 0, image.Fetching)
+	r.Start(b, "layer", 10, 0, image.Exists)
+	r.Start(c, "config", 5<<20, 1<<20, image.Resumed)
 	r.Done(a, nil)
 	r.Done(c, errors.New("boom"))
 	r.Wait()
@@ -38,7 +39,7 @@ func TestLines(t *testing.T) {
 func TestQuiet(t *testing.T) {
 	var buf bytes.Buffer
 	r := Auto(&buf, true)
-	r.Start(digest.FromString("a"), "layer", 1, 0, Fetching)
+	r.Start(digest.FromString("a"), "layer", 1, 0, image.Fetching)
 	r.Done(digest.FromString("a"), nil)
 	r.Wait()
 	if buf.Len() != 0 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -12,10 +11,10 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/ctrlite/ctr-lite/pkg/content"
 	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/ctrlite/ctr-lite/pkg/layers"
 	"github.com/ctrlite/ctr-lite/unpack"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
 )
 
@@ -29,7 +28,7 @@ var errNoWorkDir = errors.New("no work directory beside the target")
 // removes, an opaque directory empties, a directory dir does not have yet
 // and every non-directory move in by one rename. A hardlink to a lower
 // layer's file was copied up with its whole group, so links stay links.
-func flattenParallel(ctx context.Context, img *image.Image, dir string, open opener, opts Options) (unpack.Stats, error) {
+func flattenParallel(ctx context.Context, img *image.Image, dir string, open content.Opener, opts Options) (unpack.Stats, error) {
 	var total unpack.Stats
 	work, err := os.MkdirTemp(filepath.Dir(dir), ".ctr-lite-unpack-")
 	if err != nil {
@@ -362,6 +361,3 @@ func removeTree(dir string) {
 	})
 	os.RemoveAll(dir)
 }
-
-// opener returns a layer blob's bytes.
-type opener = func(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error)

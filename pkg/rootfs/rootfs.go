@@ -10,7 +10,6 @@ import (
 	"github.com/ctrlite/ctr-lite/pkg/content"
 	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/ctrlite/ctr-lite/unpack"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // ErrNotEmpty: the target directory exists and has entries.
@@ -18,13 +17,14 @@ var ErrNotEmpty = errors.New("target directory is not empty")
 
 // Options tune Flatten.
 type Options struct {
-	// Rootless: no device nodes, no chown (default: when not root).
+	// Rootless: no device nodes, no chown. Always so when st's data root
+	// is rootless (dataroot.Root.Rootless); set it to ask for it as root.
 	Rootless bool
 	// Skipped is told about entries not applied in rootless mode.
 	Skipped func(name, reason string)
 	// Open returns a layer blob's bytes; default: the store's committed
 	// blob (content.Store.Follow unpacks while a pull downloads).
-	Open func(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error)
+	Open content.Opener
 	// Sequential applies the layers one after the other into dir. By
 	// default, as root and for two layers or more, they are applied in
 	// parallel beside dir and merged into it with renames.
@@ -41,12 +41,12 @@ func Flatten(ctx context.Context, st *content.Store, img *image.Image, dir strin
 		return total, fmt.Errorf("unpack %s: %w", img.Name, err)
 	}
 	diffIDs := img.DiffIDs()
-	uo := unpack.Options{Mode: unpack.Flat, Rootless: opts.Rootless, Skipped: opts.Skipped}
+	uo := unpack.Options{Mode: unpack.Flat, Rootless: opts.Rootless || st.Root().Rootless(), Skipped: opts.Skipped}
 	open := opts.Open
 	if open == nil {
-		open = func(ctx context.Context, d ocispec.Descriptor) (io.ReadCloser, error) { return st.Open(ctx, d.Digest) }
+		open = st.Opener()
 	}
-	if !opts.Sequential && !uo.Rootless && os.Geteuid() == 0 && len(img.Manifest.Layers) > 1 {
+	if !opts.Sequential && !uo.Rootless && len(img.Manifest.Layers) > 1 {
 		stats, err := flattenParallel(ctx, img, dir, open, opts)
 		if !errors.Is(err, errNoWorkDir) {
 			if err != nil {

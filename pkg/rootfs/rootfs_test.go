@@ -13,6 +13,7 @@ import (
 	"github.com/ctrlite/ctr-lite/pkg/archive"
 	"github.com/ctrlite/ctr-lite/pkg/content"
 	"github.com/ctrlite/ctr-lite/pkg/image"
+	"github.com/ctrlite/ctr-lite/pkg/reference"
 )
 
 var amd64 = testimage.Platform
@@ -58,7 +59,11 @@ func TestParallelFlattenEqualsSequentialCorpus(t *testing.T) {
 				if n.Name == "" {
 					continue
 				}
-				img, err := image.Load(context.Background(), st, n.Name, amd64)
+				ref, err := reference.Parse(n.Name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				img, err := image.Load(context.Background(), st, ref, amd64)
 				if err != nil {
 					t.Fatal(err)
 				}

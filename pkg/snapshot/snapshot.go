@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -68,7 +67,7 @@ type PrepareOptions struct {
 	// Open returns a layer blob's (compressed) bytes; default: the
 	// store's committed blob. A pull that unpacks while it downloads
 	// passes content.Store.Follow here.
-	Open func(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error)
+	Open content.Opener
 	// Parallel caps how many layers are applied at once; default: the
 	// number of CPUs.
 	Parallel int
@@ -86,9 +85,7 @@ func (s *Snapshotter) Prepare(ctx context.Context, img *image.Image, opts Prepar
 		return nil, fmt.Errorf("prepare %s: %w (%d diff IDs, %d layers)", img.Name, ErrNoDiffIDs, len(diffIDs), len(descs))
 	}
 	if opts.Open == nil {
-		opts.Open = func(ctx context.Context, d ocispec.Descriptor) (io.ReadCloser, error) {
-			return s.st.Open(ctx, d.Digest)
-		}
+		opts.Open = s.st.Opener()
 	}
 	if opts.Parallel <= 0 {
 		opts.Parallel = runtime.GOMAXPROCS(0)
@@ -131,7 +128,7 @@ func lowerDirs(below []string) []string {
 // ensure builds chain c from layer desc unless it is already complete.
 // Concurrent processes asking for the same chain build it once.
 func (s *Snapshotter) ensure(ctx context.Context, desc ocispec.Descriptor, diffID, c digest.Digest, lowers []string,
-	open func(context.Context, ocispec.Descriptor) (io.ReadCloser, error), waitLowers func() error) (bool, error) {
+	open content.Opener, waitLowers func() error) (bool, error) {
 	if s.Exists(c) {
 		return false, nil
 	}
@@ -147,7 +144,7 @@ func (s *Snapshotter) ensure(ctx context.Context, desc ocispec.Descriptor, diffI
 }
 
 func (s *Snapshotter) build(ctx context.Context, desc ocispec.Descriptor, diffID, c digest.Digest, lowers []string,
-	open func(context.Context, ocispec.Descriptor) (io.ReadCloser, error), waitLowers func() error) error {
+	open content.Opener, waitLowers func() error) error {
 	tmp, err := s.tempDir(c)
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 	"github.com/ctrlite/ctr-lite/pkg/archive"
 	"github.com/ctrlite/ctr-lite/pkg/content"
 	"github.com/ctrlite/ctr-lite/pkg/image"
+	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/ctrlite/ctr-lite/pkg/rootfs"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -33,7 +34,11 @@ func importCorpus(t *testing.T, layout string) (*content.Store, *image.Image) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := image.Load(ctx, st, names[0].Name, image.Platform{OS: "linux", Architecture: "amd64"})
+	ref, err := reference.Parse(names[0].Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := image.Load(ctx, st, ref, image.Platform{OS: "linux", Architecture: "amd64"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +73,11 @@ func storeVariant(t *testing.T, st *content.Store, img *image.Image, name string
 	if err := st.SetName(ctx, name, mDesc); err != nil {
 		t.Fatal(err)
 	}
-	out, err := image.Load(ctx, st, name, image.HostPlatform())
+	ref, err := reference.Parse(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := image.Load(ctx, st, ref, image.HostPlatform())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,26 @@
+package content
+
+import (
+	"context"
+	"io"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Opener returns a blob's bytes given its descriptor. It is how layers are
+// handed to whoever unpacks or reads them, wherever the bytes come from:
+// the store (Store.Opener), a download in progress (Store.Follow) or a
+// registry read without storing.
+type Opener func(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error)
+
+// Opener returns an Opener of the blobs committed to s; ErrNotFound for
+// the others.
+func (s *Store) Opener() Opener {
+	return func(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
+		f, err := s.Open(ctx, desc.Digest)
+		if err != nil {
+			return nil, err
+		}
+		return f, nil
+	}
+}
