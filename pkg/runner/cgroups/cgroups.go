@@ -60,7 +60,7 @@ func New(path string, res *specs.LinuxResources) (*Cgroup, error) {
 // supported refuses the resources this package does not set.
 func supported(res *specs.LinuxResources) error {
 	var unset []string
-	if m := res.Memory; m != nil && (m.Kernel != nil || m.KernelTCP != nil || m.Swappiness != nil || m.DisableOOMKiller != nil || m.UseHierarchy != nil || m.CheckBeforeUpdate != nil) {
+	if m := res.Memory; m != nil && (m.KernelTCP != nil || m.Swappiness != nil || m.DisableOOMKiller != nil || m.UseHierarchy != nil || m.CheckBeforeUpdate != nil) {
 		unset = append(unset, "memory")
 	}
 	if c := res.CPU; c != nil && (c.RealtimeRuntime != nil || c.RealtimePeriod != nil || c.Burst != nil || c.Idle != nil) {
