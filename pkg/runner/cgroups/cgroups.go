@@ -16,8 +16,8 @@ import (
 )
 
 // unifiedRoot is where the hierarchies are mounted; a v2-only host mounts
-// its one hierarchy there.
-const unifiedRoot = "/sys/fs/cgroup"
+// its one hierarchy there. Tests point it at a hybrid host's cgroup2 mount.
+var unifiedRoot = "/sys/fs/cgroup"
 
 // Cgroup is one container's cgroup.
 type Cgroup struct {

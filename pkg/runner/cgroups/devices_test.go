@@ -141,3 +141,46 @@ func TestUnsupportedResources(t *testing.T) {
 		t.Error("blockIO weight accepted")
 	}
 }
+
+// TestV2OnHybridMount runs the v2 code path against a hybrid host's
+// cgroup2 mount (no controllers there): the cgroup is made, its device
+// filter applies to a process in it, it is removed; a limit needing a
+// controller the hierarchy lacks is refused and leaves nothing behind.
+func TestV2OnHybridMount(t *testing.T) {
+	testutil.RequireRoot(t)
+	if Unified() {
+		t.Skip("v2 host: the other tests cover it")
+	}
+	mnt := filepath.Join(unifiedRoot, "unified")
+	var st unix.Statfs_t
+	if unix.Statfs(mnt, &st) != nil || st.Type != unix.CGROUP2_SUPER_MAGIC {
+		t.Skip("no cgroup2 hierarchy mounted")
+	}
+	old := unifiedRoot
+	unifiedRoot = mnt
+	t.Cleanup(func() {
+		_ = os.Remove(filepath.Join(mnt, "ctr-lite-test"))
+		unifiedRoot = old
+	})
+	path := "/ctr-lite-test/" + filepath.Base(t.TempDir())
+	cg, err := New(path, &specs.LinuxResources{Devices: testRules})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cg.UnifiedDir() != filepath.Join(mnt, path) || !Exists(path) {
+		t.Fatalf("cgroup dir %q, exists %v", cg.UnifiedDir(), Exists(path))
+	}
+	if got, want := devicesProbe(t, cg.UnifiedDir()), "ok ok ok no no"; got != want {
+		t.Errorf("device accesses = %q, want %q", got, want)
+	}
+	if err := cg.Delete(); err != nil || Exists(path) {
+		t.Errorf("Delete: %v, exists %v", err, Exists(path))
+	}
+	pids := int64(10)
+	if _, err := New(path, &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: &pids}}); err == nil || !strings.Contains(err.Error(), "not available") {
+		t.Errorf("pids limit without the controller: %v", err)
+	}
+	if Exists(path) {
+		t.Error("failed New left its cgroup")
+	}
+}
