@@ -5,9 +5,10 @@
 // and opaque markers the overlay opaque xattr).
 //
 // Every path of a layer is resolved inside the target directory as if it
-// were "/": openat2(RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS) on an O_PATH fd
-// of the target, or a component-by-component walk with the same semantics
-// where the kernel lacks openat2. Entries are created with *at system
+// were "/", by package confine: openat2(RESOLVE_IN_ROOT|
+// RESOLVE_NO_MAGICLINKS) on an O_PATH fd of the target, or a
+// component-by-component walk with the same semantics where the kernel
+// lacks openat2. Entries are created with *at system
 // calls relative to the resolved parent; the last component is never
 // followed (O_NOFOLLOW|O_EXCL, AT_SYMLINK_NOFOLLOW, linkat without
 // AT_SYMLINK_FOLLOW), and modes and xattrs are set on file descriptors.

@@ -7,6 +7,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ctrlite/ctr-lite/pkg/confine"
 )
 
 // hardlink links base in pfd to the in-root path named by the entry's
@@ -267,7 +269,7 @@ func readlinkAt(dirfd int, name string) (string, error) {
 		return "", err
 	}
 	defer unix.Close(fd)
-	return readlinkFd(fd)
+	return confine.Readlink(fd)
 }
 
 // copyXattrs copies the extended attributes of src to dst (both fds).

@@ -74,7 +74,7 @@ func create(ctx context.Context, st *content.Store, f image.Fetcher, cs *contain
 	for i, c := range res.ChainIDs {
 		chains[i] = c.String()
 	}
-	c, err := cs.Create(ctx, container.Container{Name: opts.Name, Image: img.Name, Command: command(img, opts.Spec), Chains: chains})
+	c, err := cs.Create(ctx, container.Container{Name: opts.Name, Image: img.Name, Command: spec.Command(img.Config.Config, opts.Spec), Chains: chains})
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -145,18 +145,6 @@ func Bundle(ctx context.Context, st *content.Store, f image.Fetcher, ref referen
 		return nil, err
 	}
 	return s, nil
-}
-
-// command is what ps shows: entrypoint and cmd after the user's overrides.
-func command(img *image.Image, o spec.Options) []string {
-	ep, cmd := img.Config.Config.Entrypoint, img.Config.Config.Cmd
-	if o.Entrypoint != nil {
-		ep, cmd = *o.Entrypoint, nil
-	}
-	if len(o.Args) > 0 {
-		cmd = o.Args
-	}
-	return append(append([]string(nil), ep...), cmd...)
 }
 
 func exit125(err error) (int, error) {

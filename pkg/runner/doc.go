@@ -7,7 +7,8 @@
 // mount, PID, UTS, IPC (and, for --network none, network) namespaces; the
 // child joins its cgroup, unshares a cgroup namespace, builds the root
 // filesystem (RootMounts such as an overlay, spec mounts resolved inside
-// the rootfs with openat2 RESOLVE_IN_ROOT and mounted through
+// the rootfs by package confine (openat2 RESOLVE_IN_ROOT, or a walk with
+// the same rules on kernels without it) and mounted through
 // /proc/self/fd, /dev, masked and read-only paths), pivot_roots into it,
 // drops to the spec's user and capabilities, sets no_new_privs, installs
 // the seccomp filter and execs the command, which is PID 1 of its

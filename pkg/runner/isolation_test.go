@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -231,6 +232,40 @@ func TestMountTargetSymlink(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(root, outside)); err != nil {
 		t.Errorf("mount target was not created inside the rootfs: %v", err)
+	}
+}
+
+// TestMountTargetEscapes: a relative symlink climbing with ../.. out of
+// the rootfs lands inside it, and a symlink loop fails the run without
+// mounting anything.
+func TestMountTargetEscapes(t *testing.T) {
+	testutil.RequireRoot(t)
+	root, img := busybox(t)
+	outside := t.TempDir()
+	rel := strings.Repeat("../", 32) + strings.TrimPrefix(outside, "/")
+	for name, target := range map[string]string{"up": rel, "loop": "loop2", "loop2": "loop"} {
+		if err := os.Symlink(target, filepath.Join(root, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts := sh("touch /up/inside && echo ok")
+	opts.Tmpfs = []string{"/up"}
+	r := runSpec(t, testID(t), build(t, root, img, opts), nil, "")
+	if r.err != nil || r.stdout != "ok\n" {
+		t.Fatalf("run: %v %q %q", r.err, r.stdout, r.stderr)
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+		t.Errorf("mount followed ../.. out of the rootfs: %v", entries)
+	}
+	if _, err := os.Stat(filepath.Join(root, outside)); err != nil {
+		t.Errorf("mount target was not created inside the rootfs: %v", err)
+	}
+	opts = sh("echo ran")
+	opts.Tmpfs = []string{"/loop/x"}
+	r = runSpec(t, testID(t)+"-loop", build(t, root, img, opts), nil, "")
+	var xe *ExitError
+	if !errors.As(r.err, &xe) || xe.Code != CodeRunnerFailed || !strings.Contains(r.err.Error(), "too many levels of symbolic links") {
+		t.Errorf("run through a symlink loop: %v (stdout %q), want exit 125 with ELOOP", r.err, r.stdout)
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/ctrlite/ctr-lite/pkg/confine"
 )
 
 var mountFlags = map[string]struct {
@@ -92,7 +94,7 @@ func setupRootfs(cfg *initConfig, tr *tracer) error {
 			return err
 		}
 	}
-	if fd, err := mkdirInRoot(rootfd, s.Process.Cwd, false); err == nil {
+	if fd, err := confine.MkdirAll(rootfd, s.Process.Cwd, false); err == nil {
 		unix.Close(fd)
 	}
 	tr.mark("dev")
@@ -142,7 +144,7 @@ func mountOne(rootfd int, m specs.Mount, cfg *initConfig) error {
 		file = !st.IsDir()
 		flags |= unix.MS_BIND
 	}
-	fd, err := mkdirInRoot(rootfd, m.Destination, file)
+	fd, err := confine.MkdirAll(rootfd, m.Destination, file)
 	if err != nil {
 		return fmt.Errorf("mount %s: %w", m.Destination, err)
 	}
@@ -200,7 +202,7 @@ func mountCgroup(rootfd int, target, dest string, flags uintptr, v1 []string) er
 	}
 	for _, opt := range v1 {
 		name := strings.TrimPrefix(opt, "name=")
-		fd, err := mkdirInRoot(rootfd, path.Join(dest, name), false)
+		fd, err := confine.MkdirAll(rootfd, path.Join(dest, name), false)
 		if err != nil {
 			return fmt.Errorf("mount cgroup %s: %w", opt, err)
 		}

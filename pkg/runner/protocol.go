@@ -9,35 +9,41 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The parent/child protocol.
+// The parent/child protocol, in ordered steps; each parent step is one
+// function of start.go, and every message is typed.
 //
 //	parent (Run)                               child (Init, re-exec'd from the sealed memfd)
 //	------------------------------------------ -------------------------------------------------
-//	create cgroup; pipe P; socketpair S
-//	clone with CLONE_NEWNS|NEWPID|NEWUTS|NEWIPC
-//	  (+NEWNET), fd 3 = P read end, fd 4 = S
-//	  (v2: CLONE_INTO_CGROUP)
-//	v1: write pid to the cgroup                blocks reading fd 3
-//	write initConfig (JSON) to P, close it      reads config until EOF
-//	                                            unshare(CLONE_NEWCGROUP) (now inside its cgroup),
+//	create cgroup
+//	1 spawn: pipe P; socketpair S; clone with
+//	  CLONE_NEWNS|NEWPID|NEWUTS|NEWIPC (+NEWNET),
+//	  fd 3 = P read end, fd 4 = S
+//	  (v2: CLONE_INTO_CGROUP)                  blocks reading fd 3
+//	2 join: v1: write pid to the cgroup
+//	3 sendConfig: initConfig (JSON) on P,      reads config until EOF
+//	  close P                                   unshare(CLONE_NEWCGROUP) (now inside its cgroup),
 //	                                            hostname, lo up, mounts (make / private, RootMounts,
-//	                                            spec mounts via openat2 RESOLVE_IN_ROOT fds, /dev),
+//	                                            spec mounts resolved in the rootfs by confine, /dev),
 //	                                            pivot_root, masked/read-only paths, read-only root
-//	                                            -t: opens /dev/ptmx (its devpts) and sends the master
-//	read S: receives the pty master (-t)  <---- over S (SCM_RIGHTS); slave becomes 0,1,2
+//	                                            -t: opens /dev/ptmx (its devpts) and sends
+//	4 recvConsole (-t): syncConsole + master <- syncConsole with the master (SCM_RIGHTS) on S;
+//	                                            the slave becomes 0,1,2
 //	                                            setsid, rlimits, bounding set, setgroups/gid/uid,
 //	                                            caps, no_new_privs, seccomp, close_range(CLOEXEC)
-//	read S until EOF                      <---- on failure: one JSON childError, exit
-//	EOF = exec succeeded                        execve(command) closes S
-//	forward signals, copy pty, wait, read the cgroup's OOM count, delete the cgroup
+//	5 awaitExec: read S until EOF         <---- on failure: syncError with a childError, exit
+//	  EOF = exec succeeded                      execve(command) closes S
+//	6 announce: pid file, Config.Started
+//	7 supervise: forward signals, copy pty, wait, read the cgroup's OOM count; Run deletes the cgroup
+//
+// Any child message other than the one a step expects is a protocol error:
+// the parent kills the child and fails with 125.
 const (
-	envInit    = "_CTRLITE_RUNNER_INIT"
-	fdConfig   = 3
-	fdSync     = 4
-	msgPtyName = "pty"
+	envInit  = "_CTRLITE_RUNNER_INIT"
+	fdConfig = 3
+	fdSync   = 4
 )
 
-// initConfig is what the parent sends the child.
+// initConfig is what the parent sends the child (step 3).
 type initConfig struct {
 	Spec       *specs.Spec
 	RootMounts []specs.Mount
@@ -46,6 +52,21 @@ type initConfig struct {
 	// "name=systemd") to mount under /sys/fs/cgroup; empty on v2.
 	CgroupV1 []string `json:",omitempty"`
 	Trace    bool     `json:",omitempty"`
+}
+
+// syncType is the kind of a child-to-parent message on the sync socket.
+type syncType string
+
+const (
+	syncConsole syncType = "console" // carries the pty master as SCM_RIGHTS (step 4)
+	syncError   syncType = "error"   // the child cannot exec and exits (steps 4, 5)
+)
+
+// syncMsg is one child-to-parent message: one SOCK_SEQPACKET packet of
+// JSON, with at most one file descriptor.
+type syncMsg struct {
+	Type  syncType    `json:"type"`
+	Error *childError `json:"error,omitempty"`
 }
 
 // childError is what the child reports when it cannot exec.
@@ -67,9 +88,68 @@ func (e childError) err() error {
 	return &ExitError{Code: e.Code, Err: fmt.Errorf("%s: %w", e.Msg, base)}
 }
 
+// writeSync (child) sends m on the sync socket sock, with fd when fd >= 0.
+func writeSync(sock int, m syncMsg, fd int) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("send %s: %w", m.Type, err)
+	}
+	var oob []byte
+	if fd >= 0 {
+		oob = unix.UnixRights(fd)
+	}
+	if err := unix.Sendmsg(sock, b, oob, nil, 0); err != nil {
+		return fmt.Errorf("send %s: %w", m.Type, err)
+	}
+	return nil
+}
+
+// readSync (parent) receives the next message and the file it carries
+// (nil if none). ok is false at EOF: the child exec'd (or died).
+func readSync(sock *os.File) (m syncMsg, f *os.File, ok bool, err error) {
+	buf := make([]byte, 64<<10)
+	oob := make([]byte, unix.CmsgSpace(4))
+	n, oobn, flags, _, err := unix.Recvmsg(int(sock.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		return m, nil, false, fmt.Errorf("read init status: %w", err)
+	}
+	if oobn > 0 {
+		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+		if err != nil || len(msgs) != 1 {
+			return m, nil, false, fmt.Errorf("read init status: bad control message")
+		}
+		fds, err := unix.ParseUnixRights(&msgs[0])
+		if err != nil || len(fds) != 1 {
+			return m, nil, false, fmt.Errorf("read init status: bad rights")
+		}
+		f = os.NewFile(uintptr(fds[0]), "sync-fd")
+	}
+	if n == 0 && f == nil {
+		return m, nil, false, nil
+	}
+	if flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 || json.Unmarshal(buf[:n], &m) != nil {
+		if f != nil {
+			f.Close()
+		}
+		return m, nil, false, fmt.Errorf("container init: bad status %q", buf[:n])
+	}
+	return m, f, true, nil
+}
+
+// unexpected is the error for a message a step did not wait for: the
+// child's own *ExitError for a syncError, else a protocol error.
+func unexpected(m syncMsg, want string) error {
+	switch {
+	case m.Type == syncError && m.Error != nil:
+		return m.Error.err()
+	case m.Type == "":
+		return fmt.Errorf("protocol: child closed the sync socket, want %s", want)
+	}
+	return fmt.Errorf("protocol: child sent %q, want %s", m.Type, want)
+}
+
 // report sends a failure to the parent and exits the child.
 func report(code int, err error) {
-	b, _ := json.Marshal(childError{Code: code, Msg: err.Error()})
-	_, _ = unix.Write(fdSync, b)
+	_ = writeSync(fdSync, syncMsg{Type: syncError, Error: &childError{Code: code, Msg: err.Error()}}, -1)
 	os.Exit(code)
 }

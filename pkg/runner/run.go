@@ -2,17 +2,11 @@ package runner
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"os/signal"
 	"path"
-	"strconv"
 	"strings"
-	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -101,166 +95,6 @@ func Run(ctx context.Context, cfg Config, stdio Stdio) (int, error) {
 		tr.mark("cgroup delete")
 	}()
 	return start(ctx, cfg, &ic, cg, stdio, stateDir, tr)
-}
-
-func start(ctx context.Context, cfg Config, ic *initConfig, cg *cgroups.Cgroup, stdio Stdio, stateDir string, tr *tracer) (int, error) {
-	s := ic.Spec
-	exe, err := sealedExe()
-	if err != nil {
-		return failed(err)
-	}
-	tr.mark("sealed exe")
-	cfgR, cfgW, err := os.Pipe()
-	if err != nil {
-		return failed(fmt.Errorf("run %s: %w", cfg.ID, err))
-	}
-	defer cfgR.Close()
-	defer cfgW.Close()
-	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return failed(fmt.Errorf("run %s: socketpair: %w", cfg.ID, err))
-	}
-	parentSock, childSock := os.NewFile(uintptr(pair[0]), "sync"), os.NewFile(uintptr(pair[1]), "sync-child")
-	defer parentSock.Close()
-	defer childSock.Close()
-
-	cmd := &exec.Cmd{
-		Path:       fdPath(int(exe.Fd())),
-		Args:       []string{"ctr-lite-init", cfg.ID},
-		Env:        []string{envInit + "=1"},
-		ExtraFiles: []*os.File{cfgR, childSock},
-		SysProcAttr: &syscall.SysProcAttr{
-			Cloneflags: cloneFlags(s),
-			Pdeathsig:  unix.SIGKILL,
-		},
-	}
-	if !s.Process.Terminal {
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.In, stdio.Out, stdio.Err
-	}
-	var cgDir *os.File
-	if d := cg.UnifiedDir(); d != "" {
-		if cgDir, err = os.Open(d); err == nil {
-			defer cgDir.Close()
-			cmd.SysProcAttr.UseCgroupFD = true
-			cmd.SysProcAttr.CgroupFD = int(cgDir.Fd())
-		}
-	}
-	// Catch signals from before the start: they are queued and forwarded
-	// once the container runs.
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, forwarded...)
-	defer signal.Stop(sigs)
-	if err := cmd.Start(); err != nil {
-		return failed(fmt.Errorf("run %s: start init: %w", cfg.ID, err))
-	}
-	tr.mark("clone+exec init")
-	cfgR.Close()
-	childSock.Close()
-	pid := cmd.Process.Pid
-	kill := func() { _ = unix.Kill(pid, unix.SIGKILL) }
-	fail := func(err error) (int, error) {
-		kill()
-		_ = cmd.Wait()
-		return failed(fmt.Errorf("run %s: %w", cfg.ID, err))
-	}
-	if cgDir == nil {
-		if err := cg.Add(pid); err != nil {
-			return fail(err)
-		}
-	}
-	if err := json.NewEncoder(cfgW).Encode(ic); err != nil {
-		return fail(fmt.Errorf("send config: %w", err))
-	}
-	cfgW.Close()
-	tr.mark("cgroup add+config")
-
-	var cons *console
-	if s.Process.Terminal {
-		master, msg, err := recvMaster(parentSock)
-		if err != nil {
-			return fail(err)
-		}
-		if master == nil {
-			return childFailed(cmd, msg)
-		}
-		cons = startConsole(master, stdio)
-		defer cons.close()
-	}
-	// EOF on the sync socket: exec succeeded. Data: the child's error.
-	msg, err := io.ReadAll(parentSock)
-	if err != nil {
-		return fail(fmt.Errorf("read init status: %w", err))
-	}
-	if len(msg) > 0 {
-		return childFailed(cmd, msg)
-	}
-	tr.mark("child setup to exec")
-	_ = os.WriteFile(path.Join(stateDir, "pid"), []byte(strconv.Itoa(pid)), 0o644)
-	if cfg.Started != nil {
-		cfg.Started(pid)
-	}
-
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		for {
-			select {
-			case sig := <-sigs:
-				if sig == unix.SIGWINCH && cons != nil {
-					continue // the pty delivers it after the resize
-				}
-				_ = cmd.Process.Signal(sig)
-			case <-ctx.Done():
-				kill()
-				return
-			case <-done:
-				return
-			}
-		}
-	}()
-	werr := cmd.Wait()
-	tr.mark("container ran")
-	if cons != nil {
-		cons.close()
-	}
-	code, err := status(cmd, werr)
-	if err != nil {
-		return failed(fmt.Errorf("run %s: wait: %w", cfg.ID, err))
-	}
-	if code == CodeOOMKilled && cg.OOMKilled() {
-		return code, &ExitError{Code: code, Err: fmt.Errorf("%s: %w", cfg.ID, ErrOOMKilled)}
-	}
-	if ctx.Err() != nil {
-		return code, ctx.Err()
-	}
-	return code, nil
-}
-
-func childFailed(cmd *exec.Cmd, msg []byte) (int, error) {
-	_ = cmd.Wait()
-	var ce childError
-	if err := json.Unmarshal(msg, &ce); err != nil {
-		return failed(fmt.Errorf("container init: bad status %q", msg))
-	}
-	e := ce.err()
-	var ee *ExitError
-	errors.As(e, &ee)
-	return ee.Code, e
-}
-
-func status(cmd *exec.Cmd, werr error) (int, error) {
-	var xe *exec.ExitError
-	if werr != nil && !errors.As(werr, &xe) {
-		return 0, werr
-	}
-	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
-	if !ok {
-		return cmd.ProcessState.ExitCode(), nil
-	}
-	if ws.Signaled() {
-		return 128 + int(ws.Signal()), nil
-	}
-	return ws.ExitStatus(), nil
 }
 
 func cloneFlags(s *specs.Spec) uintptr {

@@ -32,8 +32,8 @@ func setupConsole() error {
 	if err != nil {
 		return fmt.Errorf("open pty slave: %w", err)
 	}
-	if err := unix.Sendmsg(fdSync, []byte(msgPtyName), unix.UnixRights(master), nil, 0); err != nil {
-		return fmt.Errorf("send pty master: %w", err)
+	if err := writeSync(fdSync, syncMsg{Type: syncConsole}, master); err != nil {
+		return fmt.Errorf("pty master: %w", err)
 	}
 	for fd := 0; fd < 3; fd++ {
 		if err := unix.Dup3(slave, fd, 0); err != nil {
@@ -44,28 +44,6 @@ func setupConsole() error {
 		unix.Close(slave)
 	}
 	return nil
-}
-
-// recvMaster (parent) receives the pty master, or the child's error.
-func recvMaster(sock *os.File) (*os.File, []byte, error) {
-	buf := make([]byte, 4096)
-	oob := make([]byte, unix.CmsgSpace(4))
-	n, oobn, _, _, err := unix.Recvmsg(int(sock.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
-	if err != nil {
-		return nil, nil, fmt.Errorf("receive pty master: %w", err)
-	}
-	if oobn == 0 {
-		return nil, buf[:n], nil // an error report (or EOF)
-	}
-	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-	if err != nil || len(msgs) != 1 {
-		return nil, nil, fmt.Errorf("receive pty master: bad control message")
-	}
-	fds, err := unix.ParseUnixRights(&msgs[0])
-	if err != nil || len(fds) != 1 {
-		return nil, nil, fmt.Errorf("receive pty master: bad rights")
-	}
-	return os.NewFile(uintptr(fds[0]), "ptmx"), nil, nil
 }
 
 // console is the parent's side of -t: raw mode on the caller's terminal,

@@ -9,58 +9,82 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
-	cgroupsv3 "github.com/containerd/cgroups/v3"
-	"github.com/containerd/cgroups/v3/cgroup1"
-	"github.com/containerd/cgroups/v3/cgroup2"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
-// unifiedRoot is where a v2-only host mounts its hierarchy.
-const unifiedRoot = "/sys/fs/cgroup"
+// unifiedRoot is where the hierarchies are mounted; a v2-only host mounts
+// its one hierarchy there. Tests point it at a hybrid host's cgroup2 mount.
+var unifiedRoot = "/sys/fs/cgroup"
 
 // Cgroup is one container's cgroup.
 type Cgroup struct {
-	path   string // e.g. /ctr-lite/<id>
-	v1     cgroup1.Cgroup
-	v2     *cgroup2.Manager
+	path   string   // e.g. /ctr-lite/<id>
+	dirs   []string // the cgroup's directory in each hierarchy it is in
+	v2     bool
 	memDir string // directory holding the memory controller's files
 }
 
 // Unified reports whether the host runs cgroup v2 only.
-func Unified() bool { return cgroupsv3.Mode() == cgroupsv3.Unified }
+func Unified() bool {
+	var st unix.Statfs_t
+	return unix.Statfs(unifiedRoot, &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC
+}
 
 // New creates the cgroup at path (absolute inside the hierarchy) with the
-// given limits.
+// given limits. Resources it cannot set are refused (errors.ErrUnsupported).
 func New(path string, res *specs.LinuxResources) (*Cgroup, error) {
 	if res == nil {
 		res = &specs.LinuxResources{}
 	}
 	path = filepath.Join("/", path)
-	c := &Cgroup{path: path}
-	switch cgroupsv3.Mode() {
-	case cgroupsv3.Unified:
-		m, err := cgroup2.NewManager(unifiedRoot, path, cgroup2.ToResources(res))
-		if err != nil {
-			return nil, fmt.Errorf("create cgroup %s: %w", path, err)
-		}
-		c.v2 = m
-		c.memDir = filepath.Join(unifiedRoot, path)
-	case cgroupsv3.Legacy, cgroupsv3.Hybrid:
-		cg, err := cgroup1.New(cgroup1.StaticPath(path), res)
-		if err != nil {
-			return nil, fmt.Errorf("create cgroup %s: %w", path, err)
-		}
-		c.v1 = cg
-		for _, s := range cg.Subsystems() {
-			if p, ok := s.(interface{ Path(string) string }); ok && s.Name() == cgroup1.Memory {
-				c.memDir = p.Path(path)
-			}
-		}
-	default:
-		return nil, fmt.Errorf("create cgroup %s: no cgroup hierarchy mounted", path)
+	if err := supported(res); err != nil {
+		return nil, fmt.Errorf("create cgroup %s: %w", path, err)
+	}
+	c := &Cgroup{path: path, v2: Unified()}
+	var err error
+	if c.v2 {
+		err = c.createV2(res)
+	} else {
+		err = c.createV1(res)
+	}
+	if err != nil {
+		_ = c.Delete()
+		return nil, fmt.Errorf("create cgroup %s: %w", path, err)
 	}
 	return c, nil
+}
+
+// supported refuses the resources this package does not set.
+func supported(res *specs.LinuxResources) error {
+	var unset []string
+	if m := res.Memory; m != nil && (m.KernelTCP != nil || m.Swappiness != nil || m.DisableOOMKiller != nil || m.UseHierarchy != nil || m.CheckBeforeUpdate != nil) {
+		unset = append(unset, "memory")
+	}
+	if c := res.CPU; c != nil && (c.RealtimeRuntime != nil || c.RealtimePeriod != nil || c.Burst != nil || c.Idle != nil) {
+		unset = append(unset, "cpu")
+	}
+	if res.BlockIO != nil {
+		unset = append(unset, "blockIO")
+	}
+	if len(res.HugepageLimits) > 0 {
+		unset = append(unset, "hugepageLimits")
+	}
+	if res.Network != nil {
+		unset = append(unset, "network")
+	}
+	if len(res.Rdma) > 0 {
+		unset = append(unset, "rdma")
+	}
+	if len(res.Unified) > 0 {
+		unset = append(unset, "unified")
+	}
+	if len(unset) > 0 {
+		return fmt.Errorf("resources %s: %w", strings.Join(unset, ", "), errors.ErrUnsupported)
+	}
+	return nil
 }
 
 // Path is the cgroup's path inside its hierarchy.
@@ -69,7 +93,7 @@ func (c *Cgroup) Path() string { return c.path }
 // UnifiedDir is the cgroup's directory on a v2 host (for CLONE_INTO_CGROUP),
 // or "" on v1.
 func (c *Cgroup) UnifiedDir() string {
-	if c.v2 == nil {
+	if !c.v2 {
 		return ""
 	}
 	return filepath.Join(unifiedRoot, c.path)
@@ -77,14 +101,10 @@ func (c *Cgroup) UnifiedDir() string {
 
 // Add moves a process (all its threads) into the cgroup.
 func (c *Cgroup) Add(pid int) error {
-	var err error
-	if c.v2 != nil {
-		err = c.v2.AddProc(uint64(pid))
-	} else {
-		err = c.v1.Add(cgroup1.Process{Pid: pid})
-	}
-	if err != nil {
-		return fmt.Errorf("add pid %d to cgroup %s: %w", pid, c.path, err)
+	for _, d := range c.dirs {
+		if err := write(d, "cgroup.procs", strconv.Itoa(pid)); err != nil {
+			return fmt.Errorf("add pid %d to cgroup %s: %w", pid, c.path, err)
+		}
 	}
 	return nil
 }
@@ -96,7 +116,7 @@ func (c *Cgroup) OOMKilled() bool {
 		return false
 	}
 	file, key := "memory.oom_control", "oom_kill"
-	if c.v2 != nil {
+	if c.v2 {
 		file = "memory.events"
 	}
 	data, err := os.ReadFile(filepath.Join(c.memDir, file))
@@ -107,15 +127,21 @@ func (c *Cgroup) OOMKilled() bool {
 	return n > 0
 }
 
-// Delete removes the cgroup; its processes must have exited.
+// Delete removes the cgroup; its processes must have exited. The kernel
+// may still be tearing a process down (EBUSY): it retries for a while.
 func (c *Cgroup) Delete() error {
-	var err error
-	if c.v2 != nil {
-		err = c.v2.Delete()
-	} else {
-		err = c.v1.Delete()
+	var errs []error
+	for _, d := range c.dirs {
+		err := unix.Rmdir(d)
+		for i := 0; err == unix.EBUSY && i < 50; i++ {
+			time.Sleep(10 * time.Millisecond)
+			err = unix.Rmdir(d)
+		}
+		if err != nil && err != unix.ENOENT {
+			errs = append(errs, fmt.Errorf("rmdir %s: %w", d, err))
+		}
 	}
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("delete cgroup %s: %w", c.path, err)
 	}
 	return nil
@@ -137,6 +163,49 @@ func Exists(path string) bool {
 	return false
 }
 
+// mkdirAll makes dir and its missing parents below root; each directory it
+// makes is passed to made (e.g. to fill in cpuset files).
+func mkdirAll(root, dir string, made func(dir string) error) error {
+	rel, err := filepath.Rel(root, dir)
+	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+		return fmt.Errorf("mkdir %s: not below %s", dir, root)
+	}
+	cur := root
+	for _, c := range strings.Split(rel, "/") {
+		cur = filepath.Join(cur, c)
+		err := unix.Mkdir(cur, 0o755)
+		if err == unix.EEXIST {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("mkdir %s: %w", cur, err)
+		}
+		if made != nil {
+			if err := made(cur); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// write sets a cgroup file.
+func write(dir, file, val string) error {
+	p := filepath.Join(dir, file)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return fmt.Errorf("set %s: %w", p, err)
+	}
+	_, err = f.WriteString(val)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("set %s to %q: %w", p, val, err)
+	}
+	return nil
+}
+
 // field returns the value of "key N" in a flat-keyed cgroup file.
 func field(data []byte, key string) (int64, bool) {
 	sc := bufio.NewScanner(bytes.NewReader(data))
@@ -148,40 +217,4 @@ func field(data []byte, key string) (int64, bool) {
 		}
 	}
 	return 0, false
-}
-
-// V1Hierarchies lists the mount options of the host's cgroup v1
-// hierarchies (e.g. "cpu,cpuacct", "memory", "name=systemd"), to mount the
-// same set inside a container.
-func V1Hierarchies() []string {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// ... - cgroup cgroup rw,memory
-		_, post, ok := bytes.Cut(sc.Bytes(), []byte(" - "))
-		if !ok {
-			continue
-		}
-		fields := bytes.Fields(post)
-		if len(fields) < 3 || string(fields[0]) != "cgroup" {
-			continue
-		}
-		var opts []string
-		for _, o := range bytes.Split(fields[2], []byte(",")) {
-			s := string(o)
-			if s == "rw" || s == "ro" || s == "xattr" || s == "clone_children" || s == "noprefix" || bytes.HasPrefix(o, []byte("release_agent=")) {
-				continue
-			}
-			opts = append(opts, s)
-		}
-		if len(opts) > 0 {
-			out = append(out, strings.Join(opts, ","))
-		}
-	}
-	return out
 }

@@ -1,7 +1,10 @@
-// Package cgroups gives each container one cgroup with its limits, over
-// containerd/cgroups v3. On a unified (v2) host the cgroup lives in the one
-// hierarchy; on legacy and hybrid hosts (v1 controllers, and perhaps a
-// cgroup2 mount with few controllers) limits go through the v1 controllers.
-// It reports whether the kernel OOM-killed a process of the cgroup, and
-// removes the cgroup afterwards.
+// Package cgroups gives each container one cgroup with its limits, written
+// straight to cgroupfs (no cgroup library). On a unified (v2) host the
+// cgroup lives in the one hierarchy, its controllers enabled in the
+// parents' cgroup.subtree_control, and the device rules are a small eBPF
+// program (BPF_PROG_TYPE_CGROUP_DEVICE) attached to it. On legacy and
+// hybrid hosts the cgroup is made in every v1 hierarchy (as containerd
+// does), limits go to the v1 controllers' files and the device rules to
+// devices.allow/devices.deny. It reports whether the kernel OOM-killed a
+// process of the cgroup, and removes the cgroup afterwards.
 package cgroups

@@ -5,7 +5,7 @@
 // no_new_privs and the default seccomp profile of pkg/runner/seccomp.
 //
 // User names are resolved by reading the container's own /etc/passwd and
-// /etc/group as files, opened inside the rootfs with RESOLVE_IN_ROOT so a
+// /etc/group as files, opened inside the rootfs by package confine so a
 // symlinked passwd file cannot point at the host's.
 //
 // Two values the spec has no field for travel as annotations:

@@ -60,7 +60,7 @@ type Options struct {
 // container's mount namespace), Root.Path is left for the caller to set and
 // the user is resolved by the runner inside the container (AnnotationUser).
 func Build(img ocispec.ImageConfig, rootfs string, opts Options) (*specs.Spec, error) {
-	args := buildArgs(img, opts)
+	args := Command(img, opts)
 	if len(args) == 0 {
 		return nil, ErrNoCommand
 	}
@@ -160,7 +160,11 @@ func Build(img ocispec.ImageConfig, rootfs string, opts Options) (*specs.Spec, e
 
 func slicesClone(s []string) []string { return append([]string(nil), s...) }
 
-func buildArgs(img ocispec.ImageConfig, opts Options) []string {
+// Command is the command line a container of img runs, docker's way:
+// the image's Entrypoint followed by its Cmd; opts.Args replace the Cmd,
+// and opts.Entrypoint, when set, replaces the Entrypoint and drops the
+// image's Cmd.
+func Command(img ocispec.ImageConfig, opts Options) []string {
 	entry, cmd := img.Entrypoint, img.Cmd
 	if opts.Entrypoint != nil {
 		entry, cmd = *opts.Entrypoint, nil

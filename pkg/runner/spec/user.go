@@ -9,6 +9,8 @@ import (
 	"github.com/moby/sys/user"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/ctrlite/ctr-lite/pkg/confine"
 )
 
 type resolved struct {
@@ -72,10 +74,7 @@ func openInRoot(root, rel string) io.Reader {
 		return nil
 	}
 	defer dir.Close()
-	fd, err := unix.Openat2(int(dir.Fd()), rel, &unix.OpenHow{
-		Flags:   unix.O_RDONLY | unix.O_CLOEXEC,
-		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
-	})
+	fd, err := confine.Open(int(dir.Fd()), rel, unix.O_RDONLY)
 	if err != nil {
 		return nil
 	}

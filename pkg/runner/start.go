@@ -1,0 +1,265 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ctrlite/ctr-lite/pkg/runner/cgroups"
+)
+
+// start runs the parent's side of the protocol (protocol.go), one step
+// after the other.
+func start(ctx context.Context, cfg Config, ic *initConfig, cg *cgroups.Cgroup, stdio Stdio, stateDir string, tr *tracer) (int, error) {
+	p, err := spawn(cfg.ID, ic, cg, stdio, tr)
+	if err != nil {
+		return failed(err)
+	}
+	defer p.release()
+	if err := p.handshake(ic, cg, stdio, tr); err != nil {
+		return p.abort(cfg.ID, err)
+	}
+	p.announce(stateDir, cfg.Started)
+	return p.supervise(ctx, cfg.ID, cg, tr)
+}
+
+// initProc is the parent's handle on the child during the protocol.
+type initProc struct {
+	cmd        *exec.Cmd
+	cfgR, cfgW *os.File // the config pipe P
+	sock, peer *os.File // the sync socketpair S: ours, the child's
+	cgDir      *os.File // the v2 cgroup directory for CLONE_INTO_CGROUP, or nil
+	sigs       chan os.Signal
+	cons       *console // with -t, once received
+}
+
+// spawn (step 1) makes the pipe and the socketpair and starts the child
+// from the sealed binary in its new namespaces (and, on v2, directly in
+// its cgroup). Signals for the container are queued from before the start.
+func spawn(id string, ic *initConfig, cg *cgroups.Cgroup, stdio Stdio, tr *tracer) (*initProc, error) {
+	s := ic.Spec
+	exe, err := sealedExe()
+	if err != nil {
+		return nil, err
+	}
+	tr.mark("sealed exe")
+	p := &initProc{}
+	if p.cfgR, p.cfgW, err = os.Pipe(); err != nil {
+		return nil, fmt.Errorf("run %s: %w", id, err)
+	}
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		p.release()
+		return nil, fmt.Errorf("run %s: socketpair: %w", id, err)
+	}
+	p.sock, p.peer = os.NewFile(uintptr(pair[0]), "sync"), os.NewFile(uintptr(pair[1]), "sync-child")
+	p.cmd = &exec.Cmd{
+		Path:       fdPath(int(exe.Fd())),
+		Args:       []string{"ctr-lite-init", id},
+		Env:        []string{envInit + "=1"},
+		ExtraFiles: []*os.File{p.cfgR, p.peer},
+		SysProcAttr: &syscall.SysProcAttr{
+			Cloneflags: cloneFlags(s),
+			Pdeathsig:  unix.SIGKILL,
+		},
+	}
+	if !s.Process.Terminal {
+		p.cmd.Stdin, p.cmd.Stdout, p.cmd.Stderr = stdio.In, stdio.Out, stdio.Err
+	}
+	if d := cg.UnifiedDir(); d != "" {
+		if p.cgDir, err = os.Open(d); err == nil {
+			p.cmd.SysProcAttr.UseCgroupFD = true
+			p.cmd.SysProcAttr.CgroupFD = int(p.cgDir.Fd())
+		}
+	}
+	p.sigs = make(chan os.Signal, 16)
+	signal.Notify(p.sigs, forwarded...)
+	if err := p.cmd.Start(); err != nil {
+		p.release()
+		return nil, fmt.Errorf("run %s: start init: %w", id, err)
+	}
+	tr.mark("clone+exec init")
+	p.cfgR.Close()
+	p.peer.Close()
+	return p, nil
+}
+
+// handshake runs steps 2 to 5: the child is in its cgroup, has its
+// config, (-t) has sent its pty master, and has exec'd the command.
+func (p *initProc) handshake(ic *initConfig, cg *cgroups.Cgroup, stdio Stdio, tr *tracer) error {
+	if err := p.join(cg); err != nil {
+		return err
+	}
+	if err := p.sendConfig(ic); err != nil {
+		return err
+	}
+	tr.mark("cgroup add+config")
+	if ic.Spec.Process.Terminal {
+		if err := p.recvConsole(stdio); err != nil {
+			return err
+		}
+	}
+	if err := p.awaitExec(); err != nil {
+		return err
+	}
+	tr.mark("child setup to exec")
+	return nil
+}
+
+// join (step 2) puts the child in its cgroup where CLONE_INTO_CGROUP did
+// not (v1 and hybrid hosts), before it reads its config and can run.
+func (p *initProc) join(cg *cgroups.Cgroup) error {
+	if p.cgDir != nil {
+		return nil
+	}
+	return cg.Add(p.cmd.Process.Pid)
+}
+
+// sendConfig (step 3) writes the initConfig and closes the pipe: EOF ends it.
+func (p *initProc) sendConfig(ic *initConfig) error {
+	if err := json.NewEncoder(p.cfgW).Encode(ic); err != nil {
+		return fmt.Errorf("send config: %w", err)
+	}
+	return p.cfgW.Close()
+}
+
+// recvConsole (step 4, -t) receives the pty master the child opened in
+// its devpts and starts copying between it and the caller's terminal.
+func (p *initProc) recvConsole(stdio Stdio) error {
+	m, f, ok, err := readSync(p.sock)
+	if err != nil {
+		return err
+	}
+	if !ok || m.Type != syncConsole || f == nil {
+		if f != nil {
+			f.Close()
+		}
+		return unexpected(m, "the pty master")
+	}
+	p.cons = startConsole(f, stdio)
+	return nil
+}
+
+// awaitExec (step 5) reads the sync socket until EOF, which execve's
+// close-on-exec gives once the command runs; a message means the child
+// failed.
+func (p *initProc) awaitExec() error {
+	m, f, ok, err := readSync(p.sock)
+	if err != nil {
+		return err
+	}
+	if f != nil {
+		f.Close()
+	}
+	if ok {
+		return unexpected(m, "EOF")
+	}
+	return nil
+}
+
+// abort ends a failed handshake. A child that reported its own error
+// exits by itself with that status; otherwise it is killed, and ctr-lite
+// failed (125).
+func (p *initProc) abort(id string, err error) (int, error) {
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		_ = p.cmd.Wait()
+		return ee.Code, err
+	}
+	_ = unix.Kill(p.cmd.Process.Pid, unix.SIGKILL)
+	_ = p.cmd.Wait()
+	return failed(fmt.Errorf("run %s: %w", id, err))
+}
+
+// announce (step 6) records the running container: its pid file, and the
+// Started callback.
+func (p *initProc) announce(stateDir string, started func(int)) {
+	pid := p.cmd.Process.Pid
+	_ = os.WriteFile(path.Join(stateDir, "pid"), []byte(strconv.Itoa(pid)), 0o644)
+	if started != nil {
+		started(pid)
+	}
+}
+
+// supervise (step 7) forwards signals (and kills the container when ctx
+// ends), waits for it and turns its end into Run's result.
+func (p *initProc) supervise(ctx context.Context, id string, cg *cgroups.Cgroup, tr *tracer) (int, error) {
+	done := make(chan struct{})
+	defer close(done)
+	go p.forward(ctx, done)
+	werr := p.cmd.Wait()
+	tr.mark("container ran")
+	if p.cons != nil {
+		p.cons.close()
+	}
+	code, err := status(p.cmd, werr)
+	if err != nil {
+		return failed(fmt.Errorf("run %s: wait: %w", id, err))
+	}
+	if code == CodeOOMKilled && cg.OOMKilled() {
+		return code, &ExitError{Code: code, Err: fmt.Errorf("%s: %w", id, ErrOOMKilled)}
+	}
+	if ctx.Err() != nil {
+		return code, ctx.Err()
+	}
+	return code, nil
+}
+
+// status is the container's exit status: its own, or 128+N for signal N.
+func status(cmd *exec.Cmd, werr error) (int, error) {
+	var xe *exec.ExitError
+	if werr != nil && !errors.As(werr, &xe) {
+		return 0, werr
+	}
+	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ok {
+		return cmd.ProcessState.ExitCode(), nil
+	}
+	if ws.Signaled() {
+		return 128 + int(ws.Signal()), nil
+	}
+	return ws.ExitStatus(), nil
+}
+
+// forward passes queued and new signals on to the container until done,
+// and kills it when ctx ends.
+func (p *initProc) forward(ctx context.Context, done <-chan struct{}) {
+	for {
+		select {
+		case sig := <-p.sigs:
+			if sig == unix.SIGWINCH && p.cons != nil {
+				continue // the pty delivers it after the resize
+			}
+			_ = p.cmd.Process.Signal(sig)
+		case <-ctx.Done():
+			_ = unix.Kill(p.cmd.Process.Pid, unix.SIGKILL)
+			return
+		case <-done:
+			return
+		}
+	}
+}
+
+// release closes what spawn opened and stops the signal relay.
+func (p *initProc) release() {
+	if p.cons != nil {
+		p.cons.close()
+	}
+	if p.sigs != nil {
+		signal.Stop(p.sigs)
+	}
+	for _, f := range []*os.File{p.cgDir, p.peer, p.sock, p.cfgW, p.cfgR} {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
