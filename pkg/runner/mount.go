@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -298,13 +299,18 @@ func readonlyPath(p string) error {
 const maxMountData = 4095
 
 // mountRoot mounts one RootMount on root. Overlay options longer than a
-// page (many layers with long paths) are shortened by mounting from the
-// layers' common parent directory with relative paths. A bind mount's
-// flags (ro...) are returned to be applied once the mountpoints inside
-// exist (missing ones are created in the bound directory).
+// page (many layers with long paths) are passed one lower layer at a time
+// with the new mount API (lowerdir+, kernel >= 6.8), else shortened by
+// mounting from the layers' common parent directory with relative paths.
+// A bind mount's flags (ro...) are returned to be applied once the
+// mountpoints inside exist (missing ones are created in the bound directory).
 func mountRoot(m specs.Mount, root string) (uintptr, error) {
 	flags, _, data := parseOptions(m.Options)
 	if m.Type == "overlay" && len(data) > maxMountData {
+		err := mountOverlayEach(data, flags, root)
+		if err == nil || !errors.Is(err, errNoLowerdirPlus) {
+			return 0, err
+		}
 		dir, short := relativeOverlay(data)
 		if dir != "" {
 			if err := unix.Chdir(dir); err != nil {
@@ -314,7 +320,8 @@ func mountRoot(m specs.Mount, root string) (uintptr, error) {
 			data = short
 		}
 		if len(data) > maxMountData {
-			return 0, fmt.Errorf("mount overlay rootfs: options are %d bytes even with relative paths, the kernel takes %d: too many layers", len(data), maxMountData)
+			return 0, fmt.Errorf("mount overlay rootfs: %d layers: options are %d bytes even with relative paths, the kernel takes %d; kernel 6.8 or later takes up to %d layers",
+				strings.Count(data, ":")+1, len(data), maxMountData, MaxLayers)
 		}
 	}
 	if flags&unix.MS_BIND != 0 || m.Type == "bind" {
@@ -331,6 +338,65 @@ func mountRoot(m specs.Mount, root string) (uintptr, error) {
 		return 0, fmt.Errorf("mount %s rootfs on %s (%s): %w", m.Type, root, data, err)
 	}
 	return 0, nil
+}
+
+// MaxLayers is the most layers an overlay root filesystem may stack
+// (overlayfs's OVL_MAX_STACK). Kernels before 6.8 take fewer: as many as
+// fit in a page of mount options, about 60 with snapshot paths.
+const MaxLayers = 500
+
+// errNoLowerdirPlus: the kernel's overlayfs does not take "lowerdir+".
+var errNoLowerdirPlus = errors.New("overlayfs lacks lowerdir+ (kernel < 6.8)")
+
+// mountOverlayEach mounts overlayfs on target with the new mount API,
+// passing each lower layer in its own "lowerdir+" call, so the number of
+// layers is not bounded by the page that mount(2) options fit in.
+func mountOverlayEach(data string, flags uintptr, target string) error {
+	fsfd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("%w: fsopen: %v", errNoLowerdirPlus, err)
+	}
+	defer unix.Close(fsfd)
+	for _, o := range strings.Split(data, ",") {
+		k, v, hasValue := strings.Cut(o, "=")
+		switch {
+		case k == "lowerdir":
+			for _, l := range strings.Split(v, ":") {
+				if err := unix.FsconfigSetString(fsfd, "lowerdir+", l); err != nil {
+					if err == unix.EINVAL {
+						return fmt.Errorf("%w: %v", errNoLowerdirPlus, err)
+					}
+					return fmt.Errorf("mount overlay rootfs: lower layer %s: %w", l, err)
+				}
+			}
+		case hasValue:
+			err = unix.FsconfigSetString(fsfd, k, v)
+		default:
+			err = unix.FsconfigSetFlag(fsfd, k)
+		}
+		if err != nil {
+			return fmt.Errorf("mount overlay rootfs: option %s: %w", k, err)
+		}
+	}
+	if err := unix.FsconfigCreate(fsfd); err != nil {
+		return fmt.Errorf("mount overlay rootfs: create: %w", err)
+	}
+	var attr int
+	for f, a := range map[uintptr]int{unix.MS_RDONLY: unix.MOUNT_ATTR_RDONLY, unix.MS_NOSUID: unix.MOUNT_ATTR_NOSUID,
+		unix.MS_NODEV: unix.MOUNT_ATTR_NODEV, unix.MS_NOEXEC: unix.MOUNT_ATTR_NOEXEC} {
+		if flags&f != 0 {
+			attr |= a
+		}
+	}
+	mfd, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, attr)
+	if err != nil {
+		return fmt.Errorf("mount overlay rootfs: fsmount: %w", err)
+	}
+	defer unix.Close(mfd)
+	if err := unix.MoveMount(mfd, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return fmt.Errorf("mount overlay rootfs on %s: %w", target, err)
+	}
+	return nil
 }
 
 // relativeOverlay rewrites the lowerdir/upperdir/workdir paths of overlay

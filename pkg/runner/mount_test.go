@@ -22,40 +22,45 @@ func TestRelativeOverlay(t *testing.T) {
 	}
 }
 
-// TestOverlayManyLayers mounts an overlay whose options exceed a page
-// (45 layers with long paths), which the runner shortens.
+// TestOverlayManyLayers mounts overlays whose options exceed a page: 45
+// layers with long paths (shortened to relative paths on old kernels), and
+// docker's 127 and overlayfs's limit, which need lowerdir+ (kernel >= 6.8).
 func TestOverlayManyLayers(t *testing.T) {
 	testutil.RequireRoot(t)
-	base, img := busybox(t)
-	snaps := filepath.Join(filepath.Dir(base), "snapshots")
-	var lowers []string
-	for i := 0; i < 45; i++ {
-		d := filepath.Join(snaps, fmt.Sprintf("%064d", i), "fs")
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(d, fmt.Sprintf("layer%02d", i)), nil, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		lowers = append(lowers, d)
-	}
-	lowers = append(lowers, base)
-	c := filepath.Join(snaps, "c")
-	for _, d := range []string{c + "/upper", c + "/work", c + "/rootfs"} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	opts := "lowerdir=" + strings.Join(lowers, ":")
-	if len(opts) <= maxMountData {
-		t.Fatalf("options only %d bytes: test does not exercise the limit", len(opts))
-	}
-	s := build(t, base, img, sh("ls / | grep -c layer"))
-	s.Root.Path = c + "/rootfs"
-	rm := []specs.Mount{{Type: "overlay", Source: "overlay", Options: []string{opts, "upperdir=" + c + "/upper", "workdir=" + c + "/work"}}}
-	r := runSpec(t, testID(t), s, rm, "")
-	if r.err != nil || r.stdout != "45\n" {
-		t.Fatalf("got %q err %v stderr %q", r.stdout, r.err, r.stderr)
+	for _, n := range []int{45, 127, MaxLayers - 1} { // the busybox layer makes n+1
+		t.Run(fmt.Sprint(n+1, " layers"), func(t *testing.T) {
+			base, img := busybox(t)
+			snaps := filepath.Join(filepath.Dir(base), "snapshots")
+			var lowers []string
+			for i := 0; i < n; i++ {
+				d := filepath.Join(snaps, fmt.Sprintf("%064d", i), "fs")
+				if err := os.MkdirAll(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(d, fmt.Sprintf("layer%03d", i)), nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				lowers = append(lowers, d)
+			}
+			lowers = append(lowers, base)
+			c := filepath.Join(snaps, "c")
+			for _, d := range []string{c + "/upper", c + "/work", c + "/rootfs"} {
+				if err := os.MkdirAll(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			opts := "lowerdir=" + strings.Join(lowers, ":")
+			if len(opts) <= maxMountData {
+				t.Fatalf("options only %d bytes: test does not exercise the limit", len(opts))
+			}
+			s := build(t, base, img, sh("ls / | grep -c layer"))
+			s.Root.Path = c + "/rootfs"
+			rm := []specs.Mount{{Type: "overlay", Source: "overlay", Options: []string{opts, "upperdir=" + c + "/upper", "workdir=" + c + "/work"}}}
+			r := runSpec(t, testID(t), s, rm, "")
+			if want := fmt.Sprintf("%d\n", n); r.err != nil || r.stdout != want {
+				t.Fatalf("got %q (want %q) err %v stderr %q", r.stdout, want, r.err, r.stderr)
+			}
+		})
 	}
 }
 
