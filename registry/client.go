@@ -69,9 +69,6 @@ type endpoint struct {
 	authHost string
 }
 
-// MaxManifestSize caps manifests and indexes.
-const MaxManifestSize = 4 << 20
-
 // New returns a Client.
 func New(opts Options) (*Client, error) {
 	if opts.Keychain == nil {

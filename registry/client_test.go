@@ -16,6 +16,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 )
 
 func TestResolve(t *testing.T) {
@@ -47,7 +49,7 @@ func TestResolve(t *testing.T) {
 		{"digest", "app/one@" + want.String(), string(mt), raw},
 		{"tag and digest", "app/one:nonexistent@" + want.String(), string(mt), raw},
 		{"oci index", "app/multi:v1", ocispec.MediaTypeImageIndex, idxRaw},
-		{"docker manifest list", "app/multi:docker", MediaTypeDockerManifestList, dockerRaw},
+		{"docker manifest list", "app/multi:docker", mediatype.DockerManifestList, dockerRaw},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -141,7 +143,7 @@ func serveManifest(ct string, body []byte, status int) func(http.Handler) http.H
 }
 
 func TestResolveRefuses(t *testing.T) {
-	big := bytes.Repeat([]byte(" "), MaxManifestSize+10)
+	big := bytes.Repeat([]byte(" "), mediatype.MaxManifestSize+10)
 	copy(big, `{"schemaVersion":2,"layers":[]}`)
 	schema1 := []byte(`{"schemaVersion":1,"name":"x","tag":"v1","fsLayers":[{"blobSum":"sha256:aa"}]}`)
 	tests := []struct {
@@ -151,7 +153,7 @@ func TestResolveRefuses(t *testing.T) {
 		status int
 		want   error
 	}{
-		{"schema 1 signed", mediaTypeSchema1Signed, schema1, 200, ErrUnsupported},
+		{"schema 1 signed", mediatype.DockerSchema1Signed, schema1, 200, ErrUnsupported},
 		{"schema 1 by content", "application/json", schema1, 200, ErrUnsupported},
 		{"over 4 MiB", ocispec.MediaTypeImageManifest, big, 200, ErrTooLarge},
 		{"denied", "application/json", []byte(`{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}`), 403, ErrUnauthorized},

@@ -22,6 +22,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/ctrlite/ctr-lite/internal/testutil"
+	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 )
 
@@ -43,7 +44,7 @@ func pullAll(t *testing.T, c *Client, ref reference.Reference) ocispec.Manifest 
 	if err != nil {
 		t.Fatal(err)
 	}
-	if desc.MediaType == ocispec.MediaTypeImageIndex || desc.MediaType == MediaTypeDockerManifestList {
+	if desc.MediaType == ocispec.MediaTypeImageIndex || desc.MediaType == mediatype.DockerManifestList {
 		var idx ocispec.Index
 		if err := json.Unmarshal(b, &idx); err != nil {
 			t.Fatal(err)
@@ -93,7 +94,7 @@ func TestE2EPlainHTTP(t *testing.T) {
 		}
 		testutil.PushIndex(t, reg, "multi/oci:v1", idx)
 		testutil.PushIndex(t, reg, "multi/docker:v1", mutate.IndexMediaType(idx, types.DockerManifestList))
-		for repo, mt := range map[string]string{"multi/oci:v1": ocispec.MediaTypeImageIndex, "multi/docker:v1": MediaTypeDockerManifestList} {
+		for repo, mt := range map[string]string{"multi/oci:v1": ocispec.MediaTypeImageIndex, "multi/docker:v1": mediatype.DockerManifestList} {
 			desc, b, err := c.Resolve(testCtx(t), parseRef(t, reg.Host+"/"+repo))
 			if err != nil {
 				t.Fatal(err)

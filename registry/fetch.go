@@ -18,21 +18,16 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 )
 
-// Manifest media types this package accepts.
-const (
-	MediaTypeDockerManifest     = "application/vnd.docker.distribution.manifest.v2+json"
-	MediaTypeDockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
-	mediaTypeSchema1            = "application/vnd.docker.distribution.manifest.v1+json"
-	mediaTypeSchema1Signed      = "application/vnd.docker.distribution.manifest.v1+prettyjws"
-)
-
+// acceptManifests lists the manifest media types this package accepts
+// (schema 1 only to refuse it with a clear error).
 var acceptManifests = strings.Join([]string{
 	ocispec.MediaTypeImageIndex, ocispec.MediaTypeImageManifest,
-	MediaTypeDockerManifestList, MediaTypeDockerManifest,
-	mediaTypeSchema1Signed, mediaTypeSchema1,
+	mediatype.DockerManifestList, mediatype.DockerManifest,
+	mediatype.DockerSchema1Signed, mediatype.DockerSchema1,
 }, ", ")
 
 // attempt runs send against each endpoint that has one of caps, mirrors
@@ -101,7 +96,7 @@ func apiURL(ep endpoint, ref reference.Reference, kind, id string) string {
 
 // Resolve fetches the manifest ref names (a tag or a digest) and returns its
 // descriptor and bytes: an image manifest, an OCI index or a Docker manifest
-// list. Manifests over MaxManifestSize are refused; a digest in ref is
+// list. Manifests over mediatype.MaxManifestSize are refused; a digest in ref is
 // verified; schema 1 gives ErrUnsupported.
 func (c *Client) Resolve(ctx context.Context, ref reference.Reference) (ocispec.Descriptor, []byte, error) {
 	const op = "resolve"
@@ -122,8 +117,8 @@ func (c *Client) FetchManifest(ctx context.Context, ref reference.Reference, des
 	if err := desc.Digest.Validate(); err != nil {
 		return nil, newErr(op, ref.String(), ErrUnsupported, "bad digest: %v", err)
 	}
-	if desc.Size > MaxManifestSize {
-		return nil, newErr(op, ref.String(), ErrTooLarge, "manifest of %d bytes is over the %d byte limit", desc.Size, MaxManifestSize)
+	if desc.Size > mediatype.MaxManifestSize {
+		return nil, newErr(op, ref.String(), ErrTooLarge, "manifest of %d bytes is over the %d byte limit", desc.Size, mediatype.MaxManifestSize)
 	}
 	_, b, err := c.getManifest(ctx, op, ref, desc.Digest.String(), []Capability{CapPull, CapResolve}, desc.Digest, desc.Size)
 	return b, err
@@ -134,7 +129,7 @@ func (c *Client) getManifest(ctx context.Context, op string, ref reference.Refer
 	ctx, cancel := context.WithTimeout(ctx, c.opts.ResponseTimeout)
 	defer cancel()
 	name := ref.String()
-	limit := int64(MaxManifestSize)
+	limit := int64(mediatype.MaxManifestSize)
 	if wantSize >= 0 {
 		limit = wantSize
 	}
@@ -208,18 +203,16 @@ func manifestType(contentType string, b []byte) (string, error) {
 		FSLayers      json.RawMessage `json:"fsLayers"`
 	}
 	jerr := json.Unmarshal(b, &doc)
-	if ct == mediaTypeSchema1 || ct == mediaTypeSchema1Signed || (jerr == nil && (doc.SchemaVersion == 1 || doc.FSLayers != nil)) {
+	if mediatype.IsSchema1(ct) || (jerr == nil && (doc.SchemaVersion == 1 || doc.FSLayers != nil)) {
 		return "", fmt.Errorf("%w: Docker schema 1 manifest (deprecated; re-push the image with a current docker, podman or skopeo)", ErrUnsupported)
 	}
-	switch ct {
-	case ocispec.MediaTypeImageIndex, ocispec.MediaTypeImageManifest, MediaTypeDockerManifestList, MediaTypeDockerManifest:
+	if mediatype.IsIndex(ct) || mediatype.IsManifest(ct) {
 		return ct, nil
 	}
 	if jerr != nil {
 		return "", fmt.Errorf("%w: manifest is not JSON (Content-Type %q)", ErrUnsupported, contentType)
 	}
-	switch doc.MediaType {
-	case ocispec.MediaTypeImageIndex, ocispec.MediaTypeImageManifest, MediaTypeDockerManifestList, MediaTypeDockerManifest:
+	if mediatype.IsIndex(doc.MediaType) || mediatype.IsManifest(doc.MediaType) {
 		return doc.MediaType, nil
 	}
 	switch {

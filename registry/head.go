@@ -8,6 +8,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 )
 
@@ -44,9 +45,9 @@ func (c *Client) Head(ctx context.Context, ref reference.Reference) (ocispec.Des
 		return ocispec.Descriptor{}, newErr(op, name, ErrDigestMismatch, "registry says %s for digest %s", d, want)
 	}
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	switch mt {
-	case ocispec.MediaTypeImageIndex, ocispec.MediaTypeImageManifest, MediaTypeDockerManifestList, MediaTypeDockerManifest:
-	case mediaTypeSchema1, mediaTypeSchema1Signed:
+	switch {
+	case mediatype.IsIndex(mt), mediatype.IsManifest(mt):
+	case mediatype.IsSchema1(mt):
 		return ocispec.Descriptor{}, newErr(op, name, ErrUnsupported, "Docker schema 1 manifest (deprecated; re-push the image with a current docker, podman or skopeo)")
 	default:
 		return ocispec.Descriptor{}, newErr(op, name, ErrUnsupported, "registry sent media type %q on HEAD", mt)
@@ -54,8 +55,8 @@ func (c *Client) Head(ctx context.Context, ref reference.Reference) (ocispec.Des
 	if resp.ContentLength < 0 {
 		return ocispec.Descriptor{}, newErr(op, name, ErrUnsupported, "registry sent no manifest size on HEAD")
 	}
-	if resp.ContentLength > MaxManifestSize {
-		return ocispec.Descriptor{}, newErr(op, name, ErrTooLarge, "manifest of %d bytes is over the %d byte limit", resp.ContentLength, MaxManifestSize)
+	if resp.ContentLength > mediatype.MaxManifestSize {
+		return ocispec.Descriptor{}, newErr(op, name, ErrTooLarge, "manifest of %d bytes is over the %d byte limit", resp.ContentLength, mediatype.MaxManifestSize)
 	}
 	return ocispec.Descriptor{MediaType: mt, Digest: d, Size: resp.ContentLength}, nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ctrlite/ctr-lite/pkg/compression"
 	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -106,7 +107,7 @@ func decompressToTemp(ctx context.Context, st *content.Store, f *os.File) (*os.F
 }
 
 func importSource(ctx context.Context, st *content.Store, src source) ([]content.Named, error) {
-	idxData, idxErr := readSmall(src, "index.json", content.MaxManifestSize)
+	idxData, idxErr := readSmall(src, "index.json", mediatype.MaxManifestSize)
 	if idxErr == nil {
 		var idx ocispec.Index
 		if err := json.Unmarshal(idxData, &idx); err != nil {
@@ -118,7 +119,7 @@ func importSource(ctx context.Context, st *content.Store, src source) ([]content
 	} else if !errors.Is(idxErr, ErrMissingFile) {
 		return nil, idxErr
 	}
-	mfData, err := readSmall(src, "manifest.json", content.MaxManifestSize)
+	mfData, err := readSmall(src, "manifest.json", mediatype.MaxManifestSize)
 	if errors.Is(err, ErrMissingFile) {
 		if idxErr == nil {
 			return nil, fmt.Errorf("index.json: %w", ErrNoImages)
@@ -194,8 +195,8 @@ func copyTree(ctx context.Context, st *content.Store, src source, d ocispec.Desc
 	if size != d.Size {
 		return fmt.Errorf("blob %s: %d bytes, descriptor says %d: %w", d.Digest, size, d.Size, content.ErrSizeMismatch)
 	}
-	if content.IsIndex(d.MediaType) || content.IsManifest(d.MediaType) || d.MediaType == "" || d.MediaType == ocispec.MediaTypeDescriptor {
-		if size > content.MaxManifestSize {
+	if mediatype.IsIndex(d.MediaType) || mediatype.IsManifest(d.MediaType) || d.MediaType == "" || d.MediaType == ocispec.MediaTypeDescriptor {
+		if size > mediatype.MaxManifestSize {
 			return fmt.Errorf("manifest %s: %d bytes: %w", d.Digest, size, content.ErrTooLarge)
 		}
 		data, err := io.ReadAll(r)
@@ -209,7 +210,7 @@ func copyTree(ctx context.Context, st *content.Store, src source, d ocispec.Desc
 		if err != nil {
 			return fmt.Errorf("manifest %s: %w", d.Digest, err)
 		}
-		isIndex := content.IsIndex(d.MediaType) || (!content.IsManifest(d.MediaType) && looksLikeIndex(data))
+		isIndex := mediatype.IsIndex(d.MediaType) || (!mediatype.IsManifest(d.MediaType) && looksLikeIndex(data))
 		for _, k := range kids {
 			err := copyTree(ctx, st, src, k, done)
 			if errors.Is(err, ErrMissingFile) && (isIndex || len(k.URLs) > 0) {

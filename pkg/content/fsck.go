@@ -14,6 +14,8 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 )
 
 // Problem is one thing fsck found wrong.
@@ -178,7 +180,7 @@ func (s *Store) fsckNames(ctx context.Context, add addFunc) error {
 				return
 			}
 			for _, k := range kids {
-				walk(k, IsIndex(d.MediaType))
+				walk(k, mediatype.IsIndex(d.MediaType))
 			}
 		}
 		walk(n.Target, false)
@@ -188,9 +190,9 @@ func (s *Store) fsckNames(ctx context.Context, add addFunc) error {
 
 func kind(mt string) string {
 	switch {
-	case IsIndex(mt):
+	case mediatype.IsIndex(mt):
 		return "index"
-	case IsManifest(mt):
+	case mediatype.IsManifest(mt):
 		return "manifest"
 	case strings.Contains(mt, "config"):
 		return "config"

@@ -13,6 +13,8 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 )
 
 func TestOpenCreatesLayout(t *testing.T) {
@@ -274,7 +276,7 @@ func TestNames(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
 	a, _ := image(t, s, ocispec.MediaTypeImageManifest, 1)
-	b, _ := image(t, s, MediaTypeDockerManifest, 1)
+	b, _ := image(t, s, mediatype.DockerManifest, 1)
 	steps := []struct {
 		op, name string
 		desc     ocispec.Descriptor

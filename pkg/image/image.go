@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -65,7 +66,7 @@ func Load(ctx context.Context, st *content.Store, name string, p Platform) (*Ima
 // the platform's manifest and config.
 func loadTarget(ctx context.Context, st *content.Store, desc ocispec.Descriptor, p Platform) (*Image, error) {
 	get := func(ctx context.Context, d ocispec.Descriptor) ([]byte, error) {
-		return st.ReadBlob(ctx, d, MaxManifestSize)
+		return st.ReadBlob(ctx, d, mediatype.MaxManifestSize)
 	}
 	img, err := selectManifest(ctx, desc, nil, p, get, nil)
 	if err != nil {
@@ -93,7 +94,7 @@ func Manifests(ctx context.Context, st *content.Store, fn func(*Image) error) er
 			return nil
 		}
 		seen[desc.Digest] = true
-		raw, err := st.ReadBlob(ctx, desc, MaxManifestSize)
+		raw, err := st.ReadBlob(ctx, desc, mediatype.MaxManifestSize)
 		if errors.Is(err, content.ErrNotFound) {
 			return nil
 		}

@@ -4,22 +4,15 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// Docker schema 1, which ctr-lite refuses; the schema 2 and OCI media types
-// are content.IsIndex's and content.IsManifest's.
+// Limits on what is read into memory; manifests and indexes are capped by
+// mediatype.MaxManifestSize.
 const (
-	mediaTypeSchema1       = "application/vnd.docker.distribution.manifest.v1+json"
-	mediaTypeSchema1Signed = "application/vnd.docker.distribution.manifest.v1+prettyjws"
-)
-
-// Limits on what is read into memory.
-const (
-	MaxManifestSize = 4 << 20
-	MaxConfigSize   = 16 << 20
-	maxIndexDepth   = 4
+	MaxConfigSize = 16 << 20
+	maxIndexDepth = 4
 )
 
 // Kind tells an index from a manifest.
@@ -50,11 +43,11 @@ func KindOf(mediaType string, raw []byte) (Kind, error) {
 		mediaType = p.MediaType
 	}
 	switch {
-	case content.IsIndex(mediaType):
+	case mediatype.IsIndex(mediaType):
 		return KindIndex, nil
-	case content.IsManifest(mediaType):
+	case mediatype.IsManifest(mediaType):
 		return KindManifest, nil
-	case mediaType == mediaTypeSchema1 || mediaType == mediaTypeSchema1Signed:
+	case mediatype.IsSchema1(mediaType):
 		return 0, fmt.Errorf("%w: Docker schema 1 manifests are deprecated and not supported; push the image again with a current client", ErrUnsupported)
 	}
 	switch {

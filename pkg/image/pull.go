@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 	"github.com/ctrlite/ctr-lite/pkg/progress"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/opencontainers/go-digest"
@@ -93,8 +94,8 @@ func (p *puller) pull(ctx context.Context) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	if int64(len(raw)) > MaxManifestSize {
-		return nil, fmt.Errorf("%w: manifest is %d bytes, limit %d", ErrInvalid, len(raw), MaxManifestSize)
+	if int64(len(raw)) > mediatype.MaxManifestSize {
+		return nil, fmt.Errorf("%w: manifest is %d bytes, limit %d", ErrInvalid, len(raw), mediatype.MaxManifestSize)
 	}
 	if desc.Digest != digest.FromBytes(raw) {
 		return nil, fmt.Errorf("manifest %s: %w", desc.Digest, content.ErrDigestMismatch)
@@ -131,7 +132,7 @@ func (p *puller) pull(ctx context.Context) (*Image, error) {
 
 // manifest returns a child manifest from the store, or fetches it.
 func (p *puller) manifest(ctx context.Context, desc ocispec.Descriptor) ([]byte, error) {
-	raw, err := p.st.ReadBlob(ctx, desc, MaxManifestSize)
+	raw, err := p.st.ReadBlob(ctx, desc, mediatype.MaxManifestSize)
 	if err == nil {
 		return raw, nil
 	}
