@@ -18,6 +18,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 )
@@ -118,7 +119,7 @@ func (c *Client) FetchManifest(ctx context.Context, ref reference.Reference, des
 		return nil, newErr(op, ref.String(), ErrUnsupported, "bad digest: %v", err)
 	}
 	if desc.Size > mediatype.MaxManifestSize {
-		return nil, newErr(op, ref.String(), ErrTooLarge, "manifest of %d bytes is over the %d byte limit", desc.Size, mediatype.MaxManifestSize)
+		return nil, newErr(op, ref.String(), errdefs.ErrTooLarge, "manifest of %d bytes is over the %d byte limit", desc.Size, mediatype.MaxManifestSize)
 	}
 	_, b, err := c.getManifest(ctx, op, ref, desc.Digest.String(), []Capability{CapPull, CapResolve}, desc.Digest, desc.Size)
 	return b, err
@@ -150,7 +151,7 @@ func (c *Client) getManifest(ctx context.Context, op string, ref reference.Refer
 		}
 		if resp.ContentLength > limit {
 			resp.Body.Close()
-			return ocispec.Descriptor{}, nil, newErr(op, name, ErrTooLarge,
+			return ocispec.Descriptor{}, nil, newErr(op, name, errdefs.ErrTooLarge,
 				"manifest of %d bytes is over the %d byte limit", resp.ContentLength, limit)
 		}
 		b, err = io.ReadAll(io.LimitReader(resp.Body, limit+1))
@@ -164,11 +165,11 @@ func (c *Client) getManifest(ctx context.Context, op string, ref reference.Refer
 		}
 	}
 	if int64(len(b)) > limit {
-		return ocispec.Descriptor{}, nil, newErr(op, name, ErrTooLarge,
+		return ocispec.Descriptor{}, nil, newErr(op, name, errdefs.ErrTooLarge,
 			"manifest is over the %d byte limit", limit)
 	}
 	if wantSize >= 0 && int64(len(b)) != wantSize {
-		return ocispec.Descriptor{}, nil, newErr(op, name, ErrDigestMismatch,
+		return ocispec.Descriptor{}, nil, newErr(op, name, errdefs.ErrDigestMismatch,
 			"manifest is %d bytes, descriptor says %d", len(b), wantSize)
 	}
 	mt, err := manifestType(resp.Header.Get("Content-Type"), b)
@@ -180,12 +181,12 @@ func (c *Client) getManifest(ctx context.Context, op string, ref reference.Refer
 		dgst = digest.FromBytes(b)
 		if h := resp.Header.Get("Docker-Content-Digest"); h != "" {
 			if hd, err := digest.Parse(h); err == nil && hd.Algorithm().Available() && hd.Algorithm().FromBytes(b) != hd {
-				return ocispec.Descriptor{}, nil, newErr(op, name, ErrDigestMismatch,
+				return ocispec.Descriptor{}, nil, newErr(op, name, errdefs.ErrDigestMismatch,
 					"manifest does not match the registry's Docker-Content-Digest %s", hd)
 			}
 		}
 	} else if !want.Algorithm().Available() || want.Algorithm().FromBytes(b) != want {
-		return ocispec.Descriptor{}, nil, newErr(op, name, ErrDigestMismatch,
+		return ocispec.Descriptor{}, nil, newErr(op, name, errdefs.ErrDigestMismatch,
 			"manifest content does not match digest %s", want)
 	}
 	return ocispec.Descriptor{MediaType: mt, Digest: dgst, Size: int64(len(b))}, b, nil
@@ -234,7 +235,7 @@ func cmpOr(a, b string) string {
 // Fetch streams the blob desc from offset (Range: bytes=offset-size-1). start is
 // where the body really begins: offset after a 206, 0 when the registry
 // ignored Range. The body yields exactly desc.Size-start bytes or an error;
-// a registry that sends more, or announces more, is an error (ErrTooLarge).
+// a registry that sends more, or announces more, is an error (errdefs.ErrTooLarge).
 // A descriptor's foreign urls are never followed. Reads that stall longer
 // than Options.IdleTimeout fail.
 func (c *Client) Fetch(ctx context.Context, ref reference.Reference, desc ocispec.Descriptor, offset int64) (io.ReadCloser, int64, error) {
@@ -291,9 +292,9 @@ func (c *Client) Fetch(ctx context.Context, ref reference.Reference, desc ocispe
 	if resp.ContentLength >= 0 && resp.ContentLength != want {
 		resp.Body.Close()
 		w.stop()
-		sentinel := ErrDigestMismatch
+		sentinel := errdefs.ErrDigestMismatch
 		if resp.ContentLength > want {
-			sentinel = ErrTooLarge
+			sentinel = errdefs.ErrTooLarge
 		}
 		return nil, 0, newErr(op, name, sentinel, "registry announced %d bytes, expected %d (blob size %d, from offset %d)",
 			resp.ContentLength, want, desc.Size, start)
@@ -360,7 +361,7 @@ func (b *blobBody) Read(p []byte) (int, error) {
 		var one [1]byte
 		n, err := io.ReadFull(b.body, one[:])
 		if n > 0 {
-			b.err = newErr(b.op, b.ref, ErrTooLarge, "registry sent more bytes than the blob's size")
+			b.err = newErr(b.op, b.ref, errdefs.ErrTooLarge, "registry sent more bytes than the blob's size")
 			return 0, b.err
 		}
 		if err == io.EOF || err == io.ErrUnexpectedEOF {

@@ -8,6 +8,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 )
@@ -42,7 +43,7 @@ func (c *Client) Head(ctx context.Context, ref reference.Reference) (ocispec.Des
 		return ocispec.Descriptor{}, newErr(op, name, ErrUnsupported, "registry sent no manifest digest on HEAD")
 	}
 	if want := ref.Digest(); want != "" && d != want {
-		return ocispec.Descriptor{}, newErr(op, name, ErrDigestMismatch, "registry says %s for digest %s", d, want)
+		return ocispec.Descriptor{}, newErr(op, name, errdefs.ErrDigestMismatch, "registry says %s for digest %s", d, want)
 	}
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	switch {
@@ -56,7 +57,7 @@ func (c *Client) Head(ctx context.Context, ref reference.Reference) (ocispec.Des
 		return ocispec.Descriptor{}, newErr(op, name, ErrUnsupported, "registry sent no manifest size on HEAD")
 	}
 	if resp.ContentLength > mediatype.MaxManifestSize {
-		return ocispec.Descriptor{}, newErr(op, name, ErrTooLarge, "manifest of %d bytes is over the %d byte limit", resp.ContentLength, mediatype.MaxManifestSize)
+		return ocispec.Descriptor{}, newErr(op, name, errdefs.ErrTooLarge, "manifest of %d bytes is over the %d byte limit", resp.ContentLength, mediatype.MaxManifestSize)
 	}
 	return ocispec.Descriptor{MediaType: mt, Digest: d, Size: resp.ContentLength}, nil
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 )
 
 // hardlink links base in pfd to the in-root path named by the entry's
@@ -63,7 +65,7 @@ func (a *applier) linkTarget(tparent, tbase string) (unix.Stat_t, int, error) {
 		}
 	}
 	if err == unix.ENOENT || err == unix.ENOTDIR {
-		return st, -1, ErrNotFound
+		return st, -1, fmt.Errorf("hardlink target %w", errdefs.ErrNotFound)
 	}
 	if err != nil {
 		return st, -1, err

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/opencontainers/go-digest"
@@ -203,7 +204,7 @@ func (e *exporter) writeBlob(ctx context.Context, d ocispec.Descriptor) error {
 		return err
 	}
 	if got := digest.NewDigest(digest.SHA256, h); got != d.Digest {
-		return fmt.Errorf("blob %s: stored content hashes to %s (run fsck): %w", d.Digest, got, content.ErrDigestMismatch)
+		return fmt.Errorf("blob %s: stored content hashes to %s (run fsck): %w", d.Digest, got, errdefs.ErrDigestMismatch)
 	}
 	e.written[d.Digest] = true
 	return nil

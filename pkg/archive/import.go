@@ -15,6 +15,7 @@ import (
 
 	"github.com/ctrlite/ctr-lite/pkg/compression"
 	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/opencontainers/go-digest"
@@ -193,18 +194,18 @@ func copyTree(ctx context.Context, st *content.Store, src source, d ocispec.Desc
 		return fmt.Errorf("blob %s: %w", d.Digest, err)
 	}
 	if size != d.Size {
-		return fmt.Errorf("blob %s: %d bytes, descriptor says %d: %w", d.Digest, size, d.Size, content.ErrSizeMismatch)
+		return fmt.Errorf("blob %s: %d bytes, descriptor says %d: %w", d.Digest, size, d.Size, errdefs.ErrSizeMismatch)
 	}
 	if mediatype.IsIndex(d.MediaType) || mediatype.IsManifest(d.MediaType) || d.MediaType == "" || d.MediaType == ocispec.MediaTypeDescriptor {
 		if size > mediatype.MaxManifestSize {
-			return fmt.Errorf("manifest %s: %d bytes: %w", d.Digest, size, content.ErrTooLarge)
+			return fmt.Errorf("manifest %s: %d bytes: %w", d.Digest, size, errdefs.ErrTooLarge)
 		}
 		data, err := io.ReadAll(r)
 		if err != nil {
 			return fmt.Errorf("blob %s: %w", d.Digest, err)
 		}
 		if got := digest.FromBytes(data); got != d.Digest {
-			return fmt.Errorf("blob %s: content hashes to %s: %w", d.Digest, got, content.ErrDigestMismatch)
+			return fmt.Errorf("blob %s: content hashes to %s: %w", d.Digest, got, errdefs.ErrDigestMismatch)
 		}
 		kids, err := content.Children(d, data)
 		if err != nil {
@@ -297,7 +298,7 @@ func importDockerImage(ctx context.Context, st *content.Store, src source, m doc
 	}
 	cfgDesc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: digest.FromBytes(cfgData), Size: int64(len(cfgData))}
 	if want := digestInName(m.Config); want != "" && want != cfgDesc.Digest {
-		return ocispec.Descriptor{}, fmt.Errorf("config %s hashes to %s: %w", m.Config, cfgDesc.Digest, content.ErrDigestMismatch)
+		return ocispec.Descriptor{}, fmt.Errorf("config %s hashes to %s: %w", m.Config, cfgDesc.Digest, errdefs.ErrDigestMismatch)
 	}
 	var cfg ocispec.Image
 	if err := json.Unmarshal(cfgData, &cfg); err != nil {
@@ -376,11 +377,11 @@ func importLayer(ctx context.Context, st *content.Store, src source, name string
 		gotDiff = digest.NewDigest(digest.SHA256, un)
 	}
 	if gotDiff != diffID {
-		return ocispec.Descriptor{}, fmt.Errorf("layer %s: uncompressed content hashes to %s, config says %s: %w", name, gotDiff, diffID, content.ErrDigestMismatch)
+		return ocispec.Descriptor{}, fmt.Errorf("layer %s: uncompressed content hashes to %s, config says %s: %w", name, gotDiff, diffID, errdefs.ErrDiffIDMismatch)
 	}
 	d := ocispec.Descriptor{Digest: digest.NewDigest(digest.SHA256, raw), Size: size}
 	if want := digestInName(name); want != "" && strings.HasPrefix(name, "blobs/") && want != d.Digest {
-		return ocispec.Descriptor{}, fmt.Errorf("layer %s hashes to %s: %w", name, d.Digest, content.ErrDigestMismatch)
+		return ocispec.Descriptor{}, fmt.Errorf("layer %s hashes to %s: %w", name, d.Digest, errdefs.ErrDigestMismatch)
 	}
 	switch kind {
 	case compression.Gzip:

@@ -56,7 +56,7 @@ func Children(desc ocispec.Descriptor, data []byte) ([]ocispec.Descriptor, error
 }
 
 // children reads desc from the store and returns its children; a missing
-// blob reports ErrNotFound.
+// blob reports errdefs.ErrNotFound.
 func (s *Store) children(ctx context.Context, desc ocispec.Descriptor) ([]ocispec.Descriptor, error) {
 	if !mayHaveChildren(desc.MediaType) {
 		return nil, nil

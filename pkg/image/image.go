@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/opencontainers/go-digest"
@@ -48,7 +49,7 @@ func Load(ctx context.Context, st *content.Store, name string, p Platform) (*Ima
 		return nil, err
 	}
 	target, err := st.Get(ctx, ref.String())
-	if errors.Is(err, content.ErrNotFound) {
+	if errors.Is(err, errdefs.ErrNotFound) {
 		return nil, fmt.Errorf("%w: %s", ErrNotStored, ref)
 	}
 	if err != nil {
@@ -95,7 +96,7 @@ func Manifests(ctx context.Context, st *content.Store, fn func(*Image) error) er
 		}
 		seen[desc.Digest] = true
 		raw, err := st.ReadBlob(ctx, desc, mediatype.MaxManifestSize)
-		if errors.Is(err, content.ErrNotFound) {
+		if errors.Is(err, errdefs.ErrNotFound) {
 			return nil
 		}
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 	"github.com/ctrlite/ctr-lite/pkg/progress"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
@@ -98,7 +99,7 @@ func (p *puller) pull(ctx context.Context) (*Image, error) {
 		return nil, fmt.Errorf("%w: manifest is %d bytes, limit %d", ErrInvalid, len(raw), mediatype.MaxManifestSize)
 	}
 	if desc.Digest != digest.FromBytes(raw) {
-		return nil, fmt.Errorf("manifest %s: %w", desc.Digest, content.ErrDigestMismatch)
+		return nil, fmt.Errorf("manifest %s: %w", desc.Digest, errdefs.ErrDigestMismatch)
 	}
 	store := func(d ocispec.Descriptor, raw []byte, _ Kind) error { return p.storeSmall(ctx, d, raw) }
 	img, err := selectManifest(ctx, desc, raw, p.opts.Platform, p.manifest, store)
@@ -136,7 +137,7 @@ func (p *puller) manifest(ctx context.Context, desc ocispec.Descriptor) ([]byte,
 	if err == nil {
 		return raw, nil
 	}
-	if !errors.Is(err, content.ErrNotFound) {
+	if !errors.Is(err, errdefs.ErrNotFound) {
 		return nil, err
 	}
 	return p.f.FetchManifest(ctx, p.ref, desc)
@@ -213,7 +214,7 @@ func (p *puller) blob(ctx context.Context, desc ocispec.Descriptor, label string
 	rep := p.opts.Progress
 	for attempt := 0; ; attempt++ {
 		w, err := p.st.Writer(ctx, desc)
-		if errors.Is(err, content.ErrExists) {
+		if errors.Is(err, errdefs.ErrExists) {
 			if attempt == 0 {
 				rep.Start(desc.Digest, label, desc.Size, desc.Size, progress.Exists)
 				rep.Done(desc.Digest, nil)

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/ctrlite/ctr-lite/registry"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -264,13 +265,13 @@ func TestPullTamperedBlobStoresNothing(t *testing.T) {
 	st, rc := setup(t)
 	ctx := context.Background()
 	_, err := Pull(ctx, st, rc, ref, PullOptions{})
-	if !errors.Is(err, content.ErrDigestMismatch) {
+	if !errors.Is(err, errdefs.ErrDigestMismatch) {
 		t.Fatalf("err = %v, want digest mismatch", err)
 	}
 	if !strings.Contains(err.Error(), bad.String()) {
 		t.Errorf("error %q does not name the blob %s", err, bad)
 	}
-	if _, err := st.Info(ctx, digest.Digest(bad.String())); !errors.Is(err, content.ErrNotFound) {
+	if _, err := st.Info(ctx, digest.Digest(bad.String())); !errors.Is(err, errdefs.ErrNotFound) {
 		t.Errorf("tampered blob is in the store: %v", err)
 	}
 	if names, _ := st.List(ctx); len(names) != 0 {
@@ -289,7 +290,7 @@ func TestPullUnknownImage(t *testing.T) {
 	st, rc := setup(t)
 	ref := reference.MustParse(m.host + "/nope:1")
 	_, err := Pull(context.Background(), st, rc, ref, PullOptions{})
-	if !errors.Is(err, registry.ErrNotFound) {
+	if !errors.Is(err, errdefs.ErrNotFound) {
 		t.Fatalf("err = %v, want not found", err)
 	}
 	if !strings.Contains(err.Error(), "nope") || strings.Count(err.Error(), "\n") > 0 {

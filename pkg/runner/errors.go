@@ -14,8 +14,6 @@ const (
 )
 
 var (
-	// ErrNotFound: the container's command does not exist (exit 127).
-	ErrNotFound = errors.New("executable file not found")
 	// ErrNotExecutable: the command exists but cannot be run (exit 126).
 	ErrNotExecutable = errors.New("cannot execute")
 	// ErrOOMKilled: the kernel OOM killer killed the container (exit 137).

@@ -7,6 +7,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 )
 
 // The parent/child protocol.
@@ -58,7 +60,7 @@ func (e childError) err() error {
 	var base error
 	switch e.Code {
 	case CodeNotFound:
-		base = ErrNotFound
+		base = fmt.Errorf("executable file %w", errdefs.ErrNotFound) // exit 127
 	case CodeNotExecutable:
 		base = ErrNotExecutable
 	default:

@@ -13,6 +13,7 @@ import (
 	"github.com/ctrlite/ctr-lite/internal/testutil"
 	"github.com/ctrlite/ctr-lite/pkg/archive"
 	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/ctrlite/ctr-lite/pkg/rootfs"
 	"github.com/opencontainers/go-digest"
@@ -175,7 +176,7 @@ func TestDiffIDMismatchLeavesNothing(t *testing.T) {
 	bad := storeVariant(t, st, img, "example.com/bad:1", 1, []digest.Digest{digest.FromString("not the layer")})
 	sn, _ := New(st)
 	_, err := sn.Prepare(context.Background(), bad, PrepareOptions{})
-	if !errors.Is(err, ErrDiffIDMismatch) {
+	if !errors.Is(err, errdefs.ErrDiffIDMismatch) {
 		t.Fatalf("err = %v, want diff ID mismatch", err)
 	}
 	entries, _ := os.ReadDir(filepath.Join(st.Root(), "snapshots"))
