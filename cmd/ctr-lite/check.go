@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/ctrlite/ctr-lite/pkg/inspect"
 	"github.com/spf13/cobra"
@@ -48,16 +49,16 @@ both. Sizes take decimal (KB, MB, GB) or binary (KiB, MiB, GiB) units.
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rules, err := cf.rules(cmd)
 			if err != nil {
-				return &exitError{code: 2, err: err}
+				return &errdefs.ExitError{Code: 2, Err: err}
 			}
 			src, err := f.open(cmd.Context(), g, args[0])
 			if err != nil {
-				return &exitError{code: 2, err: err}
+				return &errdefs.ExitError{Code: 2, Err: err}
 			}
 			var base *image.Source
 			if cf.baseline != "" {
 				if base, err = f.open(cmd.Context(), g, cf.baseline); err != nil {
-					return &exitError{code: 2, err: fmt.Errorf("baseline: %w", err)}
+					return &errdefs.ExitError{Code: 2, Err: fmt.Errorf("baseline: %w", err)}
 				}
 			}
 			var baseline inspect.Source
@@ -66,12 +67,12 @@ both. Sizes take decimal (KB, MB, GB) or binary (KiB, MiB, GiB) units.
 			}
 			rep, err := inspect.Check(cmd.Context(), src, baseline, rules)
 			if err != nil {
-				return &exitError{code: 2, err: err}
+				return &errdefs.ExitError{Code: 2, Err: err}
 			}
 			rep.Image = src.Image.Name
 			if cf.junit != "" {
 				if err := writeJUnit(cf.junit, rep); err != nil {
-					return &exitError{code: 2, err: err}
+					return &errdefs.ExitError{Code: 2, Err: err}
 				}
 			}
 			if f.asJSON {
@@ -80,10 +81,10 @@ both. Sizes take decimal (KB, MB, GB) or binary (KiB, MiB, GiB) units.
 				err = inspect.WriteCheckTable(cmd.OutOrStdout(), rep)
 			}
 			if err != nil {
-				return &exitError{code: 2, err: err}
+				return &errdefs.ExitError{Code: 2, Err: err}
 			}
 			if !rep.Pass {
-				return &exitError{code: 1, err: fmt.Errorf("%s: %d of %d rules failed", rep.Image, rep.Failed(), len(rep.Results))}
+				return &errdefs.ExitError{Code: 1, Err: fmt.Errorf("%s: %d of %d rules failed", rep.Image, rep.Failed(), len(rep.Results))}
 			}
 			return nil
 		},

@@ -10,4 +10,8 @@
 // unpacker, archive import) found it. Errors that are one package's own
 // concept (image.ErrNotStored, container.ErrNameInUse, ...) stay in that
 // package.
+//
+// ExitError carries an exit status from whichever layer decides it (the
+// runner, a command) to the one place the CLI turns it into the process's
+// exit code.
 package errdefs

@@ -20,3 +20,17 @@ func TestDiffIDMismatchIsDigestMismatch(t *testing.T) {
 		}
 	}
 }
+
+func TestExitError(t *testing.T) {
+	err := fmt.Errorf("run: %w", &ExitError{Code: 127, Err: fmt.Errorf("exec x: %w", ErrNotFound)})
+	var xe *ExitError
+	if !errors.As(err, &xe) || xe.Code != 127 || !errors.Is(err, ErrNotFound) {
+		t.Fatalf("%v: want an ExitError 127 wrapping ErrNotFound", err)
+	}
+	if got := err.Error(); got != "run: exec x: not found (exit status 127)" {
+		t.Errorf("message %q", got)
+	}
+	if got := (&ExitError{Code: 1}).Error(); got != "exit status 1" {
+		t.Errorf("message without cause %q", got)
+	}
+}

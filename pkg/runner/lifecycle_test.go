@@ -49,9 +49,9 @@ func TestExitCodes(t *testing.T) {
 				t.Errorf("unexpected error %v", r.err)
 			}
 			if tc.wantErr != nil {
-				var ee *ExitError
+				var ee *errdefs.ExitError
 				if !errors.Is(r.err, tc.wantErr) || !errors.As(r.err, &ee) || ee.Code != tc.code {
-					t.Errorf("error %v, want *ExitError(%d) wrapping %v", r.err, tc.code, tc.wantErr)
+					t.Errorf("error %v, want *errdefs.ExitError(%d) wrapping %v", r.err, tc.code, tc.wantErr)
 				}
 			}
 		})

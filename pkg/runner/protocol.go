@@ -64,9 +64,9 @@ func (e childError) err() error {
 	case CodeNotExecutable:
 		base = ErrNotExecutable
 	default:
-		return &ExitError{Code: e.Code, Err: fmt.Errorf("container init: %s", e.Msg)}
+		return &errdefs.ExitError{Code: e.Code, Err: fmt.Errorf("container init: %s", e.Msg)}
 	}
-	return &ExitError{Code: e.Code, Err: fmt.Errorf("%s: %w", e.Msg, base)}
+	return &errdefs.ExitError{Code: e.Code, Err: fmt.Errorf("%s: %w", e.Msg, base)}
 }
 
 // report sends a failure to the parent and exits the child.

@@ -17,6 +17,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/ctrlite/ctr-lite/pkg/runner/cgroups"
 	"github.com/ctrlite/ctr-lite/pkg/runner/seccomp"
 	rspec "github.com/ctrlite/ctr-lite/pkg/runner/spec"
@@ -52,7 +53,7 @@ var forwarded = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT
 
 // Run starts the container and waits for it. It returns the exit status:
 // the process's own, or 128+N when killed by signal N. A non-nil error is
-// an *ExitError carrying the status ctr-lite should exit with (125 setup
+// an *errdefs.ExitError carrying the status ctr-lite should exit with (125 setup
 // failure, 126 not executable, 127 not found, 137 OOM kill).
 func Run(ctx context.Context, cfg Config, stdio Stdio) (int, error) {
 	if cfg.ID == "" || cfg.Spec == nil || cfg.Spec.Process == nil || cfg.Spec.Root == nil || cfg.Spec.Linux == nil {
@@ -228,7 +229,7 @@ func start(ctx context.Context, cfg Config, ic *initConfig, cg *cgroups.Cgroup, 
 		return failed(fmt.Errorf("run %s: wait: %w", cfg.ID, err))
 	}
 	if code == CodeOOMKilled && cg.OOMKilled() {
-		return code, &ExitError{Code: code, Err: fmt.Errorf("%s: %w", cfg.ID, ErrOOMKilled)}
+		return code, &errdefs.ExitError{Code: code, Err: fmt.Errorf("%s: %w", cfg.ID, ErrOOMKilled)}
 	}
 	if ctx.Err() != nil {
 		return code, ctx.Err()
@@ -243,7 +244,7 @@ func childFailed(cmd *exec.Cmd, msg []byte) (int, error) {
 		return failed(fmt.Errorf("container init: bad status %q", msg))
 	}
 	e := ce.err()
-	var ee *ExitError
+	var ee *errdefs.ExitError
 	errors.As(e, &ee)
 	return ee.Code, e
 }
