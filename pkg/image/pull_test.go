@@ -79,7 +79,7 @@ func (m *memRegistry) push(t *testing.T, repoTag string, img v1.Image) reference
 	if err := remote.Write(r, img); err != nil {
 		t.Fatal(err)
 	}
-	return reference.MustParse(m.host + "/" + repoTag)
+	return mustParse(t, m.host+"/"+repoTag)
 }
 
 func (m *memRegistry) pushIndex(t *testing.T, repoTag string, idx v1.ImageIndex) reference.Reference {
@@ -91,7 +91,16 @@ func (m *memRegistry) pushIndex(t *testing.T, repoTag string, idx v1.ImageIndex)
 	if err := remote.WriteIndex(r, idx); err != nil {
 		t.Fatal(err)
 	}
-	return reference.MustParse(m.host + "/" + repoTag)
+	return mustParse(t, m.host+"/"+repoTag)
+}
+
+func mustParse(t *testing.T, s string) reference.Reference {
+	t.Helper()
+	r, err := reference.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 func testImage(t *testing.T, layers int64) v1.Image {
@@ -288,7 +297,7 @@ func TestPullTamperedBlobStoresNothing(t *testing.T) {
 func TestPullUnknownImage(t *testing.T) {
 	m := newMemRegistry(t)
 	st, rc := setup(t)
-	ref := reference.MustParse(m.host + "/nope:1")
+	ref := mustParse(t, m.host+"/nope:1")
 	_, err := Pull(context.Background(), st, rc, ref, PullOptions{})
 	if !errors.Is(err, errdefs.ErrNotFound) {
 		t.Fatalf("err = %v, want not found", err)

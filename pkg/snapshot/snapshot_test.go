@@ -160,7 +160,7 @@ func TestOverlayMountEqualsFlatUnpack(t *testing.T) {
 			if len(dirs) == 1 {
 				dirs = []string{t.TempDir(), dirs[0]} // a read-only overlay needs two lowers
 			}
-			m := OverlayMount(dirs, "", "")
+			m := overlayMount(dirs, "", "")
 			if err := unix.Mount("overlay", mnt, "overlay", unix.MS_RDONLY, strings.Join(m.Options, ",")); err != nil {
 				t.Fatalf("mount overlay %v: %v", m.Options, err)
 			}
