@@ -154,11 +154,11 @@ func TestResolveRefuses(t *testing.T) {
 		status int
 		want   error
 	}{
-		{"schema 1 signed", mediatype.DockerSchema1Signed, schema1, 200, ErrUnsupported},
-		{"schema 1 by content", "application/json", schema1, 200, ErrUnsupported},
+		{"schema 1 signed", mediatype.DockerSchema1Signed, schema1, 200, errdefs.ErrUnsupported},
+		{"schema 1 by content", "application/json", schema1, 200, errdefs.ErrUnsupported},
 		{"over 4 MiB", ocispec.MediaTypeImageManifest, big, 200, errdefs.ErrTooLarge},
 		{"denied", "application/json", []byte(`{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}`), 403, ErrUnauthorized},
-		{"not json", "text/html", []byte("<html>"), 200, ErrUnsupported},
+		{"not json", "text/html", []byte("<html>"), 200, errdefs.ErrUnsupported},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

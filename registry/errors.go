@@ -10,12 +10,11 @@ import (
 )
 
 // Sentinels, matched with errors.Is against any error this package returns,
-// besides errdefs.ErrNotFound, ErrTooLarge and ErrDigestMismatch.
+// besides errdefs.ErrNotFound, ErrTooLarge, ErrDigestMismatch and
+// ErrUnsupported (schema 1, a registry answer this client cannot use).
 var (
 	// ErrUnauthorized: access denied or credentials missing or wrong.
 	ErrUnauthorized = errors.New("unauthorized")
-	// ErrUnsupported: a manifest format this tool does not handle (schema 1).
-	ErrUnsupported = errors.New("unsupported")
 	// ErrInsecure: plain HTTP to a registry that was not allowed it.
 	ErrInsecure = errors.New("insecure registry")
 )

@@ -70,7 +70,7 @@ func (c *Client) attempt(ctx context.Context, op string, ref reference.Reference
 	if last == nil {
 		last = c.wrapErr(op, ref.String(), ctx.Err())
 		if ctx.Err() == nil {
-			last = newErr(op, ref.String(), ErrUnsupported, "no host in hosts.toml may be used for this")
+			last = newErr(op, ref.String(), errdefs.ErrUnsupported, "no host in hosts.toml may be used for this")
 		}
 	}
 	return nil, last
@@ -98,14 +98,14 @@ func apiURL(ep endpoint, ref reference.Reference, kind, id string) string {
 // Resolve fetches the manifest ref names (a tag or a digest) and returns its
 // descriptor and bytes: an image manifest, an OCI index or a Docker manifest
 // list. Manifests over mediatype.MaxManifestSize are refused; a digest in ref is
-// verified; schema 1 gives ErrUnsupported.
+// verified; schema 1 gives errdefs.ErrUnsupported.
 func (c *Client) Resolve(ctx context.Context, ref reference.Reference) (ocispec.Descriptor, []byte, error) {
 	const op = "resolve"
 	caps := []Capability{CapResolve}
 	if ref.Digest() != "" {
 		caps = append(caps, CapPull)
 		if err := ref.Digest().Validate(); err != nil {
-			return ocispec.Descriptor{}, nil, newErr(op, ref.String(), ErrUnsupported, "digest: %v", err)
+			return ocispec.Descriptor{}, nil, newErr(op, ref.String(), errdefs.ErrUnsupported, "digest: %v", err)
 		}
 	}
 	return c.getManifest(ctx, op, ref, ref.Identifier(), caps, ref.Digest(), -1)
@@ -116,7 +116,7 @@ func (c *Client) Resolve(ctx context.Context, ref reference.Reference) (ocispec.
 func (c *Client) FetchManifest(ctx context.Context, ref reference.Reference, desc ocispec.Descriptor) ([]byte, error) {
 	op := "fetch manifest " + string(desc.Digest)
 	if err := desc.Digest.Validate(); err != nil {
-		return nil, newErr(op, ref.String(), ErrUnsupported, "bad digest: %v", err)
+		return nil, newErr(op, ref.String(), errdefs.ErrUnsupported, "bad digest: %v", err)
 	}
 	if desc.Size > mediatype.MaxManifestSize {
 		return nil, newErr(op, ref.String(), errdefs.ErrTooLarge, "manifest of %d bytes is over the %d byte limit", desc.Size, mediatype.MaxManifestSize)
@@ -193,7 +193,7 @@ func (c *Client) getManifest(ctx context.Context, op string, ref reference.Refer
 }
 
 // manifestType decides the media type from Content-Type, falling back to the
-// document's own mediaType and shape; schema 1 is ErrUnsupported.
+// document's own mediaType and shape; schema 1 is errdefs.ErrUnsupported.
 func manifestType(contentType string, b []byte) (string, error) {
 	ct, _, _ := mime.ParseMediaType(contentType)
 	var doc struct {
@@ -205,13 +205,13 @@ func manifestType(contentType string, b []byte) (string, error) {
 	}
 	jerr := json.Unmarshal(b, &doc)
 	if mediatype.IsSchema1(ct) || (jerr == nil && (doc.SchemaVersion == 1 || doc.FSLayers != nil)) {
-		return "", fmt.Errorf("%w: Docker schema 1 manifest (deprecated; re-push the image with a current docker, podman or skopeo)", ErrUnsupported)
+		return "", fmt.Errorf("%w: Docker schema 1 manifest (deprecated; re-push the image with a current docker, podman or skopeo)", errdefs.ErrUnsupported)
 	}
 	if mediatype.IsIndex(ct) || mediatype.IsManifest(ct) {
 		return ct, nil
 	}
 	if jerr != nil {
-		return "", fmt.Errorf("%w: manifest is not JSON (Content-Type %q)", ErrUnsupported, contentType)
+		return "", fmt.Errorf("%w: manifest is not JSON (Content-Type %q)", errdefs.ErrUnsupported, contentType)
 	}
 	if mediatype.IsIndex(doc.MediaType) || mediatype.IsManifest(doc.MediaType) {
 		return doc.MediaType, nil
@@ -222,7 +222,7 @@ func manifestType(contentType string, b []byte) (string, error) {
 	case doc.Layers != nil:
 		return ocispec.MediaTypeImageManifest, nil
 	}
-	return "", fmt.Errorf("%w: unknown manifest type %q", ErrUnsupported, cmpOr(doc.MediaType, ct))
+	return "", fmt.Errorf("%w: unknown manifest type %q", errdefs.ErrUnsupported, cmpOr(doc.MediaType, ct))
 }
 
 func cmpOr(a, b string) string {
@@ -242,10 +242,10 @@ func (c *Client) Fetch(ctx context.Context, ref reference.Reference, desc ocispe
 	op := "fetch blob " + string(desc.Digest)
 	name := ref.String()
 	if err := desc.Digest.Validate(); err != nil {
-		return nil, 0, newErr(op, name, ErrUnsupported, "bad digest: %v", err)
+		return nil, 0, newErr(op, name, errdefs.ErrUnsupported, "bad digest: %v", err)
 	}
 	if desc.Size < 0 || offset < 0 || offset > desc.Size {
-		return nil, 0, newErr(op, name, ErrUnsupported, "offset %d outside blob of %d bytes", offset, desc.Size)
+		return nil, 0, newErr(op, name, errdefs.ErrUnsupported, "offset %d outside blob of %d bytes", offset, desc.Size)
 	}
 	if offset == desc.Size {
 		if desc.Size == 0 {
@@ -283,7 +283,7 @@ func (c *Client) Fetch(ctx context.Context, ref reference.Reference, desc ocispe
 		if err != nil || s != offset {
 			resp.Body.Close()
 			w.stop()
-			return nil, 0, newErr(op, name, ErrUnsupported, "registry answered Range bytes=%d- with Content-Range %q",
+			return nil, 0, newErr(op, name, errdefs.ErrUnsupported, "registry answered Range bytes=%d- with Content-Range %q",
 				offset, resp.Header.Get("Content-Range"))
 		}
 		start = s

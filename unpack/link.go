@@ -223,7 +223,7 @@ func (a *applier) copyUp(parent, base string) error {
 			}
 		}
 	default:
-		return fmt.Errorf("copy up of mode %o: %w", st.Mode, ErrUnsupported)
+		return fmt.Errorf("copy up of mode %o: %w entry", st.Mode, errdefs.ErrUnsupported)
 	}
 	ts := []unix.Timespec{st.Atim, st.Mtim}
 	if err := unix.UtimesNanoAt(pfd, base, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {

@@ -19,6 +19,9 @@ var (
 	ErrSizeMismatch = errors.New("size mismatch")
 	// ErrTooLarge: a blob, manifest or file is larger than allowed.
 	ErrTooLarge = errors.New("too large")
+	// ErrUnsupported: something ctr-lite does not handle: a manifest format
+	// (Docker schema 1), a registry answer, a tar entry type, a seccomp rule.
+	ErrUnsupported = errors.New("unsupported")
 )
 
 // subKind is a sentinel that is also a case of a broader one.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -33,7 +34,7 @@ type probe struct {
 }
 
 // KindOf decides whether raw (served with mediaType) is an index or a
-// manifest; schema 1 and anything else is ErrUnsupported.
+// manifest; schema 1 and anything else is errdefs.ErrUnsupported.
 func KindOf(mediaType string, raw []byte) (Kind, error) {
 	var p probe
 	if err := json.Unmarshal(raw, &p); err != nil {
@@ -48,17 +49,17 @@ func KindOf(mediaType string, raw []byte) (Kind, error) {
 	case mediatype.IsManifest(mediaType):
 		return KindManifest, nil
 	case mediatype.IsSchema1(mediaType):
-		return 0, fmt.Errorf("%w: Docker schema 1 manifests are deprecated and not supported; push the image again with a current client", ErrUnsupported)
+		return 0, fmt.Errorf("%w manifest: Docker schema 1 manifests are deprecated and not supported; push the image again with a current client", errdefs.ErrUnsupported)
 	}
 	switch {
 	case p.SchemaVersion == 1 || p.FSLayers != nil:
-		return 0, fmt.Errorf("%w: Docker schema 1 manifests are deprecated and not supported", ErrUnsupported)
+		return 0, fmt.Errorf("%w manifest: Docker schema 1 manifests are deprecated and not supported", errdefs.ErrUnsupported)
 	case p.Manifests != nil:
 		return KindIndex, nil
 	case p.Layers != nil:
 		return KindManifest, nil
 	}
-	return 0, fmt.Errorf("%w: media type %q", ErrUnsupported, mediaType)
+	return 0, fmt.Errorf("%w manifest: media type %q", errdefs.ErrUnsupported, mediaType)
 }
 
 // DecodeIndex decodes an OCI index or Docker manifest list.
