@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 )
@@ -85,5 +86,42 @@ func TestBearerToken(t *testing.T) {
 				t.Fatalf("got %v, want %v", err, tc.want)
 			}
 		})
+	}
+}
+
+// Concurrent first requests for one repository share one token request.
+func TestBearerTokenShared(t *testing.T) {
+	var tokens atomic.Int64
+	m := startMem(t, nil)
+	m.push(t, "team/app:v1", randomImage(t, 1, 500))
+	guarded := httptest.NewServer(tokenAuth("carol", "pw", &tokens)(m.srv.Config.Handler))
+	t.Cleanup(guarded.Close)
+	g := &memRegistry{host: strings.TrimPrefix(guarded.URL, "http://")}
+	dir := t.TempDir()
+	js := fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, g.host, b64("carol:pw"))
+	os.WriteFile(filepath.Join(dir, "config.json"), []byte(js), 0o600)
+	t.Setenv("DOCKER_CONFIG", dir)
+	t.Setenv("REGISTRY_AUTH_FILE", "/nonexistent")
+	c := testClient(t, Options{Keychain: DefaultKeychain(), Retry: RetryPolicy{Attempts: 1}})
+	ref := g.ref(t, "team/app:v1")
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, err := c.Resolve(testCtx(t), ref)
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := tokens.Load(); n != 1 {
+		t.Fatalf("%d tokens fetched for 8 concurrent requests, want 1", n)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 )
@@ -52,8 +53,9 @@ type Client struct {
 	hosts  map[string][]endpoint        // registry -> endpoints, mirrors first
 	rts    map[string]http.RoundTripper // endpoint base transport by TLS setup
 	authed map[string]*authedTransport  // endpoint+repo -> authenticated client
-	locks  map[string]*sync.Mutex       // serialises handshakes per key
 	plain  map[string]bool              // host -> speaks plain HTTP (probed)
+
+	handshakes singleflight.Group // one handshake at a time per authed key
 }
 
 type authedTransport struct {
@@ -66,9 +68,6 @@ type endpoint struct {
 	plainOK  bool // may fall back to http (upstream localhost, --plain-http)
 	authHost string
 }
-
-// MaxManifestSize caps manifests and indexes.
-const MaxManifestSize = 4 << 20
 
 // New returns a Client.
 func New(opts Options) (*Client, error) {
@@ -90,7 +89,6 @@ func New(opts Options) (*Client, error) {
 		hosts:  map[string][]endpoint{},
 		rts:    map[string]http.RoundTripper{},
 		authed: map[string]*authedTransport{},
-		locks:  map[string]*sync.Mutex{},
 		plain:  map[string]bool{},
 	}, nil
 }
@@ -257,26 +255,35 @@ func (c *Client) client(ctx context.Context, ep endpoint, repo string, push bool
 		action = transport.PushScope
 	}
 	key := ep.Scheme + "://" + ep.Host.Host + "|" + repo + "|" + action
-	c.mu.Lock()
-	if a, ok := c.authed[key]; ok {
-		c.mu.Unlock()
-		return a.client, nil
+	if hc := c.cached(key); hc != nil {
+		return hc, nil
 	}
-	l, ok := c.locks[key]
-	if !ok {
-		l = &sync.Mutex{}
-		c.locks[key] = l
+	// Concurrent callers for one key share one ping and token request.
+	v, err, _ := c.handshakes.Do(key, func() (any, error) {
+		if hc := c.cached(key); hc != nil {
+			return hc, nil // a handshake finished just before this one started
+		}
+		return c.handshake(ctx, ep, repo, action, key)
+	})
+	if err != nil {
+		return nil, err
 	}
-	c.mu.Unlock()
-	l.Lock()
-	defer l.Unlock()
-	c.mu.Lock()
-	if a, ok := c.authed[key]; ok {
-		c.mu.Unlock()
-		return a.client, nil
-	}
-	c.mu.Unlock()
+	return v.(*http.Client), nil
+}
 
+// cached returns the authenticated client for key, or nil.
+func (c *Client) cached(key string) *http.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if a, ok := c.authed[key]; ok {
+		return a.client
+	}
+	return nil
+}
+
+// handshake pings ep, resolves credentials and fetches a token for repo,
+// then caches the authenticated client under key.
+func (c *Client) handshake(ctx context.Context, ep endpoint, repo, action, key string) (*http.Client, error) {
 	base, err := c.baseTransport(ep)
 	if err != nil {
 		return nil, err

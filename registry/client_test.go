@@ -16,6 +16,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
+	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 )
 
 func TestResolve(t *testing.T) {
@@ -47,7 +50,7 @@ func TestResolve(t *testing.T) {
 		{"digest", "app/one@" + want.String(), string(mt), raw},
 		{"tag and digest", "app/one:nonexistent@" + want.String(), string(mt), raw},
 		{"oci index", "app/multi:v1", ocispec.MediaTypeImageIndex, idxRaw},
-		{"docker manifest list", "app/multi:docker", MediaTypeDockerManifestList, dockerRaw},
+		{"docker manifest list", "app/multi:docker", mediatype.DockerManifestList, dockerRaw},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -86,7 +89,7 @@ func TestResolve(t *testing.T) {
 		d := im.Manifests[0]
 		desc := ocispec.Descriptor{Digest: digest.Digest(d.Digest.String()), Size: d.Size - 1}
 		_, err := c.FetchManifest(testCtx(t), m.ref(t, "app/multi:v1"), desc)
-		if !errors.Is(err, ErrDigestMismatch) && !errors.Is(err, ErrTooLarge) {
+		if !errors.Is(err, errdefs.ErrDigestMismatch) && !errors.Is(err, errdefs.ErrTooLarge) {
 			t.Fatalf("want a size error, got %v", err)
 		}
 	})
@@ -102,9 +105,9 @@ func TestResolveErrors(t *testing.T) {
 		name, ref string
 		want      error
 	}{
-		{"unknown tag", "app/one:nope", ErrNotFound},
-		{"unknown repository", "other/repo:v1", ErrNotFound},
-		{"unknown digest", "app/one@sha256:" + strings.Repeat("a", 64), ErrNotFound},
+		{"unknown tag", "app/one:nope", errdefs.ErrNotFound},
+		{"unknown repository", "other/repo:v1", errdefs.ErrNotFound},
+		{"unknown digest", "app/one@sha256:" + strings.Repeat("a", 64), errdefs.ErrNotFound},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -141,7 +144,7 @@ func serveManifest(ct string, body []byte, status int) func(http.Handler) http.H
 }
 
 func TestResolveRefuses(t *testing.T) {
-	big := bytes.Repeat([]byte(" "), MaxManifestSize+10)
+	big := bytes.Repeat([]byte(" "), mediatype.MaxManifestSize+10)
 	copy(big, `{"schemaVersion":2,"layers":[]}`)
 	schema1 := []byte(`{"schemaVersion":1,"name":"x","tag":"v1","fsLayers":[{"blobSum":"sha256:aa"}]}`)
 	tests := []struct {
@@ -151,11 +154,11 @@ func TestResolveRefuses(t *testing.T) {
 		status int
 		want   error
 	}{
-		{"schema 1 signed", mediaTypeSchema1Signed, schema1, 200, ErrUnsupported},
-		{"schema 1 by content", "application/json", schema1, 200, ErrUnsupported},
-		{"over 4 MiB", ocispec.MediaTypeImageManifest, big, 200, ErrTooLarge},
+		{"schema 1 signed", mediatype.DockerSchema1Signed, schema1, 200, errdefs.ErrUnsupported},
+		{"schema 1 by content", "application/json", schema1, 200, errdefs.ErrUnsupported},
+		{"over 4 MiB", ocispec.MediaTypeImageManifest, big, 200, errdefs.ErrTooLarge},
 		{"denied", "application/json", []byte(`{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}`), 403, ErrUnauthorized},
-		{"not json", "text/html", []byte("<html>"), 200, ErrUnsupported},
+		{"not json", "text/html", []byte("<html>"), 200, errdefs.ErrUnsupported},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -177,8 +180,8 @@ func TestResolveDigestMismatch(t *testing.T) {
 	m := startMem(t, serveManifest(ocispec.MediaTypeImageManifest, body, 200))
 	ref := m.ref(t, "x/y@"+sha([]byte("something else")))
 	_, _, err := testClient(t, Options{}).Resolve(testCtx(t), ref)
-	if !errors.Is(err, ErrDigestMismatch) {
-		t.Fatalf("got %v, want ErrDigestMismatch", err)
+	if !errors.Is(err, errdefs.ErrDigestMismatch) {
+		t.Fatalf("got %v, want errdefs.ErrDigestMismatch", err)
 	}
 }
 
@@ -215,7 +218,7 @@ func TestFetch(t *testing.T) {
 		d := desc
 		d.Digest = digest.Digest(sha([]byte("nope")))
 		_, _, err := c.Fetch(testCtx(t), ref, d, 0)
-		if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), string(d.Digest)) {
+		if !errors.Is(err, errdefs.ErrNotFound) || !strings.Contains(err.Error(), string(d.Digest)) {
 			t.Fatalf("got %v", err)
 		}
 	})
@@ -284,8 +287,8 @@ func TestFetchMisbehaving(t *testing.T) {
 		}
 		b, err := io.ReadAll(rc)
 		rc.Close()
-		if !errors.Is(err, ErrTooLarge) || len(b) > len(full) {
-			t.Fatalf("got %d bytes, err %v; want at most %d and ErrTooLarge", len(b), err, len(full))
+		if !errors.Is(err, errdefs.ErrTooLarge) || len(b) > len(full) {
+			t.Fatalf("got %d bytes, err %v; want at most %d and errdefs.ErrTooLarge", len(b), err, len(full))
 		}
 	})
 	t.Run("short body", func(t *testing.T) {
@@ -404,7 +407,7 @@ func TestHead(t *testing.T) {
 			t.Fatalf("Head sent %s", p)
 		}
 	}
-	if _, err := c.Head(testCtx(t), m.ref(t, "app/one:nope")); !errors.Is(err, ErrNotFound) {
+	if _, err := c.Head(testCtx(t), m.ref(t, "app/one:nope")); !errors.Is(err, errdefs.ErrNotFound) {
 		t.Fatalf("unknown tag: %v", err)
 	}
 }

@@ -22,6 +22,8 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/ctrlite/ctr-lite/internal/testutil"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
+	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 )
 
@@ -43,7 +45,7 @@ func pullAll(t *testing.T, c *Client, ref reference.Reference) ocispec.Manifest 
 	if err != nil {
 		t.Fatal(err)
 	}
-	if desc.MediaType == ocispec.MediaTypeImageIndex || desc.MediaType == MediaTypeDockerManifestList {
+	if desc.MediaType == ocispec.MediaTypeImageIndex || desc.MediaType == mediatype.DockerManifestList {
 		var idx ocispec.Index
 		if err := json.Unmarshal(b, &idx); err != nil {
 			t.Fatal(err)
@@ -93,7 +95,7 @@ func TestE2EPlainHTTP(t *testing.T) {
 		}
 		testutil.PushIndex(t, reg, "multi/oci:v1", idx)
 		testutil.PushIndex(t, reg, "multi/docker:v1", mutate.IndexMediaType(idx, types.DockerManifestList))
-		for repo, mt := range map[string]string{"multi/oci:v1": ocispec.MediaTypeImageIndex, "multi/docker:v1": MediaTypeDockerManifestList} {
+		for repo, mt := range map[string]string{"multi/oci:v1": ocispec.MediaTypeImageIndex, "multi/docker:v1": mediatype.DockerManifestList} {
 			desc, b, err := c.Resolve(testCtx(t), parseRef(t, reg.Host+"/"+repo))
 			if err != nil {
 				t.Fatal(err)
@@ -122,7 +124,7 @@ func TestE2EPlainHTTP(t *testing.T) {
 	t.Run("unknown image", func(t *testing.T) {
 		ref := parseRef(t, reg.Host+"/library/nothing:here")
 		_, _, err := c.Resolve(testCtx(t), ref)
-		if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), ref.String()) {
+		if !errors.Is(err, errdefs.ErrNotFound) || !strings.Contains(err.Error(), ref.String()) {
 			t.Fatalf("got %v", err)
 		}
 	})
@@ -350,7 +352,7 @@ func TestE2EFaultyRegistry(t *testing.T) {
 				t.Fatalf("%s %d: accepted", f.Kind, f.Delta)
 			}
 			t.Logf("%s %d: %v", f.Kind, f.Delta, err)
-			if f.Kind == testutil.FaultHugeLen && !errors.Is(err, ErrTooLarge) {
+			if f.Kind == testutil.FaultHugeLen && !errors.Is(err, errdefs.ErrTooLarge) {
 				t.Fatalf("huge length: %v", err)
 			}
 			if int64(len(b)) > layer.Size {
@@ -415,8 +417,8 @@ func TestE2EFaultyRegistry(t *testing.T) {
 			t.Fatalf("%v %s", err, desc.MediaType)
 		}
 		_, err = c.FetchManifest(testCtx(t), ref, idx.Manifests[0])
-		if !errors.Is(err, ErrDigestMismatch) {
-			t.Fatalf("child claiming to be its parent: got %v, want ErrDigestMismatch", err)
+		if !errors.Is(err, errdefs.ErrDigestMismatch) {
+			t.Fatalf("child claiming to be its parent: got %v, want errdefs.ErrDigestMismatch", err)
 		}
 	})
 }

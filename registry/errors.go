@@ -5,20 +5,16 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 )
 
-// Sentinels, matched with errors.Is against any error this package returns.
+// Sentinels, matched with errors.Is against any error this package returns,
+// besides errdefs.ErrNotFound, ErrTooLarge, ErrDigestMismatch and
+// ErrUnsupported (schema 1, a registry answer this client cannot use).
 var (
-	// ErrNotFound: the registry does not know the image, manifest or blob.
-	ErrNotFound = errors.New("not found")
 	// ErrUnauthorized: access denied or credentials missing or wrong.
 	ErrUnauthorized = errors.New("unauthorized")
-	// ErrUnsupported: a manifest format this tool does not handle (schema 1).
-	ErrUnsupported = errors.New("unsupported")
-	// ErrTooLarge: a manifest or body larger than allowed.
-	ErrTooLarge = errors.New("too large")
-	// ErrDigestMismatch: content does not match the digest it was asked by.
-	ErrDigestMismatch = errors.New("digest mismatch")
 	// ErrInsecure: plain HTTP to a registry that was not allowed it.
 	ErrInsecure = errors.New("insecure registry")
 )
@@ -62,11 +58,11 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // Is reports sentinel matches derived from the status and codes, so an
-// *Error built from a registry response matches ErrNotFound or
+// *Error built from a registry response matches errdefs.ErrNotFound or
 // ErrUnauthorized without the caller knowing the codes.
 func (e *Error) Is(target error) bool {
 	switch target {
-	case ErrNotFound:
+	case errdefs.ErrNotFound:
 		if e.Status == http.StatusNotFound {
 			return true
 		}

@@ -18,21 +18,17 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
+	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 )
 
-// Manifest media types this package accepts.
-const (
-	MediaTypeDockerManifest     = "application/vnd.docker.distribution.manifest.v2+json"
-	MediaTypeDockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
-	mediaTypeSchema1            = "application/vnd.docker.distribution.manifest.v1+json"
-	mediaTypeSchema1Signed      = "application/vnd.docker.distribution.manifest.v1+prettyjws"
-)
-
+// acceptManifests lists the manifest media types this package accepts
+// (schema 1 only to refuse it with a clear error).
 var acceptManifests = strings.Join([]string{
 	ocispec.MediaTypeImageIndex, ocispec.MediaTypeImageManifest,
-	MediaTypeDockerManifestList, MediaTypeDockerManifest,
-	mediaTypeSchema1Signed, mediaTypeSchema1,
+	mediatype.DockerManifestList, mediatype.DockerManifest,
+	mediatype.DockerSchema1Signed, mediatype.DockerSchema1,
 }, ", ")
 
 // attempt runs send against each endpoint that has one of caps, mirrors
@@ -74,7 +70,7 @@ func (c *Client) attempt(ctx context.Context, op string, ref reference.Reference
 	if last == nil {
 		last = c.wrapErr(op, ref.String(), ctx.Err())
 		if ctx.Err() == nil {
-			last = newErr(op, ref.String(), ErrUnsupported, "no host in hosts.toml may be used for this")
+			last = newErr(op, ref.String(), errdefs.ErrUnsupported, "no host in hosts.toml may be used for this")
 		}
 	}
 	return nil, last
@@ -101,15 +97,15 @@ func apiURL(ep endpoint, ref reference.Reference, kind, id string) string {
 
 // Resolve fetches the manifest ref names (a tag or a digest) and returns its
 // descriptor and bytes: an image manifest, an OCI index or a Docker manifest
-// list. Manifests over MaxManifestSize are refused; a digest in ref is
-// verified; schema 1 gives ErrUnsupported.
+// list. Manifests over mediatype.MaxManifestSize are refused; a digest in ref is
+// verified; schema 1 gives errdefs.ErrUnsupported.
 func (c *Client) Resolve(ctx context.Context, ref reference.Reference) (ocispec.Descriptor, []byte, error) {
 	const op = "resolve"
 	caps := []Capability{CapResolve}
 	if ref.Digest() != "" {
 		caps = append(caps, CapPull)
 		if err := ref.Digest().Validate(); err != nil {
-			return ocispec.Descriptor{}, nil, newErr(op, ref.String(), ErrUnsupported, "digest: %v", err)
+			return ocispec.Descriptor{}, nil, newErr(op, ref.String(), errdefs.ErrUnsupported, "digest: %v", err)
 		}
 	}
 	return c.getManifest(ctx, op, ref, ref.Identifier(), caps, ref.Digest(), -1)
@@ -120,10 +116,10 @@ func (c *Client) Resolve(ctx context.Context, ref reference.Reference) (ocispec.
 func (c *Client) FetchManifest(ctx context.Context, ref reference.Reference, desc ocispec.Descriptor) ([]byte, error) {
 	op := "fetch manifest " + string(desc.Digest)
 	if err := desc.Digest.Validate(); err != nil {
-		return nil, newErr(op, ref.String(), ErrUnsupported, "bad digest: %v", err)
+		return nil, newErr(op, ref.String(), errdefs.ErrUnsupported, "bad digest: %v", err)
 	}
-	if desc.Size > MaxManifestSize {
-		return nil, newErr(op, ref.String(), ErrTooLarge, "manifest of %d bytes is over the %d byte limit", desc.Size, MaxManifestSize)
+	if desc.Size > mediatype.MaxManifestSize {
+		return nil, newErr(op, ref.String(), errdefs.ErrTooLarge, "manifest of %d bytes is over the %d byte limit", desc.Size, mediatype.MaxManifestSize)
 	}
 	_, b, err := c.getManifest(ctx, op, ref, desc.Digest.String(), []Capability{CapPull, CapResolve}, desc.Digest, desc.Size)
 	return b, err
@@ -134,7 +130,7 @@ func (c *Client) getManifest(ctx context.Context, op string, ref reference.Refer
 	ctx, cancel := context.WithTimeout(ctx, c.opts.ResponseTimeout)
 	defer cancel()
 	name := ref.String()
-	limit := int64(MaxManifestSize)
+	limit := int64(mediatype.MaxManifestSize)
 	if wantSize >= 0 {
 		limit = wantSize
 	}
@@ -155,7 +151,7 @@ func (c *Client) getManifest(ctx context.Context, op string, ref reference.Refer
 		}
 		if resp.ContentLength > limit {
 			resp.Body.Close()
-			return ocispec.Descriptor{}, nil, newErr(op, name, ErrTooLarge,
+			return ocispec.Descriptor{}, nil, newErr(op, name, errdefs.ErrTooLarge,
 				"manifest of %d bytes is over the %d byte limit", resp.ContentLength, limit)
 		}
 		b, err = io.ReadAll(io.LimitReader(resp.Body, limit+1))
@@ -169,11 +165,11 @@ func (c *Client) getManifest(ctx context.Context, op string, ref reference.Refer
 		}
 	}
 	if int64(len(b)) > limit {
-		return ocispec.Descriptor{}, nil, newErr(op, name, ErrTooLarge,
+		return ocispec.Descriptor{}, nil, newErr(op, name, errdefs.ErrTooLarge,
 			"manifest is over the %d byte limit", limit)
 	}
 	if wantSize >= 0 && int64(len(b)) != wantSize {
-		return ocispec.Descriptor{}, nil, newErr(op, name, ErrDigestMismatch,
+		return ocispec.Descriptor{}, nil, newErr(op, name, errdefs.ErrDigestMismatch,
 			"manifest is %d bytes, descriptor says %d", len(b), wantSize)
 	}
 	mt, err := manifestType(resp.Header.Get("Content-Type"), b)
@@ -185,19 +181,19 @@ func (c *Client) getManifest(ctx context.Context, op string, ref reference.Refer
 		dgst = digest.FromBytes(b)
 		if h := resp.Header.Get("Docker-Content-Digest"); h != "" {
 			if hd, err := digest.Parse(h); err == nil && hd.Algorithm().Available() && hd.Algorithm().FromBytes(b) != hd {
-				return ocispec.Descriptor{}, nil, newErr(op, name, ErrDigestMismatch,
+				return ocispec.Descriptor{}, nil, newErr(op, name, errdefs.ErrDigestMismatch,
 					"manifest does not match the registry's Docker-Content-Digest %s", hd)
 			}
 		}
 	} else if !want.Algorithm().Available() || want.Algorithm().FromBytes(b) != want {
-		return ocispec.Descriptor{}, nil, newErr(op, name, ErrDigestMismatch,
+		return ocispec.Descriptor{}, nil, newErr(op, name, errdefs.ErrDigestMismatch,
 			"manifest content does not match digest %s", want)
 	}
 	return ocispec.Descriptor{MediaType: mt, Digest: dgst, Size: int64(len(b))}, b, nil
 }
 
 // manifestType decides the media type from Content-Type, falling back to the
-// document's own mediaType and shape; schema 1 is ErrUnsupported.
+// document's own mediaType and shape; schema 1 is errdefs.ErrUnsupported.
 func manifestType(contentType string, b []byte) (string, error) {
 	ct, _, _ := mime.ParseMediaType(contentType)
 	var doc struct {
@@ -208,18 +204,16 @@ func manifestType(contentType string, b []byte) (string, error) {
 		FSLayers      json.RawMessage `json:"fsLayers"`
 	}
 	jerr := json.Unmarshal(b, &doc)
-	if ct == mediaTypeSchema1 || ct == mediaTypeSchema1Signed || (jerr == nil && (doc.SchemaVersion == 1 || doc.FSLayers != nil)) {
-		return "", fmt.Errorf("%w: Docker schema 1 manifest (deprecated; re-push the image with a current docker, podman or skopeo)", ErrUnsupported)
+	if mediatype.IsSchema1(ct) || (jerr == nil && (doc.SchemaVersion == 1 || doc.FSLayers != nil)) {
+		return "", fmt.Errorf("%w: Docker schema 1 manifest (deprecated; re-push the image with a current docker, podman or skopeo)", errdefs.ErrUnsupported)
 	}
-	switch ct {
-	case ocispec.MediaTypeImageIndex, ocispec.MediaTypeImageManifest, MediaTypeDockerManifestList, MediaTypeDockerManifest:
+	if mediatype.IsIndex(ct) || mediatype.IsManifest(ct) {
 		return ct, nil
 	}
 	if jerr != nil {
-		return "", fmt.Errorf("%w: manifest is not JSON (Content-Type %q)", ErrUnsupported, contentType)
+		return "", fmt.Errorf("%w: manifest is not JSON (Content-Type %q)", errdefs.ErrUnsupported, contentType)
 	}
-	switch doc.MediaType {
-	case ocispec.MediaTypeImageIndex, ocispec.MediaTypeImageManifest, MediaTypeDockerManifestList, MediaTypeDockerManifest:
+	if mediatype.IsIndex(doc.MediaType) || mediatype.IsManifest(doc.MediaType) {
 		return doc.MediaType, nil
 	}
 	switch {
@@ -228,7 +222,7 @@ func manifestType(contentType string, b []byte) (string, error) {
 	case doc.Layers != nil:
 		return ocispec.MediaTypeImageManifest, nil
 	}
-	return "", fmt.Errorf("%w: unknown manifest type %q", ErrUnsupported, cmpOr(doc.MediaType, ct))
+	return "", fmt.Errorf("%w: unknown manifest type %q", errdefs.ErrUnsupported, cmpOr(doc.MediaType, ct))
 }
 
 func cmpOr(a, b string) string {
@@ -241,17 +235,17 @@ func cmpOr(a, b string) string {
 // Fetch streams the blob desc from offset (Range: bytes=offset-size-1). start is
 // where the body really begins: offset after a 206, 0 when the registry
 // ignored Range. The body yields exactly desc.Size-start bytes or an error;
-// a registry that sends more, or announces more, is an error (ErrTooLarge).
+// a registry that sends more, or announces more, is an error (errdefs.ErrTooLarge).
 // A descriptor's foreign urls are never followed. Reads that stall longer
 // than Options.IdleTimeout fail.
 func (c *Client) Fetch(ctx context.Context, ref reference.Reference, desc ocispec.Descriptor, offset int64) (io.ReadCloser, int64, error) {
 	op := "fetch blob " + string(desc.Digest)
 	name := ref.String()
 	if err := desc.Digest.Validate(); err != nil {
-		return nil, 0, newErr(op, name, ErrUnsupported, "bad digest: %v", err)
+		return nil, 0, newErr(op, name, errdefs.ErrUnsupported, "bad digest: %v", err)
 	}
 	if desc.Size < 0 || offset < 0 || offset > desc.Size {
-		return nil, 0, newErr(op, name, ErrUnsupported, "offset %d outside blob of %d bytes", offset, desc.Size)
+		return nil, 0, newErr(op, name, errdefs.ErrUnsupported, "offset %d outside blob of %d bytes", offset, desc.Size)
 	}
 	if offset == desc.Size {
 		if desc.Size == 0 {
@@ -289,7 +283,7 @@ func (c *Client) Fetch(ctx context.Context, ref reference.Reference, desc ocispe
 		if err != nil || s != offset {
 			resp.Body.Close()
 			w.stop()
-			return nil, 0, newErr(op, name, ErrUnsupported, "registry answered Range bytes=%d- with Content-Range %q",
+			return nil, 0, newErr(op, name, errdefs.ErrUnsupported, "registry answered Range bytes=%d- with Content-Range %q",
 				offset, resp.Header.Get("Content-Range"))
 		}
 		start = s
@@ -298,9 +292,9 @@ func (c *Client) Fetch(ctx context.Context, ref reference.Reference, desc ocispe
 	if resp.ContentLength >= 0 && resp.ContentLength != want {
 		resp.Body.Close()
 		w.stop()
-		sentinel := ErrDigestMismatch
+		sentinel := errdefs.ErrDigestMismatch
 		if resp.ContentLength > want {
-			sentinel = ErrTooLarge
+			sentinel = errdefs.ErrTooLarge
 		}
 		return nil, 0, newErr(op, name, sentinel, "registry announced %d bytes, expected %d (blob size %d, from offset %d)",
 			resp.ContentLength, want, desc.Size, start)
@@ -367,7 +361,7 @@ func (b *blobBody) Read(p []byte) (int, error) {
 		var one [1]byte
 		n, err := io.ReadFull(b.body, one[:])
 		if n > 0 {
-			b.err = newErr(b.op, b.ref, ErrTooLarge, "registry sent more bytes than the blob's size")
+			b.err = newErr(b.op, b.ref, errdefs.ErrTooLarge, "registry sent more bytes than the blob's size")
 			return 0, b.err
 		}
 		if err == io.EOF || err == io.ErrUnexpectedEOF {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 	"github.com/pelletier/go-toml/v2/unstable"
+
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 )
 
 // Capability is an operation a host may be used for (containerd's names).
@@ -73,7 +75,7 @@ type rawHosts struct {
 func ParseHosts(data []byte, dir string) (HostsConfig, error) {
 	var cfg HostsConfig
 	if len(data) > maxHostsFile {
-		return cfg, fmt.Errorf("hosts.toml: %w (over %d bytes)", ErrTooLarge, maxHostsFile)
+		return cfg, fmt.Errorf("hosts.toml: %w (over %d bytes)", errdefs.ErrTooLarge, maxHostsFile)
 	}
 	var raw rawHosts
 	if err := toml.NewDecoder(bytes.NewReader(data)).Decode(&raw); err != nil {

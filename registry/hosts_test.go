@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 )
 
 func TestParseHosts(t *testing.T) {
@@ -151,7 +153,7 @@ func TestMirrors(t *testing.T) {
 	t.Run("not found anywhere", func(t *testing.T) {
 		c := testClient(t, Options{ConfigDir: writeHosts(t, up.host, fmt.Sprintf("[host.\"http://%s\"]\n", empty.host))})
 		_, _, err := c.Resolve(testCtx(t), up.ref(t, "lib/none:v1"))
-		if !errors.Is(err, ErrNotFound) {
+		if !errors.Is(err, errdefs.ErrNotFound) {
 			t.Fatalf("got %v", err)
 		}
 	})

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 )
 
 // basicAuth guards a handler with one user and password.
@@ -81,7 +83,7 @@ func TestLoginLogout(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err = c.Resolve(testCtx(t), m.ref(t, "x/y:nope"))
-	if !errors.Is(err, ErrNotFound) {
+	if !errors.Is(err, errdefs.ErrNotFound) {
 		t.Fatalf("logged in: want not found, got %v", err)
 	}
 	_ = img
@@ -112,7 +114,7 @@ func TestPodmanAuthFile(t *testing.T) {
 		name, user, pass string
 		want             error
 	}{
-		{"right", "bob", "pw", ErrNotFound},
+		{"right", "bob", "pw", errdefs.ErrNotFound},
 		{"wrong", "bob", "nope", ErrUnauthorized},
 	}
 	for _, tc := range tests {

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 )
 
 // responseError turns a non-success response into an *Error, reading the
@@ -46,9 +48,9 @@ func describe(e *Error, registryMsg string) string {
 	case errors.Is(e, ErrUnauthorized):
 		cause = "access denied: not logged in, wrong credentials, or no permission"
 		e.Err = ErrUnauthorized
-	case errors.Is(e, ErrNotFound):
+	case errors.Is(e, errdefs.ErrNotFound):
 		cause = "not found"
-		e.Err = ErrNotFound
+		e.Err = errdefs.ErrNotFound
 	case e.Status == http.StatusTooManyRequests:
 		cause = "rate limited by the registry"
 	case e.Status >= 500:

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/ctrlite/ctr-lite/pkg/compression"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/sys/unix"
 )
@@ -229,7 +230,7 @@ func (a *applier) entry(ctx context.Context, hdr *tar.Header, tr *tar.Reader) er
 	case tar.TypeFifo, tar.TypeChar, tar.TypeBlock:
 		return a.node(hdr, name, pfd, base)
 	}
-	return fmt.Errorf("type %q: %w", hdr.Typeflag, ErrUnsupported)
+	return fmt.Errorf("type %q: %w entry", hdr.Typeflag, errdefs.ErrUnsupported)
 }
 
 func typeName(t byte) string {

@@ -14,10 +14,6 @@ var (
 	ErrBreakout = errors.New("path resolves outside the target")
 	// ErrLimit is returned when a header, name or xattr set exceeds a cap.
 	ErrLimit = errors.New("layer exceeds a limit")
-	// ErrUnsupported is returned for tar entry types that cannot be applied.
-	ErrUnsupported = errors.New("unsupported entry")
-	// ErrNotFound is returned for a hardlink whose target does not exist.
-	ErrNotFound = errors.New("hardlink target not found")
 )
 
 // EntryError names the layer entry an error happened on.

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ctrlite/ctr-lite/pkg/confine"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 )
 
 // hardlink links base in pfd to the in-root path named by the entry's
@@ -65,7 +66,7 @@ func (a *applier) linkTarget(tparent, tbase string) (unix.Stat_t, int, error) {
 		}
 	}
 	if err == unix.ENOENT || err == unix.ENOTDIR {
-		return st, -1, ErrNotFound
+		return st, -1, fmt.Errorf("hardlink target %w", errdefs.ErrNotFound)
 	}
 	if err != nil {
 		return st, -1, err
@@ -223,7 +224,7 @@ func (a *applier) copyUp(parent, base string) error {
 			}
 		}
 	default:
-		return fmt.Errorf("copy up of mode %o: %w", st.Mode, ErrUnsupported)
+		return fmt.Errorf("copy up of mode %o: %w entry", st.Mode, errdefs.ErrUnsupported)
 	}
 	ts := []unix.Timespec{st.Atim, st.Mtim}
 	if err := unix.UtimesNanoAt(pfd, base, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ctrlite/ctr-lite/internal/testutil"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"golang.org/x/sys/unix"
 )
 
@@ -122,12 +123,12 @@ func maliciousCases() []maliciousCase {
 			layer: only(testutil.Entry{Type: tar.TypeDir, Name: "etc", Mode: 0o777}), check: isType("etc", unix.S_IFDIR)},
 		{name: "lower symlink to sentinel then file below", lower: func(out string) entries { return entries{symlinkE("etc", out)} },
 			layer: only(file("etc/secret", "pwned")), err: ErrBreakout, overlayOK: true},
-		{name: "hardlink absolute to sentinel", layer: func(out string) entries { return entries{hardlink("h", out+"/secret")} }, err: ErrNotFound},
+		{name: "hardlink absolute to sentinel", layer: func(out string) entries { return entries{hardlink("h", out+"/secret")} }, err: errdefs.ErrNotFound},
 		{name: "hardlink dotdot", layer: only(hardlink("h", "../outside/secret")), err: ErrUnsafePath},
 		{name: "GNU long link name dotdot", layer: only(testutil.Entry{Type: tar.TypeLink, Name: "h", Linkname: strings.Repeat("x/", 60) + strings.Repeat("../", 62) + "outside/secret", Format: tar.FormatGNU}), err: ErrUnsafePath},
 		{name: "hardlink through symlink to sentinel", layer: func(out string) entries {
 			return entries{symlinkE("l", out), hardlink("h", "l/secret")}
-		}, err: ErrNotFound},
+		}, err: errdefs.ErrNotFound},
 		{name: "hardlink to symlink links the symlink", layer: func(out string) entries {
 			return entries{symlinkE("l", out+"/secret"), hardlink("h", "l"), file("h", "pwned")}
 		}, check: func(t *testing.T, root string, m Mode) {
@@ -143,7 +144,7 @@ func maliciousCases() []maliciousCase {
 				content("b", "new")(t, root, m)
 			}},
 		{name: "hardlink to directory", layer: only(dirE("d"), hardlink("h", "d")), err: ErrUnsafePath},
-		{name: "hardlink to missing", layer: only(hardlink("h", "nope")), err: ErrNotFound},
+		{name: "hardlink to missing", layer: only(hardlink("h", "nope")), err: errdefs.ErrNotFound},
 		{name: "hardlink to root", layer: only(hardlink("h", "/")), err: ErrUnsafePath},
 		{name: "symlink named dot (CVE-2021-29136)", layer: func(out string) entries { return entries{symlinkE(".", out)} }, err: ErrUnsafePath},
 		{name: "symlink named slash", layer: func(out string) entries { return entries{symlinkE("/", out)} }, err: ErrUnsafePath},

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/ctrlite/ctr-lite/pkg/inspect"
 	"github.com/spf13/cobra"
 )
@@ -48,24 +49,24 @@ both. Sizes take decimal (KB, MB, GB) or binary (KiB, MiB, GiB) units.
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rules, err := cf.rules(cmd)
 			if err != nil {
-				return &exitError{code: 2, err: err}
+				return &errdefs.ExitError{Code: 2, Err: err}
 			}
 			src, err := f.open(cmd.Context(), g, args[0])
 			if err != nil {
-				return &exitError{code: 2, err: err}
+				return &errdefs.ExitError{Code: 2, Err: err}
 			}
 			baseline, err := cf.openBaseline(cmd.Context(), g, &f)
 			if err != nil {
-				return &exitError{code: 2, err: err}
+				return &errdefs.ExitError{Code: 2, Err: err}
 			}
 			rep, err := inspect.Check(cmd.Context(), src, baseline, rules)
 			if err != nil {
-				return &exitError{code: 2, err: err}
+				return &errdefs.ExitError{Code: 2, Err: err}
 			}
 			rep.Image = src.Image.Name
 			if cf.junit != "" {
 				if err := writeJUnit(cf.junit, rep); err != nil {
-					return &exitError{code: 2, err: err}
+					return &errdefs.ExitError{Code: 2, Err: err}
 				}
 			}
 			if f.asJSON {
@@ -74,10 +75,10 @@ both. Sizes take decimal (KB, MB, GB) or binary (KiB, MiB, GiB) units.
 				err = inspect.WriteCheckTable(cmd.OutOrStdout(), rep)
 			}
 			if err != nil {
-				return &exitError{code: 2, err: err}
+				return &errdefs.ExitError{Code: 2, Err: err}
 			}
 			if !rep.Pass {
-				return &exitError{code: 1, err: fmt.Errorf("%s: %d of %d rules failed", rep.Image, rep.Failed(), len(rep.Results))}
+				return &errdefs.ExitError{Code: 1, Err: fmt.Errorf("%s: %d of %d rules failed", rep.Image, rep.Failed(), len(rep.Results))}
 			}
 			return nil
 		},

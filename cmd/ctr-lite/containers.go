@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ctrlite/ctr-lite/pkg/container"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/spf13/cobra"
 )
 
@@ -145,7 +146,7 @@ func newRmCmd(g *globals) *cobra.Command {
 			for _, a := range args {
 				if err := cs.Remove(cmd.Context(), a, force); err != nil {
 					fmt.Fprintf(cmd.ErrOrStderr(), "ctr-lite: %v\n", err)
-					failed = &exitError{code: 1}
+					failed = &errdefs.ExitError{Code: 1}
 					continue
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), a)

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/ctrlite/ctr-lite/pkg/fsck"
 	"github.com/spf13/cobra"
 )
@@ -46,7 +47,7 @@ the next pull re-fetches and the next unpack or run rebuilds what is missing.`,
 				fmt.Fprintf(out, "%d problems found and repaired\n", len(probs))
 				return nil
 			}
-			return &exitError{code: 1, err: fmt.Errorf("%d problems found (run with --repair to fix)", len(probs))}
+			return &errdefs.ExitError{Code: 1, Err: fmt.Errorf("%d problems found (run with --repair to fix)", len(probs))}
 		},
 	}
 	cmd.Flags().BoolVar(&repair, "repair", false, "delete what is broken so it is fetched or rebuilt again")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"text/tabwriter"
 
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/ctrlite/ctr-lite/pkg/units"
@@ -113,7 +114,7 @@ func newRmiCmd(g *globals) *cobra.Command {
 				}
 				if err != nil {
 					fmt.Fprintf(cmd.ErrOrStderr(), "ctr-lite: rmi %s: %v\n", a, err)
-					failed = &exitError{code: 1}
+					failed = &errdefs.ExitError{Code: 1}
 					continue
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "Untagged: %s\n", ref)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/ctrlite/ctr-lite/pkg/runner"
 )
 
@@ -33,7 +34,9 @@ func main() {
 	os.Exit(execute(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// execute runs the command line and returns the exit status.
+// execute runs the command line and returns the exit status: the one place
+// an error becomes an exit code (an *errdefs.ExitError's own, 130 when
+// interrupted, 2 for usage, else 1).
 func execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmd := newRootCmd()
 	cmd.SetArgs(args)
@@ -44,12 +47,12 @@ func execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err == nil {
 		return 0
 	}
-	var ex *exitError
+	var ex *errdefs.ExitError
 	if errors.As(err, &ex) {
-		if ex.err != nil {
-			fmt.Fprintf(stderr, "ctr-lite: %v\n", ex.err)
+		if ex.Err != nil {
+			fmt.Fprintf(stderr, "ctr-lite: %v\n", ex.Err)
 		}
-		return ex.code
+		return ex.Code
 	}
 	fmt.Fprintf(stderr, "ctr-lite: %v\n", err)
 	if errors.Is(err, context.Canceled) {
@@ -62,24 +65,8 @@ func execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	return 1
 }
 
-// exitError carries a specific exit status out of a command; a nil err
-// prints nothing (the command already said what happened).
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string {
-	if e.err == nil {
-		return fmt.Sprintf("exit status %d", e.code)
-	}
-	return e.err.Error()
-}
-
-func (e *exitError) Unwrap() error { return e.err }
-
 // usageError marks bad flags or arguments: exit status 2 for check, and a
 // pointer to --help everywhere.
 func usageError(format string, a ...any) error {
-	return &exitError{code: 2, err: fmt.Errorf(format+" (see --help)", a...)}
+	return &errdefs.ExitError{Code: 2, Err: fmt.Errorf(format+" (see --help)", a...)}
 }

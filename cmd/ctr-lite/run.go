@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/ctrlite/ctr-lite/pkg/launch"
 	"github.com/ctrlite/ctr-lite/pkg/progress"
@@ -102,36 +103,33 @@ command cannot be executed, 127 that it was not found.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			so, p, err := rf.options(cmd, args[1:])
 			if err != nil {
-				return &exitError{code: 125, err: err}
+				return &errdefs.ExitError{Code: 125, Err: err}
 			}
 			if runtime != "" && runtime != "runc" && runtime != "crun" {
-				return &exitError{code: 125, err: fmt.Errorf("--runtime %q: want runc or crun", runtime)}
+				return &errdefs.ExitError{Code: 125, Err: fmt.Errorf("--runtime %q: want runc or crun", runtime)}
 			}
 			st, rc, err := g.clients()
 			if err != nil {
-				return &exitError{code: 125, err: err}
+				return &errdefs.ExitError{Code: 125, Err: err}
 			}
 			ref, err := reference.Parse(args[0])
 			if err != nil {
-				return &exitError{code: 125, err: err}
+				return &errdefs.ExitError{Code: 125, Err: err}
 			}
 			code, err := launch.Run(cmd.Context(), st, rc, launch.Options{
 				Image: ref, Name: name, Remove: rm, Stdin: rf.interactive, Spec: so, Runtime: runtime,
 				Pull:   image.PullOptions{Platform: p, Progress: progress.Auto(cmd.ErrOrStderr(), false)},
 				Notice: func(s string) { fmt.Fprintln(cmd.ErrOrStderr(), "ctr-lite:", s) },
 			}, runner.Stdio{In: cmd.InOrStdin(), Out: cmd.OutOrStdout(), Err: cmd.ErrOrStderr()})
-			var xe *runner.ExitError
+			var xe *errdefs.ExitError
 			if errors.As(err, &xe) {
-				if xe.Err == nil {
-					return &exitError{code: xe.Code}
-				}
-				return &exitError{code: xe.Code, err: xe.Err}
+				return xe // the runner's status: 125, 126, 127, 137
 			}
 			if err != nil {
-				return &exitError{code: 125, err: err}
+				return &errdefs.ExitError{Code: 125, Err: err}
 			}
 			if code != 0 {
-				return &exitError{code: code}
+				return &errdefs.ExitError{Code: code}
 			}
 			return nil
 		},

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
+	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -115,7 +117,7 @@ type exporter struct {
 }
 
 func (e *exporter) readJSON(ctx context.Context, d ocispec.Descriptor) ([]byte, []ocispec.Descriptor, error) {
-	data, err := e.st.ReadBlob(ctx, d, content.MaxManifestSize)
+	data, err := e.st.ReadBlob(ctx, d, mediatype.MaxManifestSize)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -126,7 +128,7 @@ func (e *exporter) readJSON(ctx context.Context, d ocispec.Descriptor) ([]byte, 
 // platformManifest resolves an index to the manifest for the host
 // platform, else the first manifest present in the store.
 func (e *exporter) platformManifest(ctx context.Context, d ocispec.Descriptor) (ocispec.Descriptor, error) {
-	for depth := 0; content.IsIndex(d.MediaType) && depth < 4; depth++ {
+	for depth := 0; mediatype.IsIndex(d.MediaType) && depth < 4; depth++ {
 		_, kids, err := e.readJSON(ctx, d)
 		if err != nil {
 			return d, err
@@ -149,7 +151,7 @@ func (e *exporter) platformManifest(ctx context.Context, d ocispec.Descriptor) (
 		}
 		d = *pick
 	}
-	if !content.IsManifest(d.MediaType) {
+	if !mediatype.IsManifest(d.MediaType) {
 		return d, fmt.Errorf("%s: not an image manifest (%s)", d.Digest, d.MediaType)
 	}
 	return d, nil
@@ -167,13 +169,13 @@ func (e *exporter) writeTree(ctx context.Context, d ocispec.Descriptor, required
 		}
 		return err
 	}
-	if content.IsIndex(d.MediaType) || content.IsManifest(d.MediaType) {
+	if mediatype.IsIndex(d.MediaType) || mediatype.IsManifest(d.MediaType) {
 		_, kids, err := e.readJSON(ctx, d)
 		if err != nil {
 			return err
 		}
 		for _, k := range kids {
-			if err := e.writeTree(ctx, k, !content.IsIndex(d.MediaType)); err != nil {
+			if err := e.writeTree(ctx, k, !mediatype.IsIndex(d.MediaType)); err != nil {
 				return err
 			}
 		}
@@ -202,7 +204,7 @@ func (e *exporter) writeBlob(ctx context.Context, d ocispec.Descriptor) error {
 		return err
 	}
 	if got := digest.NewDigest(digest.SHA256, h); got != d.Digest {
-		return fmt.Errorf("blob %s: stored content hashes to %s (run fsck): %w", d.Digest, got, content.ErrDigestMismatch)
+		return fmt.Errorf("blob %s: stored content hashes to %s (run fsck): %w", d.Digest, got, errdefs.ErrDigestMismatch)
 	}
 	e.written[d.Digest] = true
 	return nil
@@ -223,7 +225,7 @@ func (e *exporter) writeJSON(name string, v any) error {
 
 // dockerEntry is the manifest.json entry for an image manifest.
 func (e *exporter) dockerEntry(ctx context.Context, m ocispec.Descriptor) (dockerManifest, error) {
-	data, err := e.st.ReadBlob(ctx, m, content.MaxManifestSize)
+	data, err := e.st.ReadBlob(ctx, m, mediatype.MaxManifestSize)
 	if err != nil {
 		return dockerManifest{}, err
 	}

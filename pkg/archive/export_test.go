@@ -13,6 +13,7 @@ import (
 
 	"github.com/ctrlite/ctr-lite/internal/testutil"
 	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -128,7 +129,7 @@ func TestExportErrors(t *testing.T) {
 		want   error
 	}{
 		{"unknown format", []string{"docker.io/library/busybox:1.38.0-musl"}, "zip", ErrUnknownFormatName},
-		{"unknown image", []string{"docker.io/library/nope:1"}, "oci", content.ErrNotFound},
+		{"unknown image", []string{"docker.io/library/nope:1"}, "oci", errdefs.ErrNotFound},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -14,6 +14,8 @@ import (
 
 	"github.com/ctrlite/ctr-lite/pkg/compression"
 	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
+	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -105,7 +107,7 @@ func decompressToTemp(ctx context.Context, st *content.Store, f *os.File) (*os.F
 }
 
 func importSource(ctx context.Context, st *content.Store, src source) ([]content.Named, error) {
-	idxData, idxErr := readSmall(src, "index.json", content.MaxManifestSize)
+	idxData, idxErr := readSmall(src, "index.json", mediatype.MaxManifestSize)
 	if idxErr == nil {
 		var idx ocispec.Index
 		if err := json.Unmarshal(idxData, &idx); err != nil {
@@ -117,7 +119,7 @@ func importSource(ctx context.Context, st *content.Store, src source) ([]content
 	} else if !errors.Is(idxErr, ErrMissingFile) {
 		return nil, idxErr
 	}
-	mfData, err := readSmall(src, "manifest.json", content.MaxManifestSize)
+	mfData, err := readSmall(src, "manifest.json", mediatype.MaxManifestSize)
 	if errors.Is(err, ErrMissingFile) {
 		if idxErr == nil {
 			return nil, fmt.Errorf("index.json: %w", ErrNoImages)
@@ -191,24 +193,24 @@ func copyTree(ctx context.Context, st *content.Store, src source, d ocispec.Desc
 		return fmt.Errorf("blob %s: %w", d.Digest, err)
 	}
 	if size != d.Size {
-		return fmt.Errorf("blob %s: %d bytes, descriptor says %d: %w", d.Digest, size, d.Size, content.ErrSizeMismatch)
+		return fmt.Errorf("blob %s: %d bytes, descriptor says %d: %w", d.Digest, size, d.Size, errdefs.ErrSizeMismatch)
 	}
-	if content.IsIndex(d.MediaType) || content.IsManifest(d.MediaType) || d.MediaType == "" || d.MediaType == ocispec.MediaTypeDescriptor {
-		if size > content.MaxManifestSize {
-			return fmt.Errorf("manifest %s: %d bytes: %w", d.Digest, size, content.ErrTooLarge)
+	if mediatype.IsIndex(d.MediaType) || mediatype.IsManifest(d.MediaType) || d.MediaType == "" || d.MediaType == ocispec.MediaTypeDescriptor {
+		if size > mediatype.MaxManifestSize {
+			return fmt.Errorf("manifest %s: %d bytes: %w", d.Digest, size, errdefs.ErrTooLarge)
 		}
 		data, err := io.ReadAll(r)
 		if err != nil {
 			return fmt.Errorf("blob %s: %w", d.Digest, err)
 		}
 		if got := digest.FromBytes(data); got != d.Digest {
-			return fmt.Errorf("blob %s: content hashes to %s: %w", d.Digest, got, content.ErrDigestMismatch)
+			return fmt.Errorf("blob %s: content hashes to %s: %w", d.Digest, got, errdefs.ErrDigestMismatch)
 		}
 		kids, err := content.Children(d, data)
 		if err != nil {
 			return fmt.Errorf("manifest %s: %w", d.Digest, err)
 		}
-		isIndex := content.IsIndex(d.MediaType) || (!content.IsManifest(d.MediaType) && looksLikeIndex(data))
+		isIndex := mediatype.IsIndex(d.MediaType) || (!mediatype.IsManifest(d.MediaType) && looksLikeIndex(data))
 		for _, k := range kids {
 			err := copyTree(ctx, st, src, k, done)
 			if errors.Is(err, ErrMissingFile) && (isIndex || len(k.URLs) > 0) {
@@ -295,7 +297,7 @@ func importDockerImage(ctx context.Context, st *content.Store, src source, m doc
 	}
 	cfgDesc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: digest.FromBytes(cfgData), Size: int64(len(cfgData))}
 	if want := digestInName(m.Config); want != "" && want != cfgDesc.Digest {
-		return ocispec.Descriptor{}, fmt.Errorf("config %s hashes to %s: %w", m.Config, cfgDesc.Digest, content.ErrDigestMismatch)
+		return ocispec.Descriptor{}, fmt.Errorf("config %s hashes to %s: %w", m.Config, cfgDesc.Digest, errdefs.ErrDigestMismatch)
 	}
 	var cfg ocispec.Image
 	if err := json.Unmarshal(cfgData, &cfg); err != nil {
@@ -374,11 +376,11 @@ func importLayer(ctx context.Context, st *content.Store, src source, name string
 		gotDiff = digest.NewDigest(digest.SHA256, un)
 	}
 	if gotDiff != diffID {
-		return ocispec.Descriptor{}, fmt.Errorf("layer %s: uncompressed content hashes to %s, config says %s: %w", name, gotDiff, diffID, content.ErrDigestMismatch)
+		return ocispec.Descriptor{}, fmt.Errorf("layer %s: uncompressed content hashes to %s, config says %s: %w", name, gotDiff, diffID, errdefs.ErrDiffIDMismatch)
 	}
 	d := ocispec.Descriptor{Digest: digest.NewDigest(digest.SHA256, raw), Size: size}
 	if want := digestInName(name); want != "" && strings.HasPrefix(name, "blobs/") && want != d.Digest {
-		return ocispec.Descriptor{}, fmt.Errorf("layer %s hashes to %s: %w", name, d.Digest, content.ErrDigestMismatch)
+		return ocispec.Descriptor{}, fmt.Errorf("layer %s hashes to %s: %w", name, d.Digest, errdefs.ErrDigestMismatch)
 	}
 	switch kind {
 	case compression.Gzip:

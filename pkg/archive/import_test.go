@@ -12,6 +12,7 @@ import (
 
 	"github.com/ctrlite/ctr-lite/internal/testutil"
 	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 )
 
 func openStore(t *testing.T) *content.Store {
@@ -133,7 +134,7 @@ func TestImportRejectsCorruptBlob(t *testing.T) {
 	}
 	s := openStore(t)
 	_, err := Import(context.Background(), s, dir)
-	if !errors.Is(err, content.ErrDigestMismatch) {
+	if !errors.Is(err, errdefs.ErrDigestMismatch) {
 		t.Fatalf("err = %v, want a digest mismatch", err)
 	}
 	if list, _ := s.List(context.Background()); len(list) != 0 {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ctrlite/ctr-lite/internal/testutil"
 	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 )
 
 func TestImportGzippedSave(t *testing.T) {
@@ -59,7 +60,7 @@ func TestExportRefusesCorruptBlob(t *testing.T) {
 	os.WriteFile(p, data, 0o644)
 	for _, format := range []string{"docker", "oci"} {
 		err := Export(context.Background(), s, []string{name}, &bytes.Buffer{}, format)
-		if !errors.Is(err, content.ErrDigestMismatch) {
+		if !errors.Is(err, errdefs.ErrDigestMismatch) {
 			t.Fatalf("%s export of a corrupt store: err = %v", format, err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -12,7 +13,7 @@ import (
 func countLayers(t *testing.T, s *content.Store, d ocispec.Descriptor) int {
 	t.Helper()
 	for {
-		data, err := s.ReadBlob(context.Background(), d, content.MaxManifestSize)
+		data, err := s.ReadBlob(context.Background(), d, mediatype.MaxManifestSize)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -20,7 +21,7 @@ func countLayers(t *testing.T, s *content.Store, d ocispec.Descriptor) int {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if content.IsIndex(d.MediaType) {
+		if mediatype.IsIndex(d.MediaType) {
 			d = kids[0]
 			continue
 		}

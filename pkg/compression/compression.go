@@ -47,8 +47,7 @@ var (
 // when the media type says nothing about it (an unknown or empty type).
 func FromMediaType(mediaType string) (Kind, bool) {
 	switch {
-	case strings.HasSuffix(mediaType, "+gzip"), strings.HasSuffix(mediaType, ".gzip"),
-		mediaType == "application/vnd.docker.image.rootfs.diff.tar.gzip":
+	case strings.HasSuffix(mediaType, "+gzip"), strings.HasSuffix(mediaType, ".gzip"): // OCI's +gzip, Docker's .tar.gzip
 		return Gzip, true
 	case strings.HasSuffix(mediaType, "+zstd"), strings.HasSuffix(mediaType, ".zstd"):
 		return Zstd, true

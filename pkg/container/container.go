@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ctrlite/ctr-lite/pkg/dataroot"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 )
 
 // Status of a container.
@@ -145,7 +146,7 @@ func (s *Store) Load(ctx context.Context, ref string) (*Container, error) {
 
 func find(all []Container, ref string) (*Container, error) {
 	if ref == "" {
-		return nil, fmt.Errorf("container %q: %w", ref, ErrNotFound)
+		return nil, fmt.Errorf("container %q: %w", ref, errdefs.ErrNotFound)
 	}
 	for i := range all {
 		if all[i].ID == ref || all[i].Name == ref {
@@ -162,7 +163,7 @@ func find(all []Container, ref string) (*Container, error) {
 		}
 	}
 	if match == nil {
-		return nil, fmt.Errorf("container %q: %w", ref, ErrNotFound)
+		return nil, fmt.Errorf("container %q: %w", ref, errdefs.ErrNotFound)
 	}
 	return match, nil
 }
@@ -295,11 +296,11 @@ func (s *Store) readAll() ([]Container, error) {
 
 func (s *Store) read(id string) (*Container, error) {
 	if id == "" || strings.ContainsAny(id, "/\\") || id == "." || id == ".." {
-		return nil, fmt.Errorf("container %q: %w", id, ErrNotFound)
+		return nil, fmt.Errorf("container %q: %w", id, errdefs.ErrNotFound)
 	}
 	b, err := os.ReadFile(filepath.Join(s.Dir(id), stateFile))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("container %s: %w", id, ErrNotFound)
+		return nil, fmt.Errorf("container %s: %w", id, errdefs.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read container %s: %w", id, err)

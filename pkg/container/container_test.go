@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ctrlite/ctr-lite/pkg/dataroot"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 )
 
 func TestCreateLoadList(t *testing.T) {
@@ -35,9 +36,9 @@ func TestCreateLoadList(t *testing.T) {
 		{a.ID, a.ID, nil},
 		{a.ShortID(), a.ID, nil},
 		{b.ID[:8], b.ID, nil},
-		{"nope", "", ErrNotFound},
-		{"", "", ErrNotFound},
-		{"../x", "", ErrNotFound},
+		{"nope", "", errdefs.ErrNotFound},
+		{"", "", errdefs.ErrNotFound},
+		{"../x", "", errdefs.ErrNotFound},
 	}
 	for _, tc := range tests {
 		t.Run(tc.ref, func(t *testing.T) {
@@ -69,7 +70,7 @@ func TestCreateLoadList(t *testing.T) {
 	if err := s.Remove(ctx, "web", false); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Load(ctx, "web"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Load(ctx, "web"); !errors.Is(err, errdefs.ErrNotFound) {
 		t.Errorf("removed container still loads: %v", err)
 	}
 }

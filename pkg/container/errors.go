@@ -2,9 +2,8 @@ package container
 
 import "errors"
 
+// A ref that names no container (by id, id prefix or name) is errdefs.ErrNotFound.
 var (
-	// ErrNotFound: no container has that id, id prefix or name.
-	ErrNotFound = errors.New("no such container")
 	// ErrAmbiguous: an id prefix matches several containers.
 	ErrAmbiguous = errors.New("ambiguous container id prefix")
 	// ErrNameInUse: another container already has that name.

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ctrlite/ctr-lite/internal/testutil"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 )
 
 func TestDiskFull(t *testing.T) {
@@ -41,7 +42,7 @@ func TestDiskFull(t *testing.T) {
 		t.Fatalf("WriteBlob on a full disk: err = %v, want ENOSPC", err)
 	}
 	t.Logf("error: %v", err)
-	if _, err := s.Info(ctx, desc.Digest); !isErr(err, ErrNotFound) {
+	if _, err := s.Info(ctx, desc.Digest); !isErr(err, errdefs.ErrNotFound) {
 		t.Fatal("blob visible after a failed write")
 	}
 	if n := countFiles(t, filepath.Join(s.Root().Path(), "content/blobs/sha256")); n != 1 { // the manifest only

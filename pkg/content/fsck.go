@@ -15,6 +15,8 @@ import (
 	"github.com/ctrlite/ctr-lite/pkg/dataroot"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 )
 
 // Fsck checks the store: the layout files, every blob's sha256 against
@@ -171,7 +173,7 @@ func (s *Store) fsckNames(ctx context.Context, add addFunc) error {
 				return
 			}
 			for _, k := range kids {
-				walk(k, IsIndex(d.MediaType))
+				walk(k, mediatype.IsIndex(d.MediaType))
 			}
 		}
 		walk(n.Target, false)
@@ -181,9 +183,9 @@ func (s *Store) fsckNames(ctx context.Context, add addFunc) error {
 
 func kind(mt string) string {
 	switch {
-	case IsIndex(mt):
+	case mediatype.IsIndex(mt):
 		return "index"
-	case IsManifest(mt):
+	case mediatype.IsManifest(mt):
 		return "manifest"
 	case strings.Contains(mt, "config"):
 		return "config"

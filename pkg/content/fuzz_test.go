@@ -5,6 +5,8 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 )
 
 // FuzzChildren decodes arbitrary manifests and indexes under every media
@@ -12,7 +14,7 @@ import (
 // parsed as one.
 func FuzzChildren(f *testing.F) {
 	f.Add(ocispec.MediaTypeImageManifest, []byte(`{"schemaVersion":2,"config":{"digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","size":0},"layers":[]}`))
-	f.Add(MediaTypeDockerManifestList, []byte(`{"schemaVersion":2,"manifests":[{"digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","size":1}]}`))
+	f.Add(mediatype.DockerManifestList, []byte(`{"schemaVersion":2,"manifests":[{"digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","size":1}]}`))
 	f.Add("", []byte(`{"manifests":null}`))
 	f.Add(ocispec.MediaTypeImageLayerGzip, []byte("\x1f\x8b"))
 	f.Fuzz(func(t *testing.T, mt string, data []byte) {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 )
 
 func TestGC(t *testing.T) {
@@ -31,8 +33,8 @@ func TestGC(t *testing.T) {
 			s.SetName(ctx, "example.com/multi:1", idx)
 
 			// a Docker manifest list -> Docker manifest, no mediaType in the list's body
-			m4, all4 := image(t, s, MediaTypeDockerManifest, 2)
-			list := putJSON(t, s, MediaTypeDockerManifestList, map[string]any{"schemaVersion": 2, "manifests": []ocispec.Descriptor{m4}})
+			m4, all4 := image(t, s, mediatype.DockerManifest, 2)
+			list := putJSON(t, s, mediatype.DockerManifestList, map[string]any{"schemaVersion": 2, "manifests": []ocispec.Descriptor{m4}})
 			keep = append(append(keep, all4...), list)
 			s.SetName(ctx, "example.com/docker:1", list)
 

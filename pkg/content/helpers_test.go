@@ -12,6 +12,8 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 )
 
 // randomBlob returns n random bytes and their descriptor.
@@ -68,7 +70,7 @@ func putJSON(t testing.TB, s *Store, mt string, v any) ocispec.Descriptor {
 func image(t testing.TB, s *Store, mt string, n int) (ocispec.Descriptor, []ocispec.Descriptor) {
 	t.Helper()
 	cfgType, layerType := ocispec.MediaTypeImageConfig, ocispec.MediaTypeImageLayerGzip
-	if mt == MediaTypeDockerManifest {
+	if mt == mediatype.DockerManifest {
 		cfgType, layerType = "application/vnd.docker.container.image.v1+json", "application/vnd.docker.image.rootfs.diff.tar.gzip"
 	}
 	_, cfgDesc := randomBlob(t, 10) // unique per image

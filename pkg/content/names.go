@@ -9,6 +9,8 @@ import (
 	"sort"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 )
 
 // Annotation keys that carry an image's full normalized reference in
@@ -112,7 +114,7 @@ func (s *Store) SetName(ctx context.Context, name string, desc ocispec.Descripto
 	return nil
 }
 
-// DeleteName removes name; ErrNotFound when it is not there. The blobs
+// DeleteName removes name; errdefs.ErrNotFound when it is not there. The blobs
 // stay until the next GC.
 func (s *Store) DeleteName(ctx context.Context, name string) error {
 	err := s.updateIndex(ctx, func(idx *ocispec.Index) error {
@@ -126,7 +128,7 @@ func (s *Store) DeleteName(ctx context.Context, name string) error {
 			out = append(out, m)
 		}
 		if !found {
-			return ErrNotFound
+			return errdefs.ErrNotFound
 		}
 		idx.Manifests = out
 		return nil
@@ -137,7 +139,7 @@ func (s *Store) DeleteName(ctx context.Context, name string) error {
 	return nil
 }
 
-// Get returns the descriptor name points to; ErrNotFound when absent.
+// Get returns the descriptor name points to; errdefs.ErrNotFound when absent.
 func (s *Store) Get(ctx context.Context, name string) (ocispec.Descriptor, error) {
 	idx, err := s.readIndex()
 	if err != nil {
@@ -148,7 +150,7 @@ func (s *Store) Get(ctx context.Context, name string) (ocispec.Descriptor, error
 			return m, nil
 		}
 	}
-	return ocispec.Descriptor{}, fmt.Errorf("image %s: %w", name, ErrNotFound)
+	return ocispec.Descriptor{}, fmt.Errorf("image %s: %w", name, errdefs.ErrNotFound)
 }
 
 // List returns every named image, sorted by name. Entries without a name

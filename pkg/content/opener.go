@@ -13,7 +13,7 @@ import (
 // registry read without storing.
 type Opener func(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error)
 
-// Opener returns an Opener of the blobs committed to s; ErrNotFound for
+// Opener returns an Opener of the blobs committed to s; errdefs.ErrNotFound for
 // the others.
 func (s *Store) Opener() Opener {
 	return func(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {

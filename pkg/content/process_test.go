@@ -16,6 +16,8 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 )
 
 // Tests here run the store in several processes: the test binary re-execs
@@ -56,7 +58,7 @@ func helperMain(mode string) int {
 	case "write":
 		var w *Writer
 		w, err = s.Writer(ctx, desc)
-		if errors.Is(err, ErrExists) {
+		if errors.Is(err, errdefs.ErrExists) {
 			fmt.Println("exists")
 			return 0
 		}
@@ -73,7 +75,7 @@ func helperMain(mode string) int {
 	case "slow": // write in small steps until killed or done
 		var w *Writer
 		w, err = s.Writer(ctx, desc)
-		if errors.Is(err, ErrExists) {
+		if errors.Is(err, errdefs.ErrExists) {
 			fmt.Println("exists")
 			return 0
 		}
@@ -180,7 +182,7 @@ func TestKilledWriterResumes(t *testing.T) {
 	c.Process.Signal(syscall.SIGKILL)
 	c.Wait()
 
-	if _, err := s.Info(ctx, desc.Digest); !isErr(err, ErrNotFound) {
+	if _, err := s.Info(ctx, desc.Digest); !isErr(err, errdefs.ErrNotFound) {
 		t.Fatal("partial blob visible after kill -9")
 	}
 	w, err := s.Writer(ctx, desc) // the dead process's lock is gone with it

@@ -15,6 +15,8 @@ import (
 	"github.com/ctrlite/ctr-lite/pkg/dataroot"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 )
 
 // Store is the content store of one data root: the OCI layout in
@@ -112,7 +114,7 @@ func checkDigest(d digest.Digest) error {
 	return nil
 }
 
-// Info returns a committed blob's size and time; ErrNotFound when absent.
+// Info returns a committed blob's size and time; errdefs.ErrNotFound when absent.
 func (s *Store) Info(ctx context.Context, d digest.Digest) (Info, error) {
 	if err := checkDigest(d); err != nil {
 		return Info{}, err
@@ -120,14 +122,14 @@ func (s *Store) Info(ctx context.Context, d digest.Digest) (Info, error) {
 	fi, err := os.Stat(s.blobPath(d))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return Info{}, fmt.Errorf("blob %s: %w", d, ErrNotFound)
+			return Info{}, fmt.Errorf("blob %s: %w", d, errdefs.ErrNotFound)
 		}
 		return Info{}, fmt.Errorf("blob %s: %w", d, err)
 	}
 	return Info{Digest: d, Size: fi.Size(), ModTime: fi.ModTime()}, nil
 }
 
-// Open opens a committed blob for reading; ErrNotFound when absent.
+// Open opens a committed blob for reading; errdefs.ErrNotFound when absent.
 func (s *Store) Open(ctx context.Context, d digest.Digest) (*os.File, error) {
 	if err := checkDigest(d); err != nil {
 		return nil, err
@@ -135,7 +137,7 @@ func (s *Store) Open(ctx context.Context, d digest.Digest) (*os.File, error) {
 	f, err := os.Open(s.blobPath(d))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("blob %s: %w", d, ErrNotFound)
+			return nil, fmt.Errorf("blob %s: %w", d, errdefs.ErrNotFound)
 		}
 		return nil, fmt.Errorf("blob %s: %w", d, err)
 	}
@@ -143,11 +145,11 @@ func (s *Store) Open(ctx context.Context, d digest.Digest) (*os.File, error) {
 }
 
 // ReadBlob reads a small committed blob (manifest, index, config) and
-// checks it against desc. It refuses blobs larger than max (ErrTooLarge)
+// checks it against desc. It refuses blobs larger than max (errdefs.ErrTooLarge)
 // before reading them.
 func (s *Store) ReadBlob(ctx context.Context, desc ocispec.Descriptor, max int64) ([]byte, error) {
 	if desc.Size > max {
-		return nil, fmt.Errorf("blob %s: %d bytes, limit %d: %w", desc.Digest, desc.Size, max, ErrTooLarge)
+		return nil, fmt.Errorf("blob %s: %d bytes, limit %d: %w", desc.Digest, desc.Size, max, errdefs.ErrTooLarge)
 	}
 	f, err := s.Open(ctx, desc.Digest)
 	if err != nil {
@@ -159,13 +161,13 @@ func (s *Store) ReadBlob(ctx context.Context, desc ocispec.Descriptor, max int64
 		return nil, fmt.Errorf("read blob %s: %w", desc.Digest, err)
 	}
 	if int64(buf.Len()) > max {
-		return nil, fmt.Errorf("blob %s: over %d bytes: %w", desc.Digest, max, ErrTooLarge)
+		return nil, fmt.Errorf("blob %s: over %d bytes: %w", desc.Digest, max, errdefs.ErrTooLarge)
 	}
 	if int64(buf.Len()) != desc.Size {
-		return nil, fmt.Errorf("blob %s: %d bytes, descriptor says %d: %w", desc.Digest, buf.Len(), desc.Size, ErrSizeMismatch)
+		return nil, fmt.Errorf("blob %s: %d bytes, descriptor says %d: %w", desc.Digest, buf.Len(), desc.Size, errdefs.ErrSizeMismatch)
 	}
 	if got := digest.FromBytes(buf.Bytes()); got != desc.Digest {
-		return nil, fmt.Errorf("blob %s: content hashes to %s: %w", desc.Digest, got, ErrDigestMismatch)
+		return nil, fmt.Errorf("blob %s: content hashes to %s: %w", desc.Digest, got, errdefs.ErrDigestMismatch)
 	}
 	return buf.Bytes(), nil
 }

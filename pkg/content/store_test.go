@@ -13,6 +13,9 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
+	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 )
 
 func TestOpenCreatesLayout(t *testing.T) {
@@ -54,10 +57,10 @@ func TestWriteBlob(t *testing.T) {
 	}{
 		{"ok", desc, data, nil},
 		{"empty blob", ocispec.Descriptor{Digest: digest.FromBytes(nil), Size: 0}, nil, nil},
-		{"flipped byte", desc, flip(data, 1500), ErrDigestMismatch},
-		{"short", desc, data[:2999], ErrSizeMismatch},
-		{"long", desc, append(append([]byte{}, data...), 'x'), ErrSizeMismatch},
-		{"declared size too small", ocispec.Descriptor{Digest: desc.Digest, Size: 10}, data, ErrSizeMismatch},
+		{"flipped byte", desc, flip(data, 1500), errdefs.ErrDigestMismatch},
+		{"short", desc, data[:2999], errdefs.ErrSizeMismatch},
+		{"long", desc, append(append([]byte{}, data...), 'x'), errdefs.ErrSizeMismatch},
+		{"declared size too small", ocispec.Descriptor{Digest: desc.Digest, Size: 10}, data, errdefs.ErrSizeMismatch},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -79,7 +82,7 @@ func TestWriteBlob(t *testing.T) {
 			if !isErr(err, tc.want) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
 			}
-			if _, err := s.Info(ctx, tc.desc.Digest); !isErr(err, ErrNotFound) {
+			if _, err := s.Info(ctx, tc.desc.Digest); !isErr(err, errdefs.ErrNotFound) {
 				t.Fatalf("bad blob visible: %v", err)
 			}
 			if n := countFiles(t, filepath.Join(s.Root().Path(), "content/blobs/sha256")); n != 0 {
@@ -132,8 +135,8 @@ func TestWriterExistsAndResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Close()
-	if _, err := s.Writer(ctx, desc); !isErr(err, ErrExists) {
-		t.Fatalf("second Writer err = %v, want ErrExists", err)
+	if _, err := s.Writer(ctx, desc); !isErr(err, errdefs.ErrExists) {
+		t.Fatalf("second Writer err = %v, want errdefs.ErrExists", err)
 	}
 	if err := s.WriteBlob(ctx, desc, bytes.NewReader(data)); err != nil {
 		t.Fatalf("WriteBlob of a present blob: %v", err)
@@ -192,8 +195,8 @@ func TestWriterWaitsForHolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Close()
-	if err := <-done; !isErr(err, ErrExists) {
-		t.Fatalf("waiting Writer err = %v, want ErrExists", err)
+	if err := <-done; !isErr(err, errdefs.ErrExists) {
+		t.Fatalf("waiting Writer err = %v, want errdefs.ErrExists", err)
 	}
 }
 
@@ -214,11 +217,11 @@ func TestPartialGarbageIsRejected(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Write(data[1000:])
-	if err := w.Commit(ctx); !isErr(err, ErrDigestMismatch) {
-		t.Fatalf("Commit err = %v, want ErrDigestMismatch", err)
+	if err := w.Commit(ctx); !isErr(err, errdefs.ErrDigestMismatch) {
+		t.Fatalf("Commit err = %v, want errdefs.ErrDigestMismatch", err)
 	}
 	w.Close()
-	if _, err := s.Info(ctx, desc.Digest); !isErr(err, ErrNotFound) {
+	if _, err := s.Info(ctx, desc.Digest); !isErr(err, errdefs.ErrNotFound) {
 		t.Fatal("tampered blob was committed")
 	}
 	if _, err := os.Stat(s.ingestPath(desc.Digest)); !os.IsNotExist(err) {
@@ -243,9 +246,9 @@ func TestReadBlob(t *testing.T) {
 		want error
 	}{
 		{"ok", desc, 1 << 20, nil},
-		{"too large", desc, 5, ErrTooLarge},
-		{"descriptor lies about size", ocispec.Descriptor{Digest: desc.Digest, Size: 3}, 1 << 20, ErrSizeMismatch},
-		{"missing", missing, 1 << 20, ErrNotFound},
+		{"too large", desc, 5, errdefs.ErrTooLarge},
+		{"descriptor lies about size", ocispec.Descriptor{Digest: desc.Digest, Size: 3}, 1 << 20, errdefs.ErrSizeMismatch},
+		{"missing", missing, 1 << 20, errdefs.ErrNotFound},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -265,7 +268,7 @@ func TestReadBlob(t *testing.T) {
 	p := s.blobPath(desc.Digest)
 	os.Chmod(p, 0o644)
 	os.WriteFile(p, []byte(`{"schemaVersion":3}`), 0o644)
-	if _, err := s.ReadBlob(ctx, desc, 1<<20); !isErr(err, ErrDigestMismatch) {
+	if _, err := s.ReadBlob(ctx, desc, 1<<20); !isErr(err, errdefs.ErrDigestMismatch) {
 		t.Fatalf("tampered ReadBlob err = %v", err)
 	}
 }
@@ -274,7 +277,7 @@ func TestNames(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
 	a, _ := image(t, s, ocispec.MediaTypeImageManifest, 1)
-	b, _ := image(t, s, MediaTypeDockerManifest, 1)
+	b, _ := image(t, s, mediatype.DockerManifest, 1)
 	steps := []struct {
 		op, name string
 		desc     ocispec.Descriptor
@@ -285,7 +288,7 @@ func TestNames(t *testing.T) {
 		{"set", "docker.io/library/b:1", b, []string{"docker.io/library/a:1", "docker.io/library/b:1"}, nil},
 		{"set", "docker.io/library/a:1", b, []string{"docker.io/library/a:1", "docker.io/library/b:1"}, nil},
 		{"delete", "docker.io/library/b:1", ocispec.Descriptor{}, []string{"docker.io/library/a:1"}, nil},
-		{"delete", "docker.io/library/b:1", ocispec.Descriptor{}, []string{"docker.io/library/a:1"}, ErrNotFound},
+		{"delete", "docker.io/library/b:1", ocispec.Descriptor{}, []string{"docker.io/library/a:1"}, errdefs.ErrNotFound},
 	}
 	for i, st := range steps {
 		t.Run(fmt.Sprintf("%d-%s-%s", i, st.op, st.name), func(t *testing.T) {
@@ -318,7 +321,7 @@ func TestNames(t *testing.T) {
 	if got.Annotations[AnnotationRefName] != "docker.io/library/a:1" || got.Annotations[AnnotationImageName] != "docker.io/library/a:1" {
 		t.Fatalf("annotations = %v", got.Annotations)
 	}
-	if _, err := s.Get(ctx, "docker.io/library/zz:1"); !isErr(err, ErrNotFound) {
+	if _, err := s.Get(ctx, "docker.io/library/zz:1"); !isErr(err, errdefs.ErrNotFound) {
 		t.Fatalf("Get missing err = %v", err)
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
+
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 )
 
 // Writer writes one blob into the store. It holds the blob's ingest lock
@@ -34,17 +36,17 @@ type Writer struct {
 
 // Writer opens the ingest for desc, waiting (until ctx ends) for any other
 // writer of the same blob. When the blob is already committed, before or
-// after the wait, it returns ErrExists. desc.Size must be the exact size.
+// after the wait, it returns errdefs.ErrExists. desc.Size must be the exact size.
 // Existing partial bytes are re-hashed: Offset tells where to resume.
 func (s *Store) Writer(ctx context.Context, desc ocispec.Descriptor) (*Writer, error) {
 	if err := checkDigest(desc.Digest); err != nil {
 		return nil, err
 	}
 	if desc.Size < 0 {
-		return nil, fmt.Errorf("write %s: negative size %d: %w", desc.Digest, desc.Size, ErrSizeMismatch)
+		return nil, fmt.Errorf("write %s: negative size %d: %w", desc.Digest, desc.Size, errdefs.ErrSizeMismatch)
 	}
 	if _, err := s.Info(ctx, desc.Digest); err == nil {
-		return nil, fmt.Errorf("write %s: %w", desc.Digest, ErrExists)
+		return nil, fmt.Errorf("write %s: %w", desc.Digest, errdefs.ErrExists)
 	}
 	unlock, err := dataroot.LockFile(ctx, s.ingestPath(desc.Digest)+".lock", dataroot.Exclusive)
 	if err != nil {
@@ -53,7 +55,7 @@ func (s *Store) Writer(ctx context.Context, desc ocispec.Descriptor) (*Writer, e
 	if _, err := s.Info(ctx, desc.Digest); err == nil {
 		os.Remove(s.ingestPath(desc.Digest) + ".lock") // we hold it: nobody else can be using it
 		unlock()
-		return nil, fmt.Errorf("write %s: %w", desc.Digest, ErrExists)
+		return nil, fmt.Errorf("write %s: %w", desc.Digest, errdefs.ErrExists)
 	}
 	w := &Writer{s: s, desc: desc, h: sha256.New(), unlock: unlock}
 	if err := w.openPartial(); err != nil {
@@ -97,7 +99,7 @@ func (w *Writer) Offset() int64 { return w.off }
 func (w *Writer) Digest() digest.Digest { return w.desc.Digest }
 
 // Write appends p. Writing past the descriptor's size discards the partial
-// and fails with ErrSizeMismatch. A full disk surfaces as an error
+// and fails with errdefs.ErrSizeMismatch. A full disk surfaces as an error
 // wrapping syscall.ENOSPC; the bytes written so far stay resumable.
 func (w *Writer) Write(p []byte) (int, error) {
 	if w.closed || w.committed || w.discarded {
@@ -105,7 +107,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 	}
 	if w.off+int64(len(p)) > w.desc.Size {
 		w.discard()
-		return 0, fmt.Errorf("write %s: more than %d bytes: %w", w.desc.Digest, w.desc.Size, ErrSizeMismatch)
+		return 0, fmt.Errorf("write %s: more than %d bytes: %w", w.desc.Digest, w.desc.Size, errdefs.ErrSizeMismatch)
 	}
 	n, err := w.f.Write(p)
 	w.h.Write(p[:n])
@@ -172,11 +174,11 @@ func (w *Writer) Commit(ctx context.Context) error {
 		return fmt.Errorf("commit %s: writer closed", d)
 	}
 	if w.off != w.desc.Size {
-		return fmt.Errorf("commit %s: have %d of %d bytes: %w", d, w.off, w.desc.Size, ErrSizeMismatch)
+		return fmt.Errorf("commit %s: have %d of %d bytes: %w", d, w.off, w.desc.Size, errdefs.ErrSizeMismatch)
 	}
 	if got := digest.NewDigest(digest.SHA256, w.h); got != d {
 		w.discard()
-		return fmt.Errorf("commit %s: content hashes to %s: %w", d, got, ErrDigestMismatch)
+		return fmt.Errorf("commit %s: content hashes to %s: %w", d, got, errdefs.ErrDigestMismatch)
 	}
 	if err := w.f.Chmod(0o444); err != nil {
 		return fmt.Errorf("commit %s: %w", d, err)
@@ -221,7 +223,7 @@ func (w *Writer) Close() error {
 // not an error.
 func (s *Store) WriteBlob(ctx context.Context, desc ocispec.Descriptor, r io.Reader) error {
 	w, err := s.Writer(ctx, desc)
-	if errors.Is(err, ErrExists) {
+	if errors.Is(err, errdefs.ErrExists) {
 		return nil
 	}
 	if err != nil {

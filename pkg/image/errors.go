@@ -5,8 +5,6 @@ import "errors"
 var (
 	// ErrPlatformNotFound: the index has no manifest for the wanted platform.
 	ErrPlatformNotFound = errors.New("no manifest for platform")
-	// ErrUnsupported: a manifest or media type ctr-lite cannot use (schema 1, unknown).
-	ErrUnsupported = errors.New("unsupported manifest")
 	// ErrInvalid: a manifest, index or config that does not decode or breaks a limit.
 	ErrInvalid = errors.New("invalid image")
 	// ErrNotStored: the image is not in the local store.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
+	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -42,7 +44,7 @@ func (img *Image) Size() int64 {
 // Load reads the image stored under ref without touching the network.
 func Load(ctx context.Context, st *content.Store, ref reference.Reference, p Platform) (*Image, error) {
 	target, err := st.Get(ctx, ref.String())
-	if errors.Is(err, content.ErrNotFound) {
+	if errors.Is(err, errdefs.ErrNotFound) {
 		return nil, fmt.Errorf("%w: %s", ErrNotStored, ref)
 	}
 	if err != nil {
@@ -60,7 +62,7 @@ func Load(ctx context.Context, st *content.Store, ref reference.Reference, p Pla
 // the platform's manifest and config.
 func loadTarget(ctx context.Context, st *content.Store, desc ocispec.Descriptor, p Platform) (*Image, error) {
 	get := func(ctx context.Context, d ocispec.Descriptor) ([]byte, error) {
-		return st.ReadBlob(ctx, d, MaxManifestSize)
+		return st.ReadBlob(ctx, d, mediatype.MaxManifestSize)
 	}
 	img, err := selectManifest(ctx, desc, nil, p, get, nil)
 	if err != nil {
@@ -88,8 +90,8 @@ func Manifests(ctx context.Context, st *content.Store, fn func(*Image) error) er
 			return nil
 		}
 		seen[desc.Digest] = true
-		raw, err := st.ReadBlob(ctx, desc, MaxManifestSize)
-		if errors.Is(err, content.ErrNotFound) {
+		raw, err := st.ReadBlob(ctx, desc, mediatype.MaxManifestSize)
+		if errors.Is(err, errdefs.ErrNotFound) {
 			return nil
 		}
 		if err != nil {

@@ -4,22 +4,16 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
+	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// Docker schema 1, which ctr-lite refuses; the schema 2 and OCI media types
-// are content.IsIndex's and content.IsManifest's.
+// Limits on what is read into memory; manifests and indexes are capped by
+// mediatype.MaxManifestSize.
 const (
-	mediaTypeSchema1       = "application/vnd.docker.distribution.manifest.v1+json"
-	mediaTypeSchema1Signed = "application/vnd.docker.distribution.manifest.v1+prettyjws"
-)
-
-// Limits on what is read into memory.
-const (
-	MaxManifestSize = 4 << 20
-	MaxConfigSize   = 16 << 20
-	maxIndexDepth   = 4
+	MaxConfigSize = 16 << 20
+	maxIndexDepth = 4
 )
 
 // Kind tells an index from a manifest.
@@ -40,7 +34,7 @@ type probe struct {
 }
 
 // KindOf decides whether raw (served with mediaType) is an index or a
-// manifest; schema 1 and anything else is ErrUnsupported.
+// manifest; schema 1 and anything else is errdefs.ErrUnsupported.
 func KindOf(mediaType string, raw []byte) (Kind, error) {
 	var p probe
 	if err := json.Unmarshal(raw, &p); err != nil {
@@ -50,22 +44,22 @@ func KindOf(mediaType string, raw []byte) (Kind, error) {
 		mediaType = p.MediaType
 	}
 	switch {
-	case content.IsIndex(mediaType):
+	case mediatype.IsIndex(mediaType):
 		return KindIndex, nil
-	case content.IsManifest(mediaType):
+	case mediatype.IsManifest(mediaType):
 		return KindManifest, nil
-	case mediaType == mediaTypeSchema1 || mediaType == mediaTypeSchema1Signed:
-		return 0, fmt.Errorf("%w: Docker schema 1 manifests are deprecated and not supported; push the image again with a current client", ErrUnsupported)
+	case mediatype.IsSchema1(mediaType):
+		return 0, fmt.Errorf("%w manifest: Docker schema 1 manifests are deprecated and not supported; push the image again with a current client", errdefs.ErrUnsupported)
 	}
 	switch {
 	case p.SchemaVersion == 1 || p.FSLayers != nil:
-		return 0, fmt.Errorf("%w: Docker schema 1 manifests are deprecated and not supported", ErrUnsupported)
+		return 0, fmt.Errorf("%w manifest: Docker schema 1 manifests are deprecated and not supported", errdefs.ErrUnsupported)
 	case p.Manifests != nil:
 		return KindIndex, nil
 	case p.Layers != nil:
 		return KindManifest, nil
 	}
-	return 0, fmt.Errorf("%w: media type %q", ErrUnsupported, mediaType)
+	return 0, fmt.Errorf("%w manifest: media type %q", errdefs.ErrUnsupported, mediaType)
 }
 
 // DecodeIndex decodes an OCI index or Docker manifest list.

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 )
 
 func TestKindOf(t *testing.T) {
@@ -19,9 +21,9 @@ func TestKindOf(t *testing.T) {
 		{"oci manifest, no media type anywhere", "", `{"schemaVersion":2,"config":{},"layers":[]}`, KindManifest, nil},
 		{"oci index, no media type anywhere", "", `{"schemaVersion":2,"manifests":[]}`, KindIndex, nil},
 		{"body's media type wins", ocispec.MediaTypeImageManifest, `{"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}`, KindIndex, nil},
-		{"schema 1 signed", "application/vnd.docker.distribution.manifest.v1+prettyjws", `{"schemaVersion":1,"fsLayers":[]}`, 0, ErrUnsupported},
-		{"schema 1 by body", "application/json", `{"schemaVersion":1,"fsLayers":[]}`, 0, ErrUnsupported},
-		{"something else", "text/html", `{"hello":1}`, 0, ErrUnsupported},
+		{"schema 1 signed", "application/vnd.docker.distribution.manifest.v1+prettyjws", `{"schemaVersion":1,"fsLayers":[]}`, 0, errdefs.ErrUnsupported},
+		{"schema 1 by body", "application/json", `{"schemaVersion":1,"fsLayers":[]}`, 0, errdefs.ErrUnsupported},
+		{"something else", "text/html", `{"hello":1}`, 0, errdefs.ErrUnsupported},
 		{"not json", ocispec.MediaTypeImageManifest, `<html>`, 0, ErrInvalid},
 	}
 	for _, tt := range tests {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
+	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -92,11 +94,11 @@ func (p *puller) pull(ctx context.Context) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	if int64(len(raw)) > MaxManifestSize {
-		return nil, fmt.Errorf("%w: manifest is %d bytes, limit %d", ErrInvalid, len(raw), MaxManifestSize)
+	if int64(len(raw)) > mediatype.MaxManifestSize {
+		return nil, fmt.Errorf("%w: manifest is %d bytes, limit %d", ErrInvalid, len(raw), mediatype.MaxManifestSize)
 	}
 	if desc.Digest != digest.FromBytes(raw) {
-		return nil, fmt.Errorf("manifest %s: %w", desc.Digest, content.ErrDigestMismatch)
+		return nil, fmt.Errorf("manifest %s: %w", desc.Digest, errdefs.ErrDigestMismatch)
 	}
 	store := func(d ocispec.Descriptor, raw []byte, _ Kind) error { return p.storeSmall(ctx, d, raw) }
 	img, err := selectManifest(ctx, desc, raw, p.opts.Platform, p.manifest, store)
@@ -130,11 +132,11 @@ func (p *puller) pull(ctx context.Context) (*Image, error) {
 
 // manifest returns a child manifest from the store, or fetches it.
 func (p *puller) manifest(ctx context.Context, desc ocispec.Descriptor) ([]byte, error) {
-	raw, err := p.st.ReadBlob(ctx, desc, MaxManifestSize)
+	raw, err := p.st.ReadBlob(ctx, desc, mediatype.MaxManifestSize)
 	if err == nil {
 		return raw, nil
 	}
-	if !errors.Is(err, content.ErrNotFound) {
+	if !errors.Is(err, errdefs.ErrNotFound) {
 		return nil, err
 	}
 	return p.f.FetchManifest(ctx, p.ref, desc)
@@ -211,7 +213,7 @@ func (p *puller) blob(ctx context.Context, desc ocispec.Descriptor, label string
 	rep := p.opts.Progress
 	for attempt := 0; ; attempt++ {
 		w, err := p.st.Writer(ctx, desc)
-		if errors.Is(err, content.ErrExists) {
+		if errors.Is(err, errdefs.ErrExists) {
 			if attempt == 0 {
 				rep.Start(desc.Digest, label, desc.Size, desc.Size, Exists)
 				rep.Done(desc.Digest, nil)

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/ctrlite/ctr-lite/registry"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -78,7 +79,7 @@ func (m *memRegistry) push(t *testing.T, repoTag string, img v1.Image) reference
 	if err := remote.Write(r, img); err != nil {
 		t.Fatal(err)
 	}
-	return reference.MustParse(m.host + "/" + repoTag)
+	return mustParse(t, m.host+"/"+repoTag)
 }
 
 func (m *memRegistry) pushIndex(t *testing.T, repoTag string, idx v1.ImageIndex) reference.Reference {
@@ -90,7 +91,16 @@ func (m *memRegistry) pushIndex(t *testing.T, repoTag string, idx v1.ImageIndex)
 	if err := remote.WriteIndex(r, idx); err != nil {
 		t.Fatal(err)
 	}
-	return reference.MustParse(m.host + "/" + repoTag)
+	return mustParse(t, m.host+"/"+repoTag)
+}
+
+func mustParse(t *testing.T, s string) reference.Reference {
+	t.Helper()
+	r, err := reference.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 func testImage(t *testing.T, layers int64) v1.Image {
@@ -264,13 +274,13 @@ func TestPullTamperedBlobStoresNothing(t *testing.T) {
 	st, rc := setup(t)
 	ctx := context.Background()
 	_, err := Pull(ctx, st, rc, ref, PullOptions{})
-	if !errors.Is(err, content.ErrDigestMismatch) {
+	if !errors.Is(err, errdefs.ErrDigestMismatch) {
 		t.Fatalf("err = %v, want digest mismatch", err)
 	}
 	if !strings.Contains(err.Error(), bad.String()) {
 		t.Errorf("error %q does not name the blob %s", err, bad)
 	}
-	if _, err := st.Info(ctx, digest.Digest(bad.String())); !errors.Is(err, content.ErrNotFound) {
+	if _, err := st.Info(ctx, digest.Digest(bad.String())); !errors.Is(err, errdefs.ErrNotFound) {
 		t.Errorf("tampered blob is in the store: %v", err)
 	}
 	if names, _ := st.List(ctx); len(names) != 0 {
@@ -287,9 +297,9 @@ func TestPullTamperedBlobStoresNothing(t *testing.T) {
 func TestPullUnknownImage(t *testing.T) {
 	m := newMemRegistry(t)
 	st, rc := setup(t)
-	ref := reference.MustParse(m.host + "/nope:1")
+	ref := mustParse(t, m.host+"/nope:1")
 	_, err := Pull(context.Background(), st, rc, ref, PullOptions{})
-	if !errors.Is(err, registry.ErrNotFound) {
+	if !errors.Is(err, errdefs.ErrNotFound) {
 		t.Fatalf("err = %v, want not found", err)
 	}
 	if !strings.Contains(err.Error(), "nope") || strings.Count(err.Error(), "\n") > 0 {

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -48,7 +49,7 @@ func Remote(ctx context.Context, f Fetcher, ref reference.Reference, p Platform)
 		return nil, err
 	}
 	if desc.Digest != digest.FromBytes(raw) {
-		return nil, fmt.Errorf("manifest %s: %w", desc.Digest, content.ErrDigestMismatch)
+		return nil, fmt.Errorf("manifest %s: %w", desc.Digest, errdefs.ErrDigestMismatch)
 	}
 	get := func(ctx context.Context, d ocispec.Descriptor) ([]byte, error) { return f.FetchManifest(ctx, ref, d) }
 	img, err := selectManifest(ctx, desc, raw, p, get, nil)
@@ -92,7 +93,7 @@ func (r *verifying) Read(p []byte) (int, error) {
 	n, err := r.rc.Read(p)
 	r.v.Write(p[:n])
 	if errors.Is(err, io.EOF) && !r.v.Verified() {
-		return n, fmt.Errorf("blob %s: %w", r.d, content.ErrDigestMismatch)
+		return n, fmt.Errorf("blob %s: %w", r.d, errdefs.ErrDigestMismatch)
 	}
 	return n, err
 }

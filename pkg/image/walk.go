@@ -6,6 +6,8 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 )
 
 // getter returns the bytes of a manifest or index named by desc.
@@ -26,8 +28,8 @@ func selectManifest(ctx context.Context, desc ocispec.Descriptor, raw []byte, p 
 		}
 		seen[desc.Digest] = true
 		if raw == nil {
-			if desc.Size > MaxManifestSize {
-				return nil, fmt.Errorf("%w: manifest %s is %d bytes, limit %d", ErrInvalid, desc.Digest, desc.Size, MaxManifestSize)
+			if desc.Size > mediatype.MaxManifestSize {
+				return nil, fmt.Errorf("%w: manifest %s is %d bytes, limit %d", ErrInvalid, desc.Digest, desc.Size, mediatype.MaxManifestSize)
 			}
 			var err error
 			if raw, err = get(ctx, desc); err != nil {

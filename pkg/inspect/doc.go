@@ -5,12 +5,12 @@
 // and read header by header; regular file contents are hashed (sha256)
 // and dropped. Every scan verifies each blob against its manifest
 // descriptor (sha256 and size) and each uncompressed stream against the
-// config's rootfs.diff_ids; a mismatch is an error (ErrDigestMismatch,
-// ErrDiffIDMismatch).
+// config's rootfs.diff_ids; a mismatch is an error (errdefs.ErrDigestMismatch,
+// errdefs.ErrDiffIDMismatch).
 //
 // The image comes in as a Source (manifest already resolved to one
-// platform, config, and an opener of compressed layer streams);
-// LayoutSource implements it over an OCI image layout directory.
+// platform, config, and an opener of compressed layer streams); the CLI
+// implements it over the content store and over a registry.
 //
 // # Reports
 //

@@ -12,8 +12,7 @@ import (
 // segments, zero included: "**/id_rsa" matches "/id_rsa" and
 // "/home/u/.ssh/id_rsa"; "usr/**" matches "/usr" and all below it.
 type Glob struct {
-	pattern string
-	segs    []string
+	segs []string
 }
 
 // CompileGlob checks a pattern once.
@@ -31,11 +30,8 @@ func CompileGlob(pattern string) (*Glob, error) {
 			return nil, fmt.Errorf("glob %q: %w", pattern, err)
 		}
 	}
-	return &Glob{pattern: pattern, segs: segs}, nil
+	return &Glob{segs: segs}, nil
 }
-
-// String returns the pattern as given.
-func (g *Glob) String() string { return g.pattern }
 
 // Match reports whether the path matches.
 func (g *Glob) Match(p string) bool {

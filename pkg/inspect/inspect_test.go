@@ -9,6 +9,8 @@ import (
 
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 )
 
 func TestCorpusGolden(t *testing.T) {
@@ -144,15 +146,15 @@ func TestVerification(t *testing.T) {
 	t.Run("diffid mismatch", func(t *testing.T) {
 		src := newMemSource(t, "", nil, layers)
 		src.config.RootFS.DiffIDs[0] = digest.FromString("something else")
-		if _, err := Layers(ctx, src); !errors.Is(err, ErrDiffIDMismatch) {
-			t.Fatalf("err = %v; want ErrDiffIDMismatch", err)
+		if _, err := Layers(ctx, src); !errors.Is(err, errdefs.ErrDiffIDMismatch) {
+			t.Fatalf("err = %v; want errdefs.ErrDiffIDMismatch", err)
 		}
 	})
 	t.Run("blob mismatch", func(t *testing.T) {
 		src := newMemSource(t, "", nil, layers)
 		src.manifest.Layers[0].Size++
-		if _, err := Files(ctx, src, FilesOptions{}); !errors.Is(err, ErrDigestMismatch) {
-			t.Fatalf("err = %v; want ErrDigestMismatch", err)
+		if _, err := Files(ctx, src, FilesOptions{}); !errors.Is(err, errdefs.ErrDigestMismatch) {
+			t.Fatalf("err = %v; want errdefs.ErrDigestMismatch", err)
 		}
 	})
 	t.Run("layer count", func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/ctrlite/ctr-lite/pkg/compression"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	digest "github.com/opencontainers/go-digest"
 )
 
@@ -125,11 +126,11 @@ func scanLayer(ctx context.Context, src Source, i int) (*layerScan, error) {
 	ls.compressed, ls.uncompressed, ls.diffID = comp.n, raw.n, raw.digest()
 	if got := comp.digest(); got != desc.Digest || comp.n != desc.Size {
 		return nil, fmt.Errorf("layer %d: blob is %s (%d bytes), manifest says %s (%d bytes): %w",
-			i, got, comp.n, desc.Digest, desc.Size, ErrDigestMismatch)
+			i, got, comp.n, desc.Digest, desc.Size, errdefs.ErrDigestMismatch)
 	}
 	if ids := src.Config().RootFS.DiffIDs; i < len(ids) && ids[i] != ls.diffID {
 		return nil, fmt.Errorf("layer %d %s: uncompressed sha256 is %s, config says %s: %w",
-			i, desc.Digest, ls.diffID, ids[i], ErrDiffIDMismatch)
+			i, desc.Digest, ls.diffID, ids[i], errdefs.ErrDiffIDMismatch)
 	}
 	return ls, nil
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/ctrlite/ctr-lite/internal/testutil"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 )
 
 // The same image stored gzip, zstd and uncompressed gives the same report
@@ -76,7 +77,7 @@ func TestLayoutSource(t *testing.T) {
 		}
 	})
 	t.Run("unknown name", func(t *testing.T) {
-		if _, err := LayoutSource(dir, "nope:latest"); !errors.Is(err, ErrNotFound) {
+		if _, err := LayoutSource(dir, "nope:latest"); !errors.Is(err, errdefs.ErrNotFound) {
 			t.Errorf("err = %v", err)
 		}
 	})
@@ -88,7 +89,7 @@ func TestLayoutSource(t *testing.T) {
 		if err := os.WriteFile(p, []byte(`{"schemaVersion":2}`), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := LayoutSource(tmp, ""); !errors.Is(err, ErrDigestMismatch) {
+		if _, err := LayoutSource(tmp, ""); !errors.Is(err, errdefs.ErrDigestMismatch) {
 			t.Errorf("err = %v", err)
 		}
 	})

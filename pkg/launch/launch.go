@@ -9,6 +9,7 @@ import (
 
 	"github.com/ctrlite/ctr-lite/pkg/container"
 	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/ctrlite/ctr-lite/pkg/pipeline"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
@@ -34,7 +35,7 @@ type Options struct {
 }
 
 // Run runs a container in the foreground and returns its exit status, as
-// runner.Run does (an error is a *runner.ExitError carrying the status).
+// runner.Run does (an error is a *errdefs.ExitError carrying the status).
 func Run(ctx context.Context, st *content.Store, f image.Fetcher, opts Options, stdio runner.Stdio) (int, error) {
 	if opts.Notice == nil {
 		opts.Notice = func(string) {}
@@ -148,15 +149,15 @@ func Bundle(ctx context.Context, st *content.Store, f image.Fetcher, ref referen
 }
 
 func exit125(err error) (int, error) {
-	var xe *runner.ExitError
+	var xe *errdefs.ExitError
 	if errors.As(err, &xe) {
 		return xe.Code, err
 	}
-	return 125, &runner.ExitError{Code: 125, Err: err}
+	return 125, &errdefs.ExitError{Code: 125, Err: err}
 }
 
 func exitStatus(code int, err error) int {
-	var xe *runner.ExitError
+	var xe *errdefs.ExitError
 	if errors.As(err, &xe) {
 		return xe.Code
 	}

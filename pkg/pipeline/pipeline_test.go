@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -121,13 +122,13 @@ func TestTamperedLayerFailsWithThePullsError(t *testing.T) {
 		reg.tamper = reg.img.Manifest.Layers[1].Digest
 		o := opts()
 		o.Unpack = unpackToo
-		if _, err := Pull(context.Background(), st, reg, ref, o); !errors.Is(err, content.ErrDigestMismatch) {
+		if _, err := Pull(context.Background(), st, reg, ref, o); !errors.Is(err, errdefs.ErrDigestMismatch) {
 			t.Errorf("pull (unpack %v) of a tampered layer: %v; want a digest mismatch", unpackToo, err)
 		}
-		if _, err := Flatten(context.Background(), st, reg, ref, filepath.Join(t.TempDir(), "rootfs"), o); !errors.Is(err, content.ErrDigestMismatch) {
+		if _, err := Flatten(context.Background(), st, reg, ref, filepath.Join(t.TempDir(), "rootfs"), o); !errors.Is(err, errdefs.ErrDigestMismatch) {
 			t.Errorf("flatten of a tampered layer: %v; want a digest mismatch", err)
 		}
-		if _, err := st.Get(context.Background(), ref.String()); !errors.Is(err, content.ErrNotFound) {
+		if _, err := st.Get(context.Background(), ref.String()); !errors.Is(err, errdefs.ErrNotFound) {
 			t.Errorf("a tampered image got a name: %v", err)
 		}
 	}
@@ -140,7 +141,7 @@ func TestPullErrorWinsOverConsumers(t *testing.T) {
 	// The consumer fails only once the failed pull cancelled it.
 	err := with(context.Background(), st, reg, ref, false, opts().Pull, &Result{},
 		func(ctx context.Context, _ *image.Image, _ content.Opener) error { <-ctx.Done(); return mine })
-	if !errors.Is(err, content.ErrDigestMismatch) {
+	if !errors.Is(err, errdefs.ErrDigestMismatch) {
 		t.Errorf("pull and consumer failed: got %v, want the pull's digest mismatch", err)
 	}
 }

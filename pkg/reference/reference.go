@@ -106,15 +106,6 @@ func splitHost(s string) (host, repo string) {
 
 func quote(s string) string { return fmt.Sprintf("%q", s) }
 
-// MustParse is Parse for constants in tests and examples; it panics on error.
-func MustParse(s string) Reference {
-	r, err := Parse(s)
-	if err != nil {
-		panic(err)
-	}
-	return r
-}
-
 // Registry is the host (and port) of the registry, "docker.io" for Docker Hub.
 func (r Reference) Registry() string { return r.registry }
 

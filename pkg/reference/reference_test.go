@@ -45,12 +45,21 @@ func TestParse(t *testing.T) {
 	}
 }
 
+func mustParse(t *testing.T, s string) Reference {
+	t.Helper()
+	r, err := Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 func TestDigestWins(t *testing.T) {
-	r := MustParse("name:tag@" + dgst)
+	r := mustParse(t, "name:tag@"+dgst)
 	if r.Identifier() != dgst {
 		t.Fatalf("Identifier = %q, want the digest", r.Identifier())
 	}
-	if MustParse("name:tag").Identifier() != "tag" {
+	if mustParse(t, "name:tag").Identifier() != "tag" {
 		t.Fatal("tag-only reference should resolve by tag")
 	}
 }

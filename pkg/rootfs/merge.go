@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/ctrlite/ctr-lite/pkg/layers"
 	"github.com/ctrlite/ctr-lite/unpack"
@@ -65,7 +66,7 @@ func flattenParallel(ctx context.Context, img *image.Image, dir string, open con
 			return fmt.Errorf("layer %d %s: %w", i+1, descs[i].Digest, err)
 		}
 		if i < len(diffIDs) && got != diffIDs[i] {
-			return fmt.Errorf("layer %d %s: uncompressed digest %s, config says %s", i+1, descs[i].Digest, got, diffIDs[i])
+			return fmt.Errorf("layer %d %s: uncompressed digest %s, config says %s: %w", i+1, descs[i].Digest, got, diffIDs[i], errdefs.ErrDiffIDMismatch)
 		}
 		mu.Lock()
 		stats[i] = st

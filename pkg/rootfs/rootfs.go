@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/ctrlite/ctr-lite/unpack"
 )
@@ -66,7 +67,7 @@ func Flatten(ctx context.Context, st *content.Store, img *image.Image, dir strin
 			return total, fmt.Errorf("unpack %s: layer %d %s: %w", img.Name, i+1, l.Digest, err)
 		}
 		if i < len(diffIDs) && got != diffIDs[i] {
-			return total, fmt.Errorf("unpack %s: layer %d %s: uncompressed digest %s, config says %s", img.Name, i+1, l.Digest, got, diffIDs[i])
+			return total, fmt.Errorf("unpack %s: layer %d %s: uncompressed digest %s, config says %s: %w", img.Name, i+1, l.Digest, got, diffIDs[i], errdefs.ErrDiffIDMismatch)
 		}
 		add(&total, ls)
 	}

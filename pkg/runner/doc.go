@@ -16,7 +16,7 @@
 // main (and in TestMain).
 //
 // The parent/child protocol is described in protocol.go. Exit statuses
-// follow docker: the process's own, 128+N for signal N, and *ExitError
+// follow docker: the process's own, 128+N for signal N, and *errdefs.ExitError
 // with 125 (ctr-lite failed), 126 (cannot execute), 127 (not found) or 137
 // with ErrOOMKilled.
 //
@@ -32,5 +32,5 @@
 // container.Store.Create; PrepareOverlay(id, snapshot dirs) -> Root.Path and
 // RootMounts; Run with StateDir = Store.Dir(id) and Started = SetRunning;
 // SetExited; Remove when --rm. Exit with the returned status, or with
-// ExitError.Code after printing the error.
+// errdefs.ExitError.Code after printing the error.
 package runner

@@ -2,7 +2,8 @@ package runner
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 )
 
 // Exit codes ctr-lite uses for its own failures, as docker does.
@@ -14,8 +15,6 @@ const (
 )
 
 var (
-	// ErrNotFound: the container's command does not exist (exit 127).
-	ErrNotFound = errors.New("executable file not found")
 	// ErrNotExecutable: the command exists but cannot be run (exit 126).
 	ErrNotExecutable = errors.New("cannot execute")
 	// ErrOOMKilled: the kernel OOM killer killed the container (exit 137).
@@ -24,17 +23,9 @@ var (
 	ErrInvalidConfig = errors.New("invalid runner config")
 )
 
-// ExitError is returned by Run with the exit status ctr-lite should exit
-// with: 125, 126, 127 for start failures, 137 for an OOM kill.
-type ExitError struct {
-	Code int
-	Err  error
-}
-
-func (e *ExitError) Error() string { return fmt.Sprintf("%v (exit status %d)", e.Err, e.Code) }
-
-func (e *ExitError) Unwrap() error { return e.Err }
-
+// failed is Run's answer when ctr-lite itself failed: an
+// *errdefs.ExitError with status 125. Run also returns one with 126 or 127
+// for start failures and 137 for an OOM kill.
 func failed(err error) (int, error) {
-	return CodeRunnerFailed, &ExitError{Code: CodeRunnerFailed, Err: err}
+	return CodeRunnerFailed, &errdefs.ExitError{Code: CodeRunnerFailed, Err: err}
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/moby/sys/capability"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 )
 
 // finalizeAndExec drops privileges, installs the filters and execs the
@@ -100,9 +102,9 @@ func finalizeAndExec(cfg *initConfig, tr *tracer) error {
 func execError(name string, err error) error {
 	switch {
 	case errors.Is(err, unix.ENOENT):
-		return &codeErr{CodeNotFound, fmt.Errorf("exec %s: %w", name, err)}
+		return &errdefs.ExitError{Code: CodeNotFound, Err: fmt.Errorf("exec %s: %w", name, err)}
 	default:
-		return &codeErr{CodeNotExecutable, fmt.Errorf("exec %s: %w", name, err)}
+		return &errdefs.ExitError{Code: CodeNotExecutable, Err: fmt.Errorf("exec %s: %w", name, err)}
 	}
 }
 
@@ -148,7 +150,7 @@ func lookPath(name string, env []string) (string, error) {
 	if firstErr != nil {
 		return "", firstErr
 	}
-	return "", &codeErr{CodeNotFound, fmt.Errorf("exec %s: not found in $PATH", name)}
+	return "", &errdefs.ExitError{Code: CodeNotFound, Err: fmt.Errorf("exec %s: not found in $PATH", name)}
 }
 
 func capList(names []string) []capability.Cap {

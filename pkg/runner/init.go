@@ -12,16 +12,9 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	rspec "github.com/ctrlite/ctr-lite/pkg/runner/spec"
 )
-
-// codeErr carries the exit code a child failure maps to.
-type codeErr struct {
-	code int
-	err  error
-}
-
-func (e *codeErr) Error() string { return e.err.Error() }
 
 // Init must be the first call in main() (and TestMain) of any binary that
 // uses Run. In the runner's re-exec'd child it sets up the container and
@@ -34,9 +27,9 @@ func Init() {
 	// thread; exec happens from this same thread.
 	runtime.LockOSThread()
 	err := childMain()
-	var ce *codeErr
+	var ce *errdefs.ExitError // the exit code a child failure maps to
 	if errors.As(err, &ce) {
-		report(ce.code, ce.err)
+		report(ce.Code, ce.Err)
 	}
 	report(CodeRunnerFailed, err)
 }
@@ -123,7 +116,7 @@ func resolveUserInside(p *specs.Process, userSpec string) error {
 	}
 	u, home, err := rspec.ResolveUser(userSpec, passwd, group)
 	if err != nil {
-		return &codeErr{CodeRunnerFailed, err}
+		return &errdefs.ExitError{Code: CodeRunnerFailed, Err: err}
 	}
 	u.Umask = p.User.Umask
 	p.User = u

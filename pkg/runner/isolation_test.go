@@ -3,6 +3,7 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -263,7 +264,7 @@ func TestMountTargetEscapes(t *testing.T) {
 	opts = sh("echo ran")
 	opts.Tmpfs = []string{"/loop/x"}
 	r = runSpec(t, testID(t)+"-loop", build(t, root, img, opts), nil, "")
-	var xe *ExitError
+	var xe *errdefs.ExitError
 	if !errors.As(r.err, &xe) || xe.Code != CodeRunnerFailed || !strings.Contains(r.err.Error(), "too many levels of symbolic links") {
 		t.Errorf("run through a symlink loop: %v (stdout %q), want exit 125 with ELOOP", r.err, r.stdout)
 	}

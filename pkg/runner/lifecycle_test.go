@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ctrlite/ctr-lite/internal/testutil"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/ctrlite/ctr-lite/pkg/runner/cgroups"
 	rspec "github.com/ctrlite/ctr-lite/pkg/runner/spec"
 )
@@ -33,8 +34,8 @@ func TestExitCodes(t *testing.T) {
 		{"exit 0", []string{"true"}, 0, nil},
 		{"exit 3", []string{"sh", "-c", "exit 3"}, 3, nil},
 		{"child killed by signal", []string{"sh", "-c", "sh -c 'kill -USR1 $$'; exit $?"}, 128 + int(unix.SIGUSR1), nil},
-		{"missing command", []string{"no-such-command"}, CodeNotFound, ErrNotFound},
-		{"missing path", []string{"/bin/no-such"}, CodeNotFound, ErrNotFound},
+		{"missing command", []string{"no-such-command"}, CodeNotFound, errdefs.ErrNotFound},
+		{"missing path", []string{"/bin/no-such"}, CodeNotFound, errdefs.ErrNotFound},
 		{"not executable", []string{"/noexec"}, CodeNotExecutable, ErrNotExecutable},
 		{"directory", []string{"/bin"}, CodeNotExecutable, ErrNotExecutable},
 	}
@@ -48,9 +49,9 @@ func TestExitCodes(t *testing.T) {
 				t.Errorf("unexpected error %v", r.err)
 			}
 			if tc.wantErr != nil {
-				var ee *ExitError
+				var ee *errdefs.ExitError
 				if !errors.Is(r.err, tc.wantErr) || !errors.As(r.err, &ee) || ee.Code != tc.code {
-					t.Errorf("error %v, want *ExitError(%d) wrapping %v", r.err, tc.code, tc.wantErr)
+					t.Errorf("error %v, want *errdefs.ExitError(%d) wrapping %v", r.err, tc.code, tc.wantErr)
 				}
 			}
 		})

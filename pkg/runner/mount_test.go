@@ -65,7 +65,7 @@ func TestOverlayManyLayers(t *testing.T) {
 }
 
 // TestBindRootMountReadOnly: a single layer given as a read-only bind
-// RootMount (what snapshot.OverlayMount returns without an upper dir).
+// RootMount (what an overlay of one layer without an upper dir becomes).
 func TestBindRootMountReadOnly(t *testing.T) {
 	testutil.RequireRoot(t)
 	layer, img := busybox(t)

@@ -7,6 +7,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 )
 
 // The parent/child protocol, in ordered steps; each parent step is one
@@ -79,13 +81,13 @@ func (e childError) err() error {
 	var base error
 	switch e.Code {
 	case CodeNotFound:
-		base = ErrNotFound
+		base = fmt.Errorf("executable file %w", errdefs.ErrNotFound) // exit 127
 	case CodeNotExecutable:
 		base = ErrNotExecutable
 	default:
-		return &ExitError{Code: e.Code, Err: fmt.Errorf("container init: %s", e.Msg)}
+		return &errdefs.ExitError{Code: e.Code, Err: fmt.Errorf("container init: %s", e.Msg)}
 	}
-	return &ExitError{Code: e.Code, Err: fmt.Errorf("%s: %w", e.Msg, base)}
+	return &errdefs.ExitError{Code: e.Code, Err: fmt.Errorf("%s: %w", e.Msg, base)}
 }
 
 // writeSync (child) sends m on the sync socket sock, with fd when fd >= 0.
@@ -137,7 +139,7 @@ func readSync(sock *os.File) (m syncMsg, f *os.File, ok bool, err error) {
 }
 
 // unexpected is the error for a message a step did not wait for: the
-// child's own *ExitError for a syncError, else a protocol error.
+// child's own *errdefs.ExitError for a syncError, else a protocol error.
 func unexpected(m syncMsg, want string) error {
 	switch {
 	case m.Type == syncError && m.Error != nil:

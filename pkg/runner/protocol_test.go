@@ -2,6 +2,7 @@ package runner
 
 import (
 	"errors"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"os"
 	"strings"
 	"testing"
@@ -34,8 +35,8 @@ func TestSyncMessages(t *testing.T) {
 		t.Fatalf("readSync = %v %v %v", f, ok, err)
 	}
 	err = unexpected(m, "EOF")
-	var ee *ExitError
-	if !errors.As(err, &ee) || ee.Code != CodeNotFound || !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), long) {
+	var ee *errdefs.ExitError
+	if !errors.As(err, &ee) || ee.Code != CodeNotFound || !errors.Is(err, errdefs.ErrNotFound) || !strings.Contains(err.Error(), long) {
 		t.Errorf("child error = %v", err)
 	}
 

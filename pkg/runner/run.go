@@ -46,7 +46,7 @@ var forwarded = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT
 
 // Run starts the container and waits for it. It returns the exit status:
 // the process's own, or 128+N when killed by signal N. A non-nil error is
-// an *ExitError carrying the status ctr-lite should exit with (125 setup
+// an *errdefs.ExitError carrying the status ctr-lite should exit with (125 setup
 // failure, 126 not executable, 127 not found, 137 OOM kill).
 func Run(ctx context.Context, cfg Config, stdio Stdio) (int, error) {
 	if cfg.ID == "" || cfg.Spec == nil || cfg.Spec.Process == nil || cfg.Spec.Root == nil || cfg.Spec.Linux == nil {

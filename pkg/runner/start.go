@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -170,7 +171,7 @@ func (p *initProc) awaitExec() error {
 // exits by itself with that status; otherwise it is killed, and ctr-lite
 // failed (125).
 func (p *initProc) abort(id string, err error) (int, error) {
-	var ee *ExitError
+	var ee *errdefs.ExitError
 	if errors.As(err, &ee) {
 		_ = p.cmd.Wait()
 		return ee.Code, err
@@ -206,7 +207,7 @@ func (p *initProc) supervise(ctx context.Context, id string, cg *cgroups.Cgroup,
 		return failed(fmt.Errorf("run %s: wait: %w", id, err))
 	}
 	if code == CodeOOMKilled && cg.OOMKilled() {
-		return code, &ExitError{Code: code, Err: fmt.Errorf("%s: %w", id, ErrOOMKilled)}
+		return code, &errdefs.ExitError{Code: code, Err: fmt.Errorf("%s: %w", id, ErrOOMKilled)}
 	}
 	if ctx.Err() != nil {
 		return code, ctx.Err()

@@ -59,7 +59,7 @@ func TestParallelLayersWithLowerDependencies(t *testing.T) {
 		t.Fatal(err)
 	}
 	mnt := t.TempDir()
-	m := OverlayMount(res.Dirs, "", "")
+	m := overlayMount(res.Dirs, "", "")
 	if err := unix.Mount("overlay", mnt, "overlay", unix.MS_RDONLY, strings.Join(m.Options, ",")); err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ctrlite/ctr-lite/pkg/content"
 	"github.com/ctrlite/ctr-lite/pkg/dataroot"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/ctrlite/ctr-lite/pkg/layers"
 	"github.com/ctrlite/ctr-lite/pkg/units"
@@ -172,7 +173,7 @@ func (s *Snapshotter) build(ctx context.Context, desc ocispec.Descriptor, diffID
 		return err
 	}
 	if got != diffID {
-		return fmt.Errorf("%w: unpacked %s, config says %s", ErrDiffIDMismatch, got, diffID)
+		return fmt.Errorf("%w: unpacked %s, config says %s", errdefs.ErrDiffIDMismatch, got, diffID)
 	}
 	if err := syncTree(tmp); err != nil {
 		return err

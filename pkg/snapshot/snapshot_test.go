@@ -14,6 +14,7 @@ import (
 	"github.com/ctrlite/ctr-lite/internal/testutil"
 	"github.com/ctrlite/ctr-lite/pkg/archive"
 	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/ctrlite/ctr-lite/pkg/rootfs"
@@ -169,7 +170,7 @@ func TestOverlayMountEqualsFlatUnpack(t *testing.T) {
 			if len(dirs) == 1 {
 				dirs = []string{t.TempDir(), dirs[0]} // a read-only overlay needs two lowers
 			}
-			m := OverlayMount(dirs, "", "")
+			m := overlayMount(dirs, "", "")
 			if err := unix.Mount("overlay", mnt, "overlay", unix.MS_RDONLY, strings.Join(m.Options, ",")); err != nil {
 				t.Fatalf("mount overlay %v: %v", m.Options, err)
 			}
@@ -185,7 +186,7 @@ func TestDiffIDMismatchLeavesNothing(t *testing.T) {
 	bad := storeVariant(t, st, img, "example.com/bad:1", 1, []digest.Digest{digest.FromString("not the layer")})
 	sn, _ := New(st)
 	_, err := sn.Prepare(context.Background(), bad, PrepareOptions{})
-	if !errors.Is(err, ErrDiffIDMismatch) {
+	if !errors.Is(err, errdefs.ErrDiffIDMismatch) {
 		t.Fatalf("err = %v, want diff ID mismatch", err)
 	}
 	entries, _ := os.ReadDir(filepath.Join(st.Root().Path(), "snapshots"))

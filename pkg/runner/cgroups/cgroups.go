@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -34,7 +35,7 @@ func Unified() bool {
 }
 
 // New creates the cgroup at path (absolute inside the hierarchy) with the
-// given limits. Resources it cannot set are refused (errors.ErrUnsupported).
+// given limits. Resources it cannot set are refused (errdefs.ErrUnsupported).
 func New(path string, res *specs.LinuxResources) (*Cgroup, error) {
 	if res == nil {
 		res = &specs.LinuxResources{}
@@ -82,7 +83,7 @@ func supported(res *specs.LinuxResources) error {
 		unset = append(unset, "unified")
 	}
 	if len(unset) > 0 {
-		return fmt.Errorf("resources %s: %w", strings.Join(unset, ", "), errors.ErrUnsupported)
+		return fmt.Errorf("resources %s: %w", strings.Join(unset, ", "), errdefs.ErrUnsupported)
 	}
 	return nil
 }

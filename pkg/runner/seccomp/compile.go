@@ -8,6 +8,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
+
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 )
 
 // Compile turns a runtime-spec seccomp section into a BPF program for the
@@ -27,7 +29,7 @@ func Compile(s *specs.LinuxSeccomp) ([]unix.SockFilter, error) {
 		// The library only validates plain actions as default; it adds
 		// EPERM to a bare errno itself.
 		if def&0xffff != bpfseccomp.Action(unix.EPERM) {
-			return nil, fmt.Errorf("%w: default errno other than EPERM", ErrUnsupported)
+			return nil, fmt.Errorf("%w seccomp rule: default errno other than EPERM", errdefs.ErrUnsupported)
 		}
 		def = bpfseccomp.ActionErrno
 	}
@@ -104,7 +106,7 @@ func action(a specs.LinuxSeccompAction, errno *uint) (bpfseccomp.Action, error) 
 	case specs.ActLog:
 		return bpfseccomp.ActionLog, nil
 	}
-	return 0, fmt.Errorf("%w: action %s", ErrUnsupported, a)
+	return 0, fmt.Errorf("%w seccomp rule: action %s", errdefs.ErrUnsupported, a)
 }
 
 func conditions(args []specs.LinuxSeccompArg) (bpfseccomp.ArgumentConditions, error) {
@@ -129,11 +131,11 @@ func conditions(args []specs.LinuxSeccompArg) (bpfseccomp.ArgumentConditions, er
 			c.Operation = bpfseccomp.LessOrEqual
 		case specs.OpMaskedEqual:
 			if a.ValueTwo != 0 {
-				return nil, fmt.Errorf("%w: SCMP_CMP_MASKED_EQ with non-zero value", ErrUnsupported)
+				return nil, fmt.Errorf("%w seccomp rule: SCMP_CMP_MASKED_EQ with non-zero value", errdefs.ErrUnsupported)
 			}
 			c.Operation = bpfseccomp.BitsNotSet
 		default:
-			return nil, fmt.Errorf("%w: operator %s", ErrUnsupported, a.Op)
+			return nil, fmt.Errorf("%w seccomp rule: operator %s", errdefs.ErrUnsupported, a.Op)
 		}
 		out = append(out, c)
 	}

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 )
 
 func TestDefaultCompiles(t *testing.T) {
@@ -65,8 +67,8 @@ func TestCompileRejectsUnsupported(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := Compile(tc.p); !errors.Is(err, ErrUnsupported) {
-				t.Errorf("err %v, want ErrUnsupported", err)
+			if _, err := Compile(tc.p); !errors.Is(err, errdefs.ErrUnsupported) {
+				t.Errorf("err %v, want errdefs.ErrUnsupported", err)
 			}
 		})
 	}

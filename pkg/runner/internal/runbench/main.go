@@ -15,6 +15,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/ctrlite/ctr-lite/pkg/runner"
 )
 
@@ -42,7 +43,7 @@ func main() {
 		runner.Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "runbench:", err)
-		var ee *runner.ExitError
+		var ee *errdefs.ExitError
 		if errors.As(err, &ee) {
 			code = ee.Code
 		}

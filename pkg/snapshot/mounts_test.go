@@ -6,11 +6,11 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// OverlayMount is the overlay mount of layer dirs (bottom first, as
+// overlayMount, a test helper, is the overlay mount of layer dirs (bottom first, as
 // Prepare returns them) with a writable upper and work dir. With no upper
 // the mount is read-only and needs at least two layers; one layer alone is
 // then a read-only bind mount.
-func OverlayMount(layers []string, upper, work string) specs.Mount {
+func overlayMount(layers []string, upper, work string) specs.Mount {
 	if upper == "" && len(layers) == 1 {
 		return specs.Mount{Type: "bind", Source: layers[0], Options: []string{"rbind", "ro"}}
 	}
