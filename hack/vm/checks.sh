@@ -1,0 +1,37 @@
+#!/bin/sh
+# Stage 2, inside the VM: cgroup v2 only. Each check prints one line,
+# "CHECK <name> ok" or "CHECK <name> FAIL <what was seen>".
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+mount -t tmpfs tmp /tmp
+export CTRLITE_ROOT=/var/lib/ctr-lite
+img=$(cat /ctr/image.ref)
+check() { # name, got, want
+  if [ "$2" = "$3" ]; then echo "CHECK $1 ok"; else echo "CHECK $1 FAIL got [$2] want [$3]"; fi
+}
+echo "VMTEST kernel $(uname -r), cgroup: $(stat -f -c %T /sys/fs/cgroup), controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
+ctr-lite import /ctr/image.tar >/tmp/import.log 2>&1 || { echo "CHECK import FAIL $(cat /tmp/import.log)"; }
+find /sys/fs/cgroup -type d | sort >/tmp/cg.before
+
+check cgroup2-only "$(grep -c ' cgroup ' /proc/mounts)" "0"
+check memory-max "$(ctr-lite run --rm --memory 32m "$img" cat /sys/fs/cgroup/memory.max 2>/tmp/err)" "33554432"
+ctr-lite run --rm --memory 32m "$img" sh -c 'tail /dev/zero' >/dev/null 2>&1
+check memory-oom-exit "$?" "137"
+check pids-max "$(ctr-lite run --rm --pids-limit 10 "$img" cat /sys/fs/cgroup/pids.max 2>/tmp/err)" "10"
+# 30 background sleeps under a limit of 10, from a subshell (a shell that
+# cannot fork exits); builtins then read the counters, as no more
+# processes may be forked.
+n=$(ctr-lite run --rm --pids-limit 10 "$img" sh -c '(i=0; while [ $i -lt 30 ]; do sleep 5 & i=$((i+1)); done) 2>/dev/null
+read cur </sys/fs/cgroup/pids.current; while read k v; do [ "$k" = max ] && refused=$v; done </sys/fs/cgroup/pids.events
+echo "$cur $refused"' 2>/dev/null)
+set -- $n
+[ -n "$1" ] && [ "$1" -le 10 ] && [ "${2:-0}" -gt 0 ] && check pids-fork-capped yes yes || check pids-fork-capped "current/refused: $n" "at most 10 running, some refused"
+check cpu-max "$(ctr-lite run --rm --cpus 0.5 "$img" cat /sys/fs/cgroup/cpu.max 2>/tmp/err)" "50000 100000"
+check device-denied "$(ctr-lite run --rm "$img" sh -c 'mknod /tmp/m b 8 0 2>/dev/null && head -c1 /tmp/m >/dev/null 2>&1 && echo read || echo denied')" "denied"
+find /sys/fs/cgroup -type d | sort >/tmp/cg.after
+# The parent, /sys/fs/cgroup/ctr-lite, stays as a slice would; nothing below it.
+check no-cgroup-left "$(diff /tmp/cg.before /tmp/cg.after | grep '^[+]/sys/fs/cgroup/ctr-lite/' | tr '\n' ' ')" ""
+echo "VMTEST DONE"
+poweroff -f
