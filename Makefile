@@ -10,7 +10,7 @@ ifneq ($(wildcard $(CORPUS_DIR)/README.md),)
 export CTRLITE_CORPUS ?= $(CORPUS_DIR)
 endif
 # Debian packages the tests and the demo use; installed when missing.
-APT_PACKAGES := curl docker-registry busybox-static skopeo umoci runc crun apache2-utils openssl tar time qemu-system-x86 linux-image-amd64 cpio
+APT_PACKAGES := curl docker-registry busybox-static skopeo umoci runc crun apache2-utils openssl tar time qemu-system-x86 linux-image-amd64 cpio apparmor
 TEST_TIMEOUT ?= 30m
 
 .PHONY: all build test test-short lint deps demo bench fuzz stress clean

@@ -12,17 +12,19 @@ import (
 )
 
 // TestCgroupV2InVM boots Debian's kernel under qemu with cgroup v1 off
-// (cgroup_no_v1=all), imports an exported image there and runs the
-// limit checks of hack/vm/checks.sh: memory.max and the OOM exit 137,
-// pids.max and a capped fork loop, cpu.max, the eBPF device filter, and
-// no cgroup left behind.
+// (cgroup_no_v1=all) and AppArmor on, imports an exported image there and
+// runs the checks of hack/vm/checks.sh: memory.max and the OOM exit 137,
+// pids.max and a capped fork loop, cpu.max, the eBPF device filter, no
+// cgroup left behind; the default AppArmor profile applied, refusing a
+// mount that --security-opt apparmor=unconfined allows.
 func TestCgroupV2InVM(t *testing.T) {
 	testutil.RequireRoot(t)
 	kernels, _ := filepath.Glob("/boot/vmlinuz-*-amd64")
 	_, qerr := exec.LookPath("qemu-system-x86_64")
 	_, cerr := exec.LookPath("cpio")
-	if len(kernels) == 0 || qerr != nil || cerr != nil {
-		msg := "needs qemu-system-x86_64, cpio and /boot/vmlinuz-*-amd64 (make deps installs them)"
+	_, aerr := exec.LookPath("apparmor_parser")
+	if len(kernels) == 0 || qerr != nil || cerr != nil || aerr != nil {
+		msg := "needs qemu-system-x86_64, cpio, apparmor_parser and /boot/vmlinuz-*-amd64 (make deps installs them)"
 		if os.Getenv("CI") == "true" {
 			t.Fatal(msg)
 		}
@@ -35,7 +37,7 @@ func TestCgroupV2InVM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(script, binPath, archive, bb).CombinedOutput()
+	out, err := exec.Command(script, binPath, archive, bb, "apparmor=1", "security=apparmor").CombinedOutput()
 	checks := map[string]string{}
 	sc := bufio.NewScanner(strings.NewReader(string(out)))
 	for sc.Scan() {
@@ -51,7 +53,8 @@ func TestCgroupV2InVM(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the VM did not finish its checks: %v\n%s", err, out)
 	}
-	for _, name := range []string{"cgroup2-only", "memory-max", "memory-oom-exit", "pids-max", "pids-fork-capped", "cpu-max", "device-denied", "no-cgroup-left"} {
+	for _, name := range []string{"cgroup2-only", "memory-max", "memory-oom-exit", "pids-max", "pids-fork-capped", "cpu-max", "device-denied", "no-cgroup-left",
+		"apparmor-default", "apparmor-denies-mount", "apparmor-unconfined-mounts"} {
 		if got, ok := checks[name]; !ok || got != "ok" {
 			t.Errorf("check %s: %q", name, got)
 		}

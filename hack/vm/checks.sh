@@ -1,7 +1,7 @@
 #!/bin/sh
 # Stage 2, inside the VM: cgroup v2 only. Each check prints one line,
 # "CHECK <name> ok" or "CHECK <name> FAIL <what was seen>".
-export PATH=/bin
+export PATH=/bin:/sbin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
@@ -30,6 +30,18 @@ set -- $n
 [ -n "$1" ] && [ "$1" -le 10 ] && [ "${2:-0}" -gt 0 ] && check pids-fork-capped yes yes || check pids-fork-capped "current/refused: $n" "at most 10 running, some refused"
 check cpu-max "$(ctr-lite run --rm --cpus 0.5 "$img" cat /sys/fs/cgroup/cpu.max 2>/tmp/err)" "50000 100000"
 check device-denied "$(ctr-lite run --rm "$img" sh -c 'mknod /tmp/m b 8 0 2>/dev/null && head -c1 /tmp/m >/dev/null 2>&1 && echo read || echo denied')" "denied"
+
+# AppArmor, when the kernel runs it: the default profile confines every
+# container, and is what refuses a mount that CAP_SYS_ADMIN allows: the
+# same container with apparmor=unconfined mounts. (deny rules are quiet,
+# as docker's are: the refusal is not logged.)
+if [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ]; then
+  mount -t securityfs securityfs /sys/kernel/security
+  check apparmor-default "$(ctr-lite run --rm "$img" cat /proc/self/attr/current 2>/dev/null)" "ctr-lite-default (enforce)"
+  mnt='mount -t tmpfs none /tmp && echo mounted || echo refused'
+  check apparmor-denies-mount "$(ctr-lite run --rm --cap-add SYS_ADMIN "$img" sh -c "$mnt" 2>/dev/null)" "refused"
+  check apparmor-unconfined-mounts "$(ctr-lite run --rm --cap-add SYS_ADMIN --security-opt apparmor=unconfined "$img" sh -c "$mnt" 2>/dev/null)" "mounted"
+fi
 find /sys/fs/cgroup -type d | sort >/tmp/cg.after
 # The parent, /sys/fs/cgroup/ctr-lite, stays as a slice would; nothing below it.
 check no-cgroup-left "$(diff /tmp/cg.before /tmp/cg.after | grep '^[+]/sys/fs/cgroup/ctr-lite/' | tr '\n' ' ')" ""

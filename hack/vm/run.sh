@@ -25,6 +25,16 @@ mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,newroot,ctr}
 cp /bin/busybox "$root/bin/busybox"
 for a in $("$root/bin/busybox" --list); do [ -e "$root/bin/$a" ] || ln -s busybox "$root/bin/$a"; done
 cp "$bin" "$root/bin/ctr-lite"
+# apparmor_parser (Debian's apparmor) and the libraries it links, for the
+# AppArmor checks when the kernel is booted with apparmor=1.
+if parser=$(command -v apparmor_parser); then
+  mkdir -p "$root/sbin"
+  cp "$parser" "$root/sbin/apparmor_parser"
+  for lib in $(ldd "$parser" | grep -o '/[^ ]*'); do
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+  done
+fi
 cp "$archive" "$root/ctr/image.tar"
 echo "$name" >"$root/ctr/image.ref"
 cp "$here/init" "$root/init"

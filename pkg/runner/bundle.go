@@ -1,8 +1,10 @@
 package runner
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/ctrlite/ctr-lite/pkg/runner/apparmor"
 	"os"
 	"path/filepath"
 
@@ -28,6 +30,13 @@ func WriteBundle(dir, id string, s *specs.Spec) error {
 	}
 	b := *s
 	b.Root = &specs.Root{Path: "rootfs", Readonly: s.Root.Readonly}
+	if s.Process != nil {
+		proc := *s.Process
+		if proc.ApparmorProfile, err = apparmor.Resolve(context.Background(), proc.ApparmorProfile); err != nil {
+			return fmt.Errorf("write bundle %s: %w", dir, err)
+		}
+		b.Process = &proc
+	}
 	if b.Hostname == "" {
 		b.Hostname = shortID(id)
 	}

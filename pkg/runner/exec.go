@@ -3,6 +3,7 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"github.com/ctrlite/ctr-lite/pkg/runner/apparmor"
 	"path"
 	"strings"
 	"unsafe"
@@ -21,6 +22,9 @@ func finalizeAndExec(cfg *initConfig, tr *tracer) error {
 	p := cfg.Spec.Process
 	if len(p.Args) == 0 {
 		return fmt.Errorf("no command: %w", ErrInvalidConfig)
+	}
+	if err := apparmor.OnExec(p.ApparmorProfile); err != nil {
+		return err
 	}
 	if !p.NoNewPrivileges && cfg.Seccomp != nil {
 		// Without no_new_privs, loading a filter needs CAP_SYS_ADMIN:

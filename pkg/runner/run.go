@@ -11,6 +11,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/ctrlite/ctr-lite/pkg/runner/apparmor"
 	"github.com/ctrlite/ctr-lite/pkg/runner/cgroups"
 	"github.com/ctrlite/ctr-lite/pkg/runner/seccomp"
 	rspec "github.com/ctrlite/ctr-lite/pkg/runner/spec"
@@ -60,6 +61,11 @@ func Run(ctx context.Context, cfg Config, stdio Stdio) (int, error) {
 	proc := *s.Process
 	proc.Env = withDefault(proc.Env, "HOSTNAME", s.Hostname)
 	s.Process = &proc
+	profile, err := apparmor.Resolve(ctx, proc.ApparmorProfile)
+	if err != nil {
+		return failed(fmt.Errorf("run %s: %w", cfg.ID, err))
+	}
+	proc.ApparmorProfile = profile
 	stateDir := cfg.StateDir
 	if stateDir == "" {
 		d, err := os.MkdirTemp("", "ctr-lite-run-")

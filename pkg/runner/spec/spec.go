@@ -41,12 +41,15 @@ type Options struct {
 	CapAdd     []string
 	CapDrop    []string
 	Privileged bool
-	ReadOnly   bool
-	Volumes    []string // HOST:CTR[:ro|rw]
-	Tmpfs      []string // PATH[:opts]
-	Memory     int64    // bytes, 0 = unlimited
-	CPUs       float64  // 0 = unlimited
-	PidsLimit  int64    // 0 = unlimited
+	// SecurityOpt are --security-opt values: apparmor=, no-new-privileges,
+	// seccomp=unconfined.
+	SecurityOpt []string
+	ReadOnly    bool
+	Volumes     []string // HOST:CTR[:ro|rw]
+	Tmpfs       []string // PATH[:opts]
+	Memory      int64    // bytes, 0 = unlimited
+	CPUs        float64  // 0 = unlimited
+	PidsLimit   int64    // 0 = unlimited
 	// CgroupParent is the cgroup under which the container's own cgroup is
 	// made (default "ctr-lite").
 	CgroupParent string
@@ -146,6 +149,9 @@ func Build(img ocispec.ImageConfig, rootfs string, opts Options) (*specs.Spec, e
 		s.Linux.MaskedPaths = slicesClone(MaskedPaths)
 		s.Linux.ReadonlyPaths = slicesClone(ReadonlyPaths)
 		s.Linux.Seccomp = seccomp.Default(caps)
+	}
+	if err := applySecurityOpts(s, opts.Privileged, opts.SecurityOpt); err != nil {
+		return nil, err
 	}
 	if err := setResources(s.Linux.Resources, opts); err != nil {
 		return nil, err
