@@ -105,14 +105,21 @@ func Open(ctx context.Context, st *content.Store, f Fetcher, ref reference.Refer
 	if p.OS == "" {
 		p = HostPlatform()
 	}
-	if !remote {
-		img, err := Load(ctx, st, ref, p)
-		if err == nil {
-			return StoreSource(st, img), nil
-		}
-		if !errors.Is(err, ErrNotStored) && !errors.Is(err, ErrPlatformNotFound) {
-			return nil, err
-		}
+	if remote {
+		return Remote(ctx, f, ref, p)
 	}
-	return Remote(ctx, f, ref, p)
+	img, err := Load(ctx, st, ref, p)
+	if err == nil {
+		return StoreSource(st, img), nil
+	}
+	if !errors.Is(err, ErrNotStored) && !errors.Is(err, ErrPlatformNotFound) {
+		return nil, err
+	}
+	src, rerr := Remote(ctx, f, ref, p)
+	var nse *PlatformNotStoredError
+	if rerr != nil && errors.As(err, &nse) {
+		// Say first what is stored: the registry was only the fallback.
+		return nil, fmt.Errorf("%w; the registry cannot be read either: %v", err, rerr)
+	}
+	return src, rerr
 }
