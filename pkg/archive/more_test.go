@@ -58,7 +58,7 @@ func TestExportRefusesCorruptBlob(t *testing.T) {
 	os.Chmod(p, 0o644)
 	os.WriteFile(p, data, 0o644)
 	for _, format := range []string{"docker", "oci"} {
-		err := Export(context.Background(), s, []string{name}, &bytes.Buffer{}, format)
+		err := Export(context.Background(), s, []string{name}, &bytes.Buffer{}, ExportOptions{Format: format})
 		if !errors.Is(err, content.ErrDigestMismatch) {
 			t.Fatalf("%s export of a corrupt store: err = %v", format, err)
 		}
