@@ -99,8 +99,10 @@ func (r *verifying) Read(p []byte) (int, error) {
 
 func (r *verifying) Close() error { return r.rc.Close() }
 
-// Open returns a Source for ref: the stored image when there is one (and
-// remote is false), else the registry's, read without storing anything.
+// Open returns a Source for ref: the stored image when there is one for
+// p (and remote is false), else the registry's, read without storing
+// anything. When the name is stored but not p and the registry cannot be
+// read, the error says which platforms are stored.
 func Open(ctx context.Context, st *content.Store, f Fetcher, ref reference.Reference, p Platform, remote bool) (*Source, error) {
 	if p.OS == "" {
 		p = HostPlatform()
