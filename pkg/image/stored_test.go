@@ -112,3 +112,20 @@ func TestPullSinglePlatformMismatch(t *testing.T) {
 		}
 	}
 }
+
+// An image whose config names no platform is listed as "unknown" and
+// pulled for any platform without a warning.
+func TestImageWithoutPlatform(t *testing.T) {
+	m := newMemRegistry(t)
+	ref := m.push(t, "bare:1", testImage(t, 1))
+	st, rc := setup(t)
+	ctx := context.Background()
+	res, err := Pull(ctx, st, rc, ref, PullOptions{Platform: Platform{OS: "linux", Architecture: "arm64"}})
+	if err != nil || res.OtherPlatform {
+		t.Fatalf("pull: %+v, %v", res, err)
+	}
+	list, err := List(ctx, st)
+	if err != nil || len(list) != 1 || strings.Join(list[0].Platforms, ",") != "unknown" {
+		t.Errorf("List = %+v, %v; want platforms [unknown]", list, err)
+	}
+}
