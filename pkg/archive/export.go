@@ -184,11 +184,11 @@ func (e *exporter) writeStored(ctx context.Context, d ocispec.Descriptor) (ocisp
 	}
 	switch len(kids) {
 	case 0:
-		return d, fmt.Errorf("index %s: no platform of it is stored whole (pull one first): %w", d.Digest, content.ErrNotFound)
+		return d, fmt.Errorf("index %s: no platform of it is stored whole (pull one first): %w", d.Digest, image.ErrNotStored)
 	case 1:
 		return kids[0], e.writeTree(ctx, kids[0])
 	}
-	raw, err := e.st.ReadBlob(ctx, d, content.MaxManifestSize)
+	raw, _, err := e.readJSON(ctx, d)
 	if err != nil {
 		return d, err
 	}

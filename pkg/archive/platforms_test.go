@@ -144,7 +144,7 @@ func TestExportStoredPlatformsOnly(t *testing.T) {
 		{"oci all stored", all, ExportOptions{Format: "oci"}, "index", nil},
 		{"oci one stored", []string{"linux/arm64"}, ExportOptions{Format: "oci"}, "linux/arm64", nil},
 		{"oci two stored", []string{"linux/amd64", "linux/arm64"}, ExportOptions{Format: "oci"}, "new-index", nil},
-		{"oci none stored", nil, ExportOptions{Format: "oci"}, "", content.ErrNotFound},
+		{"oci none stored", nil, ExportOptions{Format: "oci"}, "", image.ErrNotStored},
 		{"oci --platform stored", []string{"linux/amd64", "linux/arm64"}, ExportOptions{Format: "oci", Platform: image.Platform{OS: "linux", Architecture: "arm64"}}, "linux/arm64", nil},
 		{"oci --platform missing", []string{"linux/arm64"}, ExportOptions{Format: "oci", Platform: image.Platform{OS: "linux", Architecture: "amd64"}}, "", image.ErrNotStored},
 		{"docker --platform stored", []string{"linux/arm64"}, ExportOptions{Format: "docker", Platform: image.Platform{OS: "linux", Architecture: "arm64"}}, "linux/arm64", nil},

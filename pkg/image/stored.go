@@ -51,7 +51,7 @@ func Select(ctx context.Context, st *content.Store, name string, target ocispec.
 		img.Name = name
 		return img, nil
 	}
-	if !errors.Is(err, content.ErrNotFound) {
+	if !absent(err) {
 		return nil, err
 	}
 	if _, ierr := st.Info(ctx, target.Digest); ierr != nil {
@@ -81,7 +81,7 @@ func Platforms(ctx context.Context, st *content.Store, target ocispec.Descriptor
 		}
 		seen[d.Digest] = true
 		raw, err := st.ReadBlob(ctx, d, MaxManifestSize)
-		if errors.Is(err, content.ErrNotFound) && depth > 0 {
+		if absent(err) && depth > 0 {
 			return nil
 		}
 		if err != nil {
@@ -111,7 +111,7 @@ func Platforms(ctx context.Context, st *content.Store, target ocispec.Descriptor
 			return err
 		}
 		cfg, err := st.ReadBlob(ctx, img.Manifest.Config, MaxConfigSize)
-		if errors.Is(err, content.ErrNotFound) && depth > 0 {
+		if absent(err) && depth > 0 {
 			return nil
 		}
 		if err != nil {
@@ -128,6 +128,9 @@ func Platforms(ctx context.Context, st *content.Store, target ocispec.Descriptor
 	}
 	return out, nil
 }
+
+// absent reports whether err says a blob is not in the store.
+func absent(err error) bool { return errors.Is(err, content.ErrNotFound) }
 
 // annotationReferenceType marks an index entry that describes another
 // entry (buildx's attestation manifests) rather than being an image.
