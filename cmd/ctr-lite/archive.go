@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/ctrlite/ctr-lite/pkg/archive"
+	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/spf13/cobra"
 )
@@ -46,18 +47,31 @@ under their names (RepoTags or ref.name annotations).`,
 }
 
 func newExportCmd(g *globals) *cobra.Command {
-	var format string
+	var format, platform string
 	cmd := &cobra.Command{
-		Use:     "export [--format docker|oci] IMAGE... FILE",
+		Use:     "export [--format docker|oci] [--platform os/arch] IMAGE... FILE",
 		GroupID: "images",
 		Short:   "Write stored images to a tarball for docker load, podman load or skopeo",
+		Long: `Export writes stored images to FILE. The docker format holds one platform
+per image: --platform, else this machine's. The oci format holds, without
+--platform, every platform of a multi-platform image that is stored (only
+those pulled); the archive never names a blob it does not contain. A
+platform that is not stored is an error that says which are.`,
 		Example: `  ctr-lite export alpine alpine.tar && docker load -i alpine.tar
-  ctr-lite export --format oci alpine busybox images.oci`,
+  ctr-lite export --format oci alpine busybox images.oci
+  ctr-lite export --platform linux/arm64 alpine alpine-arm64.tar`,
 		Args:              cobra.MinimumNArgs(2),
 		ValidArgsFunction: completeImages(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "docker" && format != "oci" {
 				return usageError("--format %q: want docker or oci", format)
+			}
+			var p image.Platform
+			if platform != "" {
+				var err error
+				if p, err = image.ParsePlatform(platform); err != nil {
+					return usageError("%v", err)
+				}
 			}
 			st, err := g.store()
 			if err != nil {
@@ -77,7 +91,7 @@ func newExportCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			err = archive.Export(cmd.Context(), st, names, f, format)
+			err = archive.Export(cmd.Context(), st, names, f, archive.ExportOptions{Format: format, Platform: p})
 			if cerr := f.Close(); err == nil {
 				err = cerr
 			}
@@ -93,5 +107,6 @@ func newExportCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "docker", "`docker` (docker load, podman load) or oci (oci-archive)")
+	cmd.Flags().StringVar(&platform, "platform", "", "export only platform `os/arch[/variant]` (default: docker this machine's, oci every stored one)")
 	return cmd
 }

@@ -51,6 +51,7 @@ func TestImportExportRoundTrip(t *testing.T) {
 				t.Errorf("skopeo cannot read our %s export: %v\n%s", format, err, b)
 			}
 		}
+		testutil.PodmanLoad(t, out)
 	}
 }
 

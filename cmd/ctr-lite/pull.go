@@ -29,7 +29,12 @@ func newPullCmd(g *globals) *cobra.Command {
 		Long: `Pull resolves each image reference, picks the manifest for the platform
 (default: this machine's), and downloads the config and layers in parallel
 into the content store. Blobs already stored are not downloaded again; an
-interrupted download resumes where it stopped.`,
+interrupted download resumes where it stopped.
+
+Of a multi-platform image only the platform's manifest is stored; the name
+points at the index, whose digest is printed. A single-platform image of
+another platform than the one asked for is pulled as it is, with a warning
+(as docker does).`,
 		Example: `  ctr-lite pull alpine
   ctr-lite pull --platform linux/arm64 ghcr.io/org/app:1.2
   ctr-lite pull localhost:5000/app@sha256:...
@@ -58,8 +63,12 @@ interrupted download resumes where it stopped.`,
 					return err
 				}
 				pr := res.Pull
+				if pr.OtherPlatform {
+					fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s is a single-platform %s image, not %s: pulled as it is\n",
+						ref, pr.Image.Platform(), p)
+				}
 				if quiet {
-					fmt.Fprintln(out, pr.Image.ManifestDesc.Digest)
+					fmt.Fprintln(out, pr.Image.Target.Digest)
 					continue
 				}
 				if pr.UpToDate() {
@@ -70,7 +79,7 @@ interrupted download resumes where it stopped.`,
 				if sn := res.Snapshots; sn != nil {
 					fmt.Fprintf(out, "%s: snapshots: %d unpacked, %d already there\n", ref, sn.Built, sn.Reused)
 				}
-				fmt.Fprintf(out, "%s: %s\n", ref, pr.Image.ManifestDesc.Digest)
+				fmt.Fprintf(out, "%s: %s\n", ref, pr.Image.Target.Digest) // what the name points at, as `images` shows
 			}
 			return nil
 		},
@@ -78,7 +87,7 @@ interrupted download resumes where it stopped.`,
 	f := cmd.Flags()
 	f.StringVar(&platform, "platform", "", "platform `os/arch[/variant]` to pull (default: this machine's)")
 	f.IntVar(&concurrency, "max-concurrent-downloads", 3, "blobs downloaded at once")
-	f.BoolVarP(&quiet, "quiet", "q", false, "print only the manifest digest")
+	f.BoolVarP(&quiet, "quiet", "q", false, "print only the digest (an index's, for a multi-platform image)")
 	f.BoolVar(&unpackToo, "unpack", false, "also unpack the layers into snapshots, while they download")
 	return cmd
 }

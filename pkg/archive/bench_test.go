@@ -35,7 +35,7 @@ func BenchmarkExportDebian(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := Export(context.Background(), s, []string{"debian-bookworm-minbase-2layer"}, io.Discard, "docker"); err != nil {
+		if err := Export(context.Background(), s, []string{"debian-bookworm-minbase-2layer"}, io.Discard, ExportOptions{Format: "docker"}); err != nil {
 			b.Fatal(err)
 		}
 	}

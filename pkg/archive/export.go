@@ -5,27 +5,43 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
+	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 	"io"
-	"runtime"
 	"time"
 
 	"github.com/ctrlite/ctr-lite/pkg/content"
-	"github.com/ctrlite/ctr-lite/pkg/errdefs"
-	"github.com/ctrlite/ctr-lite/pkg/mediatype"
+	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// Export writes the named images to w as a tarball. Format "oci" is an
-// oci-archive (an OCI image layout in a tar). Format "docker" is what
-// Docker 25+ `docker save` writes: the same OCI layout plus a classic
-// manifest.json (Config, RepoTags, Layers) that docker load, podman load
-// and skopeo's docker-archive read; a multi-platform image is exported as
-// its manifest for the host platform (or the first one stored).
-// Every blob is re-verified as it is written.
-func Export(ctx context.Context, st *content.Store, names []string, w io.Writer, format string) error {
+// ExportOptions choose what Export writes.
+type ExportOptions struct {
+	// Format is "oci", an oci-archive (an OCI image layout in a tar), or
+	// "docker", what Docker 25+ `docker save` writes: the same OCI layout
+	// plus a classic manifest.json (Config, RepoTags, Layers) that docker
+	// load, podman load and skopeo's docker-archive read.
+	Format string
+	// Platform, when set, exports only that platform of a multi-platform
+	// image; it must be stored. Unset, the docker format exports the host
+	// platform (one image per name is all it holds), and the oci format
+	// every platform that is stored (see Export).
+	Platform image.Platform
+}
+
+// Export writes the named images to w as a tarball. An archive never
+// names a blob it does not hold: of a multi-platform image only the stored
+// platforms are exported, as the original index when every platform is
+// stored, else as the one stored manifest, else as a new index naming only
+// the stored ones. A platform asked for that is not stored is an error
+// saying which are (image.PlatformNotStoredError). Every blob is
+// re-verified as it is written.
+func Export(ctx context.Context, st *content.Store, names []string, w io.Writer, opts ExportOptions) error {
+	format := opts.Format
 	if format != "docker" && format != "oci" {
 		return fmt.Errorf("export: %q: %w", format, ErrUnknownFormatName)
 	}
@@ -49,13 +65,19 @@ func Export(ctx context.Context, st *content.Store, names []string, w io.Writer,
 		if err != nil {
 			return fmt.Errorf("export %s: %w", name, err)
 		}
-		if format == "docker" {
-			target, err = e.platformManifest(ctx, target)
+		if format == "docker" || opts.Platform.OS != "" {
+			img, err := image.Select(ctx, st, name, target, opts.Platform)
+			if nse := (*image.PlatformNotStoredError)(nil); errors.As(err, &nse) {
+				return fmt.Errorf("export: %w", err) // it names the image
+			}
 			if err != nil {
 				return fmt.Errorf("export %s: %w", name, err)
 			}
-		}
-		if err := e.writeTree(ctx, target, true); err != nil {
+			target = img.ManifestDesc
+			if err := e.writeTree(ctx, target); err != nil {
+				return fmt.Errorf("export %s: %w", name, err)
+			}
+		} else if target, err = e.writeStored(ctx, target); err != nil {
 			return fmt.Errorf("export %s: %w", name, err)
 		}
 		d := ocispec.Descriptor{MediaType: target.MediaType, Digest: target.Digest, Size: target.Size, Platform: target.Platform,
@@ -125,49 +147,10 @@ func (e *exporter) readJSON(ctx context.Context, d ocispec.Descriptor) ([]byte, 
 	return data, kids, err
 }
 
-// platformManifest resolves an index to the manifest for the host
-// platform, else the first manifest present in the store.
-func (e *exporter) platformManifest(ctx context.Context, d ocispec.Descriptor) (ocispec.Descriptor, error) {
-	for depth := 0; mediatype.IsIndex(d.MediaType) && depth < 4; depth++ {
-		_, kids, err := e.readJSON(ctx, d)
-		if err != nil {
-			return d, err
-		}
-		var pick *ocispec.Descriptor
-		for i, k := range kids {
-			if _, err := e.st.Info(ctx, k.Digest); err != nil {
-				continue
-			}
-			if k.Platform != nil && k.Platform.OS == runtime.GOOS && k.Platform.Architecture == runtime.GOARCH {
-				pick = &kids[i]
-				break
-			}
-			if pick == nil {
-				pick = &kids[i]
-			}
-		}
-		if pick == nil {
-			return d, fmt.Errorf("index %s: no manifest of it is stored", d.Digest)
-		}
-		d = *pick
-	}
-	if !mediatype.IsManifest(d.MediaType) {
-		return d, fmt.Errorf("%s: not an image manifest (%s)", d.Digest, d.MediaType)
-	}
-	return d, nil
-}
-
-// writeTree writes d and its children. Children of an index that are not
-// stored (platforms never pulled) are left out.
-func (e *exporter) writeTree(ctx context.Context, d ocispec.Descriptor, required bool) error {
+// writeTree writes d and every blob it names; all must be stored.
+func (e *exporter) writeTree(ctx context.Context, d ocispec.Descriptor) error {
 	if e.written[d.Digest] {
 		return nil
-	}
-	if _, err := e.st.Info(ctx, d.Digest); err != nil {
-		if !required {
-			return nil
-		}
-		return err
 	}
 	if mediatype.IsIndex(d.MediaType) || mediatype.IsManifest(d.MediaType) {
 		_, kids, err := e.readJSON(ctx, d)
@@ -175,12 +158,81 @@ func (e *exporter) writeTree(ctx context.Context, d ocispec.Descriptor, required
 			return err
 		}
 		for _, k := range kids {
-			if err := e.writeTree(ctx, k, !mediatype.IsIndex(d.MediaType)); err != nil {
+			if err := e.writeTree(ctx, k); err != nil {
 				return err
 			}
 		}
 	}
 	return e.writeBlob(ctx, d)
+}
+
+// writeStored writes what of d is stored, and returns the descriptor the
+// archive's index.json names for it: d itself when all of it is stored;
+// for an index of which only some platforms are, the one stored manifest
+// or a new index naming the stored ones.
+func (e *exporter) writeStored(ctx context.Context, d ocispec.Descriptor) (ocispec.Descriptor, error) {
+	if !mediatype.IsIndex(d.MediaType) || e.complete(ctx, d, 0) {
+		return d, e.writeTree(ctx, d)
+	}
+	imgs, err := image.Platforms(ctx, e.st, d)
+	if err != nil {
+		return d, err
+	}
+	var kids []ocispec.Descriptor
+	for _, img := range imgs {
+		if e.complete(ctx, img.ManifestDesc, 0) {
+			kids = append(kids, img.ManifestDesc)
+		}
+	}
+	switch len(kids) {
+	case 0:
+		return d, fmt.Errorf("index %s: no platform of it is stored whole (pull one first): %w", d.Digest, image.ErrNotStored)
+	case 1:
+		return kids[0], e.writeTree(ctx, kids[0])
+	}
+	raw, _, err := e.readJSON(ctx, d)
+	if err != nil {
+		return d, err
+	}
+	var idx ocispec.Index
+	if err := json.Unmarshal(raw, &idx); err != nil {
+		return d, fmt.Errorf("index %s: %w", d.Digest, err)
+	}
+	idx.Manifests = kids
+	if raw, err = json.Marshal(idx); err != nil {
+		return d, err
+	}
+	for _, k := range kids {
+		if err := e.writeTree(ctx, k); err != nil {
+			return d, err
+		}
+	}
+	sub := ocispec.Descriptor{MediaType: d.MediaType, Digest: digest.FromBytes(raw), Size: int64(len(raw))}
+	if err := e.writeFile(blobName(sub.Digest), raw); err != nil {
+		return d, err
+	}
+	e.written[sub.Digest] = true
+	return sub, nil
+}
+
+// complete reports whether d and every blob under it are stored.
+func (e *exporter) complete(ctx context.Context, d ocispec.Descriptor, depth int) bool {
+	if _, err := e.st.Info(ctx, d.Digest); err != nil || depth > 4 {
+		return false
+	}
+	if !mediatype.IsIndex(d.MediaType) && !mediatype.IsManifest(d.MediaType) {
+		return true
+	}
+	_, kids, err := e.readJSON(ctx, d)
+	if err != nil {
+		return false
+	}
+	for _, k := range kids {
+		if !e.complete(ctx, k, depth+1) {
+			return false
+		}
+	}
+	return true
 }
 
 // writeBlob copies one blob into the tar, hashing it on the way: a blob
@@ -215,11 +267,15 @@ func (e *exporter) writeJSON(name string, v any) error {
 	if err != nil {
 		return err
 	}
+	return e.writeFile(name, data)
+}
+
+func (e *exporter) writeFile(name string, data []byte) error {
 	hdr := &tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), ModTime: time.Unix(0, 0), Typeflag: tar.TypeReg, Format: tar.FormatPAX}
 	if err := e.tw.WriteHeader(hdr); err != nil {
 		return err
 	}
-	_, err = e.tw.Write(data)
+	_, err := e.tw.Write(data)
 	return err
 }
 

@@ -37,7 +37,7 @@ func exportFile(t *testing.T, s *content.Store, names []string, format string) s
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if err := Export(context.Background(), s, names, f, format); err != nil {
+	if err := Export(context.Background(), s, names, f, ExportOptions{Format: format}); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -133,7 +133,7 @@ func TestExportErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := Export(context.Background(), s, tc.names, &bytes.Buffer{}, tc.format)
+			err := Export(context.Background(), s, tc.names, &bytes.Buffer{}, ExportOptions{Format: tc.format})
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
 			}

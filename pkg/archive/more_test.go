@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +15,6 @@ import (
 
 	"github.com/ctrlite/ctr-lite/internal/testutil"
 	"github.com/ctrlite/ctr-lite/pkg/content"
-	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 )
 
 func TestImportGzippedSave(t *testing.T) {
@@ -59,7 +59,7 @@ func TestExportRefusesCorruptBlob(t *testing.T) {
 	os.Chmod(p, 0o644)
 	os.WriteFile(p, data, 0o644)
 	for _, format := range []string{"docker", "oci"} {
-		err := Export(context.Background(), s, []string{name}, &bytes.Buffer{}, format)
+		err := Export(context.Background(), s, []string{name}, &bytes.Buffer{}, ExportOptions{Format: format})
 		if !errors.Is(err, errdefs.ErrDigestMismatch) {
 			t.Fatalf("%s export of a corrupt store: err = %v", format, err)
 		}

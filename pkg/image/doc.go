@@ -4,4 +4,10 @@
 // the result. It also loads a stored image back by reference without
 // touching the network. A pull reports its transfers as Progress events;
 // drawing them is left to the caller (pkg/progress).
+//
+// Platforms: a multi-platform image is stored one pulled platform at a
+// time under the index's name. Select is the one place a stored image's
+// platform is chosen (the one asked for, else the host's); a platform that
+// is not stored is a PlatformNotStoredError naming those that are, and
+// Platforms lists them.
 package image

@@ -41,7 +41,8 @@ func (img *Image) Size() int64 {
 	return n
 }
 
-// Load reads the image stored under ref without touching the network.
+// Load reads the image stored under ref for platform p (the host's when
+// p is zero; see Select) without touching the network.
 func Load(ctx context.Context, st *content.Store, ref reference.Reference, p Platform) (*Image, error) {
 	target, err := st.Get(ctx, ref.String())
 	if errors.Is(err, errdefs.ErrNotFound) {
@@ -50,12 +51,12 @@ func Load(ctx context.Context, st *content.Store, ref reference.Reference, p Pla
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", ref, err)
 	}
-	img, err := loadTarget(ctx, st, target, p)
-	if err != nil {
+	img, err := Select(ctx, st, ref.String(), target, p)
+	var nse *PlatformNotStoredError
+	if err != nil && !errors.As(err, &nse) {
 		return nil, fmt.Errorf("load %s: %w", ref, err)
 	}
-	img.Name = ref.String()
-	return img, nil
+	return img, err
 }
 
 // loadTarget walks from an index or manifest descriptor in the store to

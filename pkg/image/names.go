@@ -7,6 +7,7 @@ import (
 	"github.com/ctrlite/ctr-lite/pkg/content"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // Summary is one row of `ctr-lite images`.
@@ -17,9 +18,12 @@ type Summary struct {
 	Tag        string        `json:"tag,omitempty"`
 	Digest     digest.Digest `json:"digest"`
 	MediaType  string        `json:"media_type"`
-	// Size is the stored size for the host platform (manifest, config and
-	// compressed layers), or the top-level blob's size when that platform
-	// was not pulled.
+	// Platforms are the platforms stored under the name, in index order
+	// (of a multi-platform image, only those pulled).
+	Platforms []string `json:"platforms"`
+	// Size is the stored size of those platforms (manifests, configs and
+	// compressed layers, each blob counted once), or the top-level blob's
+	// size when none is stored.
 	Size int64 `json:"size"`
 }
 
@@ -32,14 +36,29 @@ func List(ctx context.Context, st *content.Store) ([]Summary, error) {
 	out := make([]Summary, 0, len(named))
 	for _, n := range named {
 		s := Summary{Name: n.Name, Familiar: n.Name, Repository: n.Name, Digest: n.Target.Digest,
-			MediaType: n.Target.MediaType, Size: n.Target.Size}
+			MediaType: n.Target.MediaType, Size: n.Target.Size, Platforms: []string{}}
 		if ref, err := reference.Parse(n.Name); err == nil {
 			s.Familiar = ref.Familiar()
 			s.Repository = ref.FamiliarName()
 			s.Tag = ref.Tag()
 		}
-		if img, err := loadTarget(ctx, st, n.Target, HostPlatform()); err == nil {
-			s.Size = img.Size()
+		if imgs, err := Platforms(ctx, st, n.Target); err == nil && len(imgs) > 0 {
+			s.Size = 0
+			counted := map[digest.Digest]bool{}
+			add := func(d ocispec.Descriptor) {
+				if !counted[d.Digest] {
+					counted[d.Digest] = true
+					s.Size += d.Size
+				}
+			}
+			for _, img := range imgs {
+				s.Platforms = append(s.Platforms, img.Platform().String())
+				add(img.ManifestDesc)
+				add(img.Manifest.Config)
+				for _, l := range img.Manifest.Layers {
+					add(l)
+				}
+			}
 		}
 		out = append(out, s)
 	}

@@ -41,7 +41,12 @@ func ParsePlatform(s string) (Platform, error) {
 	return p, nil
 }
 
+// String is "os/arch[/variant]", or "unknown" for an image that does not
+// say (a config without os and architecture).
 func (p Platform) String() string {
+	if p.OS == "" && p.Architecture == "" {
+		return "unknown"
+	}
 	s := p.OS + "/" + p.Architecture
 	if p.Variant != "" {
 		s += "/" + p.Variant

@@ -45,6 +45,10 @@ type PullResult struct {
 	Fetched, Existing int
 	// Bytes is how many bytes were downloaded (resumed blobs count only the rest).
 	Bytes int64
+	// OtherPlatform is set when ref named a single-platform image whose
+	// config says it is for another platform than the one asked for. It
+	// is pulled as it is, as docker does; the caller should warn.
+	OtherPlatform bool
 }
 
 // UpToDate reports whether the pull found everything already stored.
@@ -75,7 +79,10 @@ func Pull(ctx context.Context, st *content.Store, f Fetcher, ref reference.Refer
 	if err != nil {
 		return nil, fmt.Errorf("pull %s: %w", ref, err)
 	}
-	return &PullResult{Image: img, Fetched: p.fetched, Existing: p.existing, Bytes: p.bytes}, nil
+	c := img.Config
+	other := img.RawIndex == nil && c.OS != "" && c.Architecture != "" &&
+		!opts.Platform.Matches(&ocispec.Platform{OS: c.OS, Architecture: c.Architecture, Variant: c.Variant})
+	return &PullResult{Image: img, Fetched: p.fetched, Existing: p.existing, Bytes: p.bytes, OtherPlatform: other}, nil
 }
 
 type puller struct {

@@ -100,20 +100,29 @@ func (r *verifying) Read(p []byte) (int, error) {
 
 func (r *verifying) Close() error { return r.rc.Close() }
 
-// Open returns a Source for ref: the stored image when there is one (and
-// remote is false), else the registry's, read without storing anything.
+// Open returns a Source for ref: the stored image when there is one for
+// p (and remote is false), else the registry's, read without storing
+// anything. When the name is stored but not p and the registry cannot be
+// read, the error says which platforms are stored.
 func Open(ctx context.Context, st *content.Store, f Fetcher, ref reference.Reference, p Platform, remote bool) (*Source, error) {
 	if p.OS == "" {
 		p = HostPlatform()
 	}
-	if !remote {
-		img, err := Load(ctx, st, ref, p)
-		if err == nil {
-			return StoreSource(st, img), nil
-		}
-		if !errors.Is(err, ErrNotStored) && !errors.Is(err, ErrPlatformNotFound) {
-			return nil, err
-		}
+	if remote {
+		return Remote(ctx, f, ref, p)
 	}
-	return Remote(ctx, f, ref, p)
+	img, err := Load(ctx, st, ref, p)
+	if err == nil {
+		return StoreSource(st, img), nil
+	}
+	if !errors.Is(err, ErrNotStored) && !errors.Is(err, ErrPlatformNotFound) {
+		return nil, err
+	}
+	src, rerr := Remote(ctx, f, ref, p)
+	var nse *PlatformNotStoredError
+	if rerr != nil && errors.As(err, &nse) {
+		// Say first what is stored: the registry was only the fallback.
+		return nil, fmt.Errorf("%w; the registry cannot be read either: %v", err, rerr)
+	}
+	return src, rerr
 }

@@ -71,6 +71,9 @@ func create(ctx context.Context, st *content.Store, f image.Fetcher, cs *contain
 		return nil, nil, nil, err
 	}
 	img, res := p.Image, p.Snapshots
+	if ip, host := img.Platform(), image.HostPlatform(); ip.Architecture != "" && (ip.OS != host.OS || ip.Architecture != host.Architecture) {
+		opts.Notice(fmt.Sprintf("warning: %s is a %s image and this machine is %s: its programs may not run (exec format error)", img.Name, ip, host))
+	}
 	chains := make([]string, len(res.ChainIDs))
 	for i, c := range res.ChainIDs {
 		chains[i] = c.String()

@@ -6,8 +6,9 @@
 //
 // Stored or pulled: Flatten and Prepare use the image stored under the
 // reference for the platform, without touching the network, when there is
-// one; otherwise they pull it. Pull always pulls (blobs already stored are
-// not downloaded again).
+// one (image.Select picks it); otherwise they pull it, which for a
+// multi-platform image stored for other platforms adds this one. Pull
+// always pulls (blobs already stored are not downloaded again).
 //
 // One pass: when an image is pulled and also unpacked, unpacking starts as
 // soon as the config is stored, and each layer is read while it downloads

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/ctrlite/ctr-lite/pkg/content"
 	"github.com/ctrlite/ctr-lite/pkg/image"
@@ -97,6 +98,7 @@ func with(ctx context.Context, st *content.Store, f image.Fetcher, ref reference
 	if po.Platform.OS == "" {
 		po.Platform = image.HostPlatform()
 	}
+	var missing *image.PlatformNotStoredError // the name is stored, not this platform
 	if !always {
 		img, err := image.Load(ctx, st, ref, po.Platform)
 		if err == nil {
@@ -106,6 +108,13 @@ func with(ctx context.Context, st *content.Store, f image.Fetcher, ref reference
 		if !errors.Is(err, image.ErrNotStored) && !errors.Is(err, image.ErrPlatformNotFound) {
 			return err
 		}
+		errors.As(err, &missing)
+	}
+	pullErr := func(err error) error {
+		if missing != nil && !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("%w; pulling it failed: %w", missing, err)
+		}
+		return err
 	}
 	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
@@ -126,7 +135,7 @@ func with(ctx context.Context, st *content.Store, f image.Fetcher, ref reference
 	case img = <-ready:
 	case err := <-pulled:
 		if err != nil {
-			return err
+			return pullErr(err)
 		}
 		img = <-ready // a successful pull always said it was ready
 		pulled <- nil
@@ -140,7 +149,7 @@ func with(ctx context.Context, st *content.Store, f image.Fetcher, ref reference
 	// has nothing to add to the consumer's error.
 	cancelledByConsumer := cerr != nil && errors.Is(perr, context.Canceled) && parent.Err() == nil
 	if perr != nil && !cancelledByConsumer {
-		return perr
+		return pullErr(perr)
 	}
 	res.Image, res.Pull = img, pr
 	return cerr
