@@ -34,7 +34,7 @@ func (rf *runFlags) add(cmd *cobra.Command) {
 	f.StringVarP(&rf.so.User, "user", "u", "", "`user[:group]` (names from the container's /etc/passwd and /etc/group)")
 	f.StringVar(&rf.entrypoint, "entrypoint", "", "replace the image's entrypoint (and drop its Cmd)")
 	f.StringVar(&rf.so.Hostname, "hostname", "", "container host name (default: the short container id)")
-	f.StringVar(&rf.so.Network, "network", "host", "`host` (share the host's network) or none (only lo)")
+	f.StringVar(&rf.so.Network, "network", "host", "`host` (share the host's network; CAP_NET_RAW only with --cap-add NET_RAW) or none (only lo)")
 	f.StringArrayVar(&rf.so.CapAdd, "cap-add", nil, "add a capability (e.g. NET_ADMIN, or ALL)")
 	f.StringArrayVar(&rf.so.CapDrop, "cap-drop", nil, "drop a capability (e.g. CHOWN, or ALL)")
 	f.BoolVar(&rf.so.Privileged, "privileged", false, "all capabilities, no seccomp filter, no no_new_privs")
