@@ -155,7 +155,10 @@ func newBundleCmd(g *globals) *cobra.Command {
 		Short:   "Write an OCI runtime bundle (config.json + rootfs) for runc or crun",
 		Long: `Bundle writes DIR/config.json, with the same defaults as run, and the
 flattened image into DIR/rootfs, so that 'runc run -b DIR ID' or
-'crun run -b DIR ID' runs the image as 'ctr-lite run' would.`,
+'crun run -b DIR ID' runs the image as 'ctr-lite run' would.
+
+As root, DIR is made mode 0700 (rootfs keeps the image's mode): the image's
+setuid-root files and device nodes are reachable by root only, as with umoci.`,
 		Example: `  ctr-lite bundle alpine ./alpine-bundle && runc run -b ./alpine-bundle demo
   ctr-lite bundle --memory 64m busybox ./b sh -c 'echo hi'`,
 		Args: cobra.MinimumNArgs(2),

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"archive/tar"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ctrlite/ctr-lite/internal/testutil"
 )
 
 // TestReadOnlyVolumeIsRecursive: a read-only volume is read-only all the
@@ -54,5 +59,50 @@ func TestHostNetworkDropsNetRaw(t *testing.T) {
 	}
 	if out := e.must("run", "--rm", "--network", "none", bb, "grep", "CapEff", "/proc/self/status"); out != "CapEff:\t00000000a80425fb\n" {
 		t.Errorf("--network none keeps docker's default set: %q", out)
+	}
+}
+
+// TestUnpackedTreeIsPrivate: as root, `unpack` and `bundle` make their
+// target 0700, so an unprivileged user cannot reach the image's setuid-root
+// binary or device node (issue 13, Medium), even when a layer's root entry
+// says 0755.
+func TestUnpackedTreeIsPrivate(t *testing.T) {
+	testutil.RequireRoot(t)
+	reg := testutil.StartRegistry(t, testutil.RegistryOptions{})
+	base := testutil.LayoutImage(t, filepath.Join(testutil.Corpus(t), "busybox-1.38.0-musl-amd64-oci"))
+	layer := testutil.Layer(t, []testutil.Entry{
+		{Type: tar.TypeDir, Name: "./", Mode: 0o755},
+		{Type: tar.TypeReg, Name: "bin/suid-root", Mode: 0o4755, Content: []byte("#!/bin/sh\nid -u\n")},
+		{Type: tar.TypeChar, Name: "dev/open-null", Mode: 0o666, DevMajor: 1, DevMinor: 3},
+	})
+	testutil.PushImage(t, reg, "private/tree:1", withLayers(t, base, layer))
+	ref := reg.Host + "/private/tree:1"
+	e := newEnv(t)
+	// A parent every user can traverse (t.TempDir is 0700).
+	parent, err := os.MkdirTemp("", "ctr-lite-private-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(parent) })
+	if err := os.Chmod(parent, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	unpacked, bundle := filepath.Join(parent, "rootfs"), filepath.Join(parent, "bundle")
+	e.must("unpack", "-q", ref, unpacked)
+	e.must("bundle", ref, bundle, "true")
+	for _, tc := range []struct{ dir, tree string }{{unpacked, unpacked}, {bundle, filepath.Join(bundle, "rootfs")}} {
+		if st, err := os.Stat(tc.dir); err != nil || st.Mode().Perm() != 0o700 {
+			t.Errorf("%s: mode %v (%v), want 0700", tc.dir, st.Mode(), err)
+		}
+		if st, err := os.Stat(filepath.Join(tc.tree, "bin/suid-root")); err != nil || st.Mode()&os.ModeSetuid == 0 {
+			t.Fatalf("the setuid file was not unpacked as such: %v %v", st, err)
+		}
+		cmd := exec.Command("/bin/sh", "-c", `cat "$1" >/dev/null 2>&1 && echo read setuid file; true 2>/dev/null >"$2" && echo opened device rw; ls "$3" >/dev/null 2>&1 && echo listed; exit 0`,
+			"sh", filepath.Join(tc.tree, "bin/suid-root"), filepath.Join(tc.tree, "dev/open-null"), tc.tree)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		out, err := cmd.CombinedOutput()
+		if err != nil || len(out) != 0 {
+			t.Errorf("user nobody reached %s: %q %v", tc.tree, out, err)
+		}
 	}
 }

@@ -131,7 +131,15 @@ func runRuntime(ctx context.Context, cs *container.Store, img *image.Image, c *c
 
 // Bundle writes an OCI runtime bundle for ref into dir: config.json and a
 // flattened rootfs/, runnable with `runc run -b DIR ID` or `crun run -b DIR ID`.
+//
+// As root dir is made mode 0700 (rootfs keeps the image's mode): only root
+// can reach the image's setuid files and device nodes, as with umoci.
 func Bundle(ctx context.Context, st *content.Store, f image.Fetcher, ref reference.Reference, dir string, so spec.Options, po image.PullOptions) (*specs.Spec, error) {
+	if !st.Root().Rootless() {
+		if err := rootfs.PrivateDir(dir); err != nil {
+			return nil, fmt.Errorf("write bundle %s: %w", dir, err)
+		}
+	}
 	rootDir := filepath.Join(dir, "rootfs")
 	res, err := pipeline.Flatten(ctx, st, f, ref, rootDir, pipeline.Options{Pull: po})
 	if err != nil {
