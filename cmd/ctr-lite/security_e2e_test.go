@@ -2,6 +2,7 @@ package main
 
 import (
 	"archive/tar"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/ctrlite/ctr-lite/internal/testutil"
+	"github.com/ctrlite/ctr-lite/pkg/container"
+	"github.com/ctrlite/ctr-lite/pkg/dataroot"
 )
 
 // TestReadOnlyVolumeIsRecursive: a read-only volume is read-only all the
@@ -104,5 +107,128 @@ func TestUnpackedTreeIsPrivate(t *testing.T) {
 		if err != nil || len(out) != 0 {
 			t.Errorf("user nobody reached %s: %q %v", tc.tree, out, err)
 		}
+	}
+}
+
+// cgroupDirs lists container id's cgroup directories (default parent) in
+// every hierarchy.
+func cgroupDirs(t *testing.T, id string) []string {
+	t.Helper()
+	v1, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/*/ctr-lite", id))
+	v2, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/ctr-lite", id))
+	return append(v1, v2...)
+}
+
+// gone reports whether pid has exited (or is a zombie).
+func gone(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	return len(f) == 0 || f[0] == "Z" || f[0] == "X"
+}
+
+// TestKilledRunLeavesNothing: kill -9 of `ctr-lite run -u 1000` takes the
+// container down with it; ps then says it exited with an unknown status
+// (not 0), and rm and gc remove its cgroup directories (issue 13, Medium).
+func TestKilledRunLeavesNothing(t *testing.T) {
+	e, bb := busyboxEnv(t)
+	root, err := dataroot.Open(e.root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := container.NewStore(root)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	killed := func(name string) *container.Container {
+		cmd := e.bin(ctx, "run", "--name", name, "-u", "1000", bb, "sleep", "100")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		var c *container.Container
+		waitFor(t, func() bool {
+			c, err = cs.Load(ctx, name)
+			return err == nil && c.Status == container.Running && c.Pid > 0
+		})
+		t.Cleanup(func() { syscall.Kill(c.Pid, syscall.SIGKILL) })
+		if len(cgroupDirs(t, c.ID)) == 0 {
+			t.Fatalf("no cgroup directory for %s", c.ID)
+		}
+		cmd.Process.Kill()
+		cmd.Wait()
+		deadline := time.Now().Add(5 * time.Second)
+		for !gone(c.Pid) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if !gone(c.Pid) {
+			t.Fatalf("container process %d of %s still runs after kill -9 of ctr-lite run", c.Pid, name)
+		}
+		return c
+	}
+	a := killed("killed-a")
+	ps := e.must("ps", "-a")
+	if !strings.Contains(ps, "killed-a") || strings.Contains(ps, "Exited (0)") || !strings.Contains(ps, "Exited (unknown)") {
+		t.Errorf("ps -a after kill -9 of ctr-lite run, want Exited (unknown):\n%s", ps)
+	}
+	e.must("rm", "killed-a")
+	if d := cgroupDirs(t, a.ID); len(d) > 0 {
+		t.Errorf("rm left cgroup directories: %v", d)
+	}
+	b := killed("killed-b")
+	e.must("gc")
+	if d := cgroupDirs(t, b.ID); len(d) > 0 {
+		t.Errorf("gc left cgroup directories of an exited container: %v", d)
+	}
+	if _, err := cs.Load(ctx, "killed-b"); err != nil {
+		t.Errorf("gc removed the container record: %v", err)
+	}
+}
+
+// TestRemoveRunningRuntimeContainer: a `run --runtime runc` container is
+// recorded running with the runtime's pid: rm refuses it without -f, fsck
+// --repair leaves its mounted rootfs alone, and rm -f kills it, unmounts
+// and removes it (issue 13, Medium).
+func TestRemoveRunningRuntimeContainer(t *testing.T) {
+	e, bb := busyboxEnv(t)
+	root, err := dataroot.Open(e.root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := container.NewStore(root)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := e.bin(ctx, "run", "--runtime", "runc", "--name", "rt", bb, "sleep", "100")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); cmd.Wait() }()
+	var c *container.Container
+	waitFor(t, func() bool {
+		c, err = cs.Load(ctx, "rt")
+		return err == nil && c.Status == container.Running && c.Pid > 0
+	})
+	t.Cleanup(func() { syscall.Kill(c.Pid, syscall.SIGKILL) })
+	busybox := filepath.Join(cs.Dir(c.ID), "rootfs", "bin", "busybox")
+	if r := e.ctl("rm", "rt"); r.code == 0 || !strings.Contains(r.err, "running") {
+		t.Errorf("rm of a running runc container: %s", r)
+	}
+	if _, err := os.Stat(busybox); err != nil {
+		t.Fatalf("rm emptied a running container's root: %v", err)
+	}
+	e.must("fsck", "--repair")
+	if _, err := os.Stat(busybox); err != nil {
+		t.Fatalf("fsck --repair detached a running container's root: %v", err)
+	}
+	e.must("rm", "-f", "rt")
+	if !gone(c.Pid) {
+		t.Errorf("rm -f left the container's process %d", c.Pid)
+	}
+	if _, err := os.Stat(cs.Dir(c.ID)); !os.IsNotExist(err) {
+		t.Errorf("rm -f left the container directory: %v", err)
+	}
+	if out := e.must("run", "--rm", bb, "sh", "-c", "ls /bin/busybox"); out != "/bin/busybox\n" {
+		t.Errorf("the image's layers after rm -f: %q", out)
 	}
 }

@@ -3,13 +3,17 @@ package container
 import (
 	"context"
 	"errors"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ctrlite/ctr-lite/pkg/dataroot"
+	"golang.org/x/sys/unix"
 )
 
 func TestCreateLoadList(t *testing.T) {
@@ -234,4 +238,49 @@ func newStore(t *testing.T) *Store {
 		t.Fatal(err)
 	}
 	return NewStore(r)
+}
+
+// TestRemoveNeverCrossesMounts: what is mounted below a container's
+// directory is unmounted, never emptied; a mount that cannot be taken
+// away stops the removal before anything below it is touched.
+func TestRemoveNeverCrossesMounts(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount")
+	}
+	ctx := context.Background()
+	s := newStore(t)
+	c, err := s.Create(ctx, Container{Name: "mounted"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := t.TempDir()
+	keep := filepath.Join(host, "keep")
+	if err := os.WriteFile(keep, []byte("host file"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mnt := filepath.Join(s.Dir(c.ID), "rootfs")
+	if err := os.MkdirAll(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount(host, mnt, "", unix.MS_BIND, ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(mnt, unix.MNT_DETACH) })
+	// removeTree alone refuses to go below the mount point.
+	if err := removeTree(s.Dir(c.ID)); err == nil || !strings.Contains(err.Error(), "mount point") {
+		t.Errorf("removeTree across a mount: %v", err)
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Fatalf("removeTree emptied a mounted directory: %v", err)
+	}
+	// Remove unmounts first, then removes the directory.
+	if err := s.Remove(ctx, "mounted", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Errorf("Remove emptied a mounted directory: %v", err)
+	}
+	if _, err := os.Stat(s.Dir(c.ID)); !os.IsNotExist(err) {
+		t.Errorf("container directory left: %v", err)
+	}
 }

@@ -91,6 +91,9 @@ func start(ctx context.Context, st *content.Store, cs *container.Store, img *ima
 		return exit125(err)
 	}
 	cfg := runner.Config{ID: c.ID, Spec: s, StateDir: cs.Dir(c.ID)}
+	if err := recordCgroup(ctx, cs, c.ID, runner.SpecCgroupPath(s, c.ID)); err != nil {
+		return exit125(err)
+	}
 	cfg.Started = func(pid int) { cs.SetRunning(context.WithoutCancel(ctx), c.ID, pid) }
 	if why := overlayUnavailable(st.Root()); why == "" {
 		if s.Root.Path, cfg.RootMounts, err = cs.PrepareOverlay(c.ID, layers); err != nil {
@@ -126,7 +129,20 @@ func runRuntime(ctx context.Context, cs *container.Store, img *image.Image, c *c
 	if err := runner.WriteBundle(dir, c.ID, s); err != nil {
 		return exit125(err)
 	}
-	return runner.RunRuntime(ctx, opts.Runtime, dir, c.ID, stdio)
+	// The runtime's pid makes the record running: rm refuses it without
+	// -f, and fsck leaves its mounted rootfs alone.
+	started := func(pid int) { cs.SetRunning(context.WithoutCancel(ctx), c.ID, pid) }
+	return runner.RunRuntime(ctx, opts.Runtime, dir, c.ID, stdio, started)
+}
+
+// recordCgroup notes the container's cgroup in its record before the
+// runner makes it, so that rm and gc remove it if ctr-lite cannot.
+func recordCgroup(ctx context.Context, cs *container.Store, id, cgroup string) error {
+	_, err := cs.Update(ctx, id, func(c *container.Container) error {
+		c.Cgroup = cgroup
+		return nil
+	})
+	return err
 }
 
 // Bundle writes an OCI runtime bundle for ref into dir: config.json and a

@@ -339,7 +339,7 @@ func TestBundle(t *testing.T) {
 			var out []byte
 			if tc.argv == nil {
 				var buf bytes.Buffer
-				code, err := RunRuntime(context.Background(), "runc", dir, id, Stdio{Out: &buf, Err: &buf})
+				code, err := RunRuntime(context.Background(), "runc", dir, id, Stdio{Out: &buf, Err: &buf}, nil)
 				if err != nil || code != 5 {
 					t.Fatalf("RunRuntime: %d %v, want exit 5\n%s", code, err, buf.String())
 				}
