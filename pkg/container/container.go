@@ -96,6 +96,22 @@ func (s *Store) lock(ctx context.Context) (func(), error) {
 	return unlock, nil
 }
 
+// Use marks container id in use by this process (a `run`, from its
+// record's creation to its exit) until release: fsck leaves its mounts
+// alone and rm refuses it without force, even before it has a pid.
+func (s *Store) Use(ctx context.Context, id string) (release func(), err error) {
+	release, err = s.locks.Lock(ctx, useLock(id))
+	if err != nil {
+		return nil, fmt.Errorf("use container %s: %w", ShortID(id), err)
+	}
+	return release, nil
+}
+
+// inUse reports whether a process holds Use on id.
+func (s *Store) inUse(id string) bool { return s.locks.Held(useLock(id)) }
+
+func useLock(id string) string { return "use-" + id }
+
 // NewID returns a random 64-hex-digit container id.
 func NewID() string {
 	var b [32]byte
@@ -239,6 +255,10 @@ func (s *Store) Remove(ctx context.Context, ref string, force bool) error {
 	c, err := s.Load(ctx, ref)
 	if err != nil {
 		return err
+	}
+	// (inUse also removes the lock file of a container nobody uses.)
+	if busy := s.inUse(c.ID); busy && !force && c.Status != Running {
+		return fmt.Errorf("remove %s: %w (starting; stop it first, or force)", c.ShortID(), ErrRunning)
 	}
 	if c.Status == Running {
 		if !force {

@@ -284,3 +284,44 @@ func TestRemoveNeverCrossesMounts(t *testing.T) {
 		t.Errorf("container directory left: %v", err)
 	}
 }
+
+// TestInUseContainerKept: a container a `run` uses (Store.Use), even before
+// it has a pid, keeps its mounts through fsck --repair and is not removed
+// without force.
+func TestInUseContainerKept(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount")
+	}
+	ctx := context.Background()
+	s := newStore(t)
+	id := NewID()
+	release, err := s.Use(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	if _, err := s.Create(ctx, Container{ID: id}); err != nil {
+		t.Fatal(err)
+	}
+	mnt := filepath.Join(s.Dir(id), "rootfs")
+	if err := os.MkdirAll(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, "size=1m"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(mnt, unix.MNT_DETACH) })
+	if probs, err := s.Fsck(ctx, true); err != nil || len(probs) != 0 {
+		t.Errorf("fsck --repair of a container in use: %v %v", probs, err)
+	}
+	if err := s.Remove(ctx, id, false); !errors.Is(err, ErrRunning) {
+		t.Errorf("remove of a container in use: %v, want ErrRunning", err)
+	}
+	release()
+	if probs, err := s.Fsck(ctx, true); err != nil || len(probs) != 1 {
+		t.Errorf("fsck --repair once nobody uses it: %v %v, want the mount", probs, err)
+	}
+	if err := s.Remove(ctx, id, false); err != nil {
+		t.Errorf("remove once nobody uses it: %v", err)
+	}
+}

@@ -43,42 +43,49 @@ func Run(ctx context.Context, st *content.Store, f image.Fetcher, opts Options, 
 		stdio.In = nil
 	}
 	cs := container.NewStore(st.Root())
-	img, c, layers, err := create(ctx, st, f, cs, opts)
+	img, c, layers, release, err := create(ctx, st, f, cs, opts)
 	if err != nil {
 		return exit125(err)
-	}
-	if opts.Remove {
-		defer cs.Remove(context.WithoutCancel(ctx), c.ID, true)
 	}
 	// Once the process runs, signals go to it (the runner forwards them):
 	// the caller's cancellation on Ctrl-C must not tear the container down.
 	code, err := start(context.WithoutCancel(ctx), st, cs, img, c, layers, opts, stdio)
 	cs.SetExited(context.WithoutCancel(ctx), c.ID, exitStatus(code, err))
+	release()
+	if opts.Remove {
+		cs.Remove(context.WithoutCancel(ctx), c.ID, true)
+	}
 	return code, err
 }
 
 // create loads (or pulls) the image, builds its snapshots and records the
 // container, all under a store lease so gc cannot take them away between.
-func create(ctx context.Context, st *content.Store, f image.Fetcher, cs *container.Store, opts Options) (*image.Image, *container.Container, []string, error) {
+// The container is in use (container.Store.Use) until done is called.
+func create(ctx context.Context, st *content.Store, f image.Fetcher, cs *container.Store, opts Options) (img *image.Image, c *container.Container, layers []string, done func(), err error) {
 	release, err := st.Root().Lease(ctx)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	defer release()
 	p, err := pipeline.Prepare(ctx, st, f, opts.Image, pipeline.Options{Pull: opts.Pull})
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	img, res := p.Image, p.Snapshots
 	chains := make([]string, len(res.ChainIDs))
 	for i, c := range res.ChainIDs {
 		chains[i] = c.String()
 	}
-	c, err := cs.Create(ctx, container.Container{Name: opts.Name, Image: img.Name, Command: spec.Command(img.Config.Config, opts.Spec), Chains: chains})
-	if err != nil {
-		return nil, nil, nil, err
+	id := container.NewID()
+	if done, err = cs.Use(ctx, id); err != nil {
+		return nil, nil, nil, nil, err
 	}
-	return img, c, res.Dirs, nil
+	c, err = cs.Create(ctx, container.Container{ID: id, Name: opts.Name, Image: img.Name, Command: spec.Command(img.Config.Config, opts.Spec), Chains: chains})
+	if err != nil {
+		done()
+		return nil, nil, nil, nil, err
+	}
+	return img, c, res.Dirs, done, nil
 }
 
 // start builds the spec and runs the process.
