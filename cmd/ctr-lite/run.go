@@ -87,7 +87,8 @@ func newRunCmd(g *globals) *cobra.Command {
 		Long: `Run pulls the image when it is missing, prepares its snapshots, mounts an
 overlay of them with a writable layer, and runs the process in the
 foreground in new mount, PID, UTS, IPC and cgroup namespaces, with docker's
-default capabilities, no_new_privs and a default seccomp filter.
+default capabilities (less NET_RAW on the host's network), no_new_privs and
+a default seccomp filter.
 
 The exit status is the process's own (128+N when killed by signal N, 137
 when killed for memory). 125 means ctr-lite itself failed, 126 that the
