@@ -127,3 +127,39 @@ func TestReadOnlyRootIsRecursive(t *testing.T) {
 		t.Errorf("a mount below a read-only rootfs was written")
 	}
 }
+
+// TestChildMounts: on kernels without mount_setattr, a read-only mount is
+// refused when childMounts finds mounts below it.
+func TestChildMounts(t *testing.T) {
+	testutil.RequireRoot(t)
+	dir := t.TempDir()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=1m"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+	count := func() int {
+		fd, err := unix.Open(dir, unix.O_PATH|unix.O_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(fd)
+		n, err := childMounts(fd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(); n != 0 {
+		t.Errorf("childMounts of a bare tmpfs = %d, want 0", n)
+	}
+	sub := filepath.Join(dir, "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("tmpfs", sub, "tmpfs", 0, "size=1m"); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 1 {
+		t.Errorf("childMounts with a tmpfs below = %d, want 1", n)
+	}
+}
