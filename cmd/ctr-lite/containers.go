@@ -78,6 +78,9 @@ func status(c container.Container) string {
 	case container.Running:
 		return "Up " + ago(c.Started)
 	case container.Exited:
+		if c.ExitCode == container.ExitUnknown {
+			return "Exited (unknown)" // its ctr-lite was killed: nobody saw the status
+		}
 		return fmt.Sprintf("Exited (%d) %s ago", c.ExitCode, strings.TrimSuffix(ago(c.Finished), " ago"))
 	}
 	return string(c.Status)

@@ -35,7 +35,7 @@ func (rf *runFlags) add(cmd *cobra.Command) {
 	f.StringVarP(&rf.so.User, "user", "u", "", "`user[:group]` (names from the container's /etc/passwd and /etc/group)")
 	f.StringVar(&rf.entrypoint, "entrypoint", "", "replace the image's entrypoint (and drop its Cmd)")
 	f.StringVar(&rf.so.Hostname, "hostname", "", "container host name (default: the short container id)")
-	f.StringVar(&rf.so.Network, "network", "host", "`host` (share the host's network) or none (only lo)")
+	f.StringVar(&rf.so.Network, "network", "host", "`host` (share the host's network; CAP_NET_RAW only with --cap-add NET_RAW) or none (only lo)")
 	f.StringArrayVar(&rf.so.CapAdd, "cap-add", nil, "add a capability (e.g. NET_ADMIN, or ALL)")
 	f.StringArrayVar(&rf.so.CapDrop, "cap-drop", nil, "drop a capability (e.g. CHOWN, or ALL)")
 	f.BoolVar(&rf.so.Privileged, "privileged", false, "all capabilities, no seccomp filter, no no_new_privs")
@@ -89,7 +89,8 @@ func newRunCmd(g *globals) *cobra.Command {
 		Long: `Run pulls the image when it is missing, prepares its snapshots, mounts an
 overlay of them with a writable layer, and runs the process in the
 foreground in new mount, PID, UTS, IPC and cgroup namespaces, with docker's
-default capabilities, no_new_privs and a default seccomp filter.
+default capabilities (less NET_RAW on the host's network), no_new_privs and
+a default seccomp filter.
 
 The exit status is the process's own (128+N when killed by signal N, 137
 when killed for memory). 125 means ctr-lite itself failed, 126 that the
@@ -154,7 +155,10 @@ func newBundleCmd(g *globals) *cobra.Command {
 		Short:   "Write an OCI runtime bundle (config.json + rootfs) for runc or crun",
 		Long: `Bundle writes DIR/config.json, with the same defaults as run, and the
 flattened image into DIR/rootfs, so that 'runc run -b DIR ID' or
-'crun run -b DIR ID' runs the image as 'ctr-lite run' would.`,
+'crun run -b DIR ID' runs the image as 'ctr-lite run' would.
+
+As root, DIR is made mode 0700 (rootfs keeps the image's mode): the image's
+setuid-root files and device nodes are reachable by root only, as with umoci.`,
 		Example: `  ctr-lite bundle alpine ./alpine-bundle && runc run -b ./alpine-bundle demo
   ctr-lite bundle --memory 64m busybox ./b sh -c 'echo hi'`,
 		Args: cobra.MinimumNArgs(2),

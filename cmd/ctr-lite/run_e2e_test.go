@@ -68,7 +68,7 @@ func TestRunExitStatus(t *testing.T) {
 func TestRunIsolationDefaults(t *testing.T) {
 	e, bb := busyboxEnv(t)
 	status := e.must("run", "--rm", bb, "cat", "/proc/self/status")
-	for _, want := range []string{"NoNewPrivs:\t1", "Seccomp:\t2", "CapEff:\t00000000a80425fb", "CapBnd:\t00000000a80425fb"} {
+	for _, want := range []string{"NoNewPrivs:\t1", "Seccomp:\t2", "CapEff:\t00000000a80405fb", "CapBnd:\t00000000a80405fb"} {
 		if !strings.Contains(status, want) {
 			t.Errorf("/proc/self/status lacks %q", want)
 		}

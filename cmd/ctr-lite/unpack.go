@@ -32,6 +32,10 @@ Whatever the layers contain, nothing is written outside DIR, except (as root)
 a temporary .ctr-lite-unpack-* directory beside it where the layers are
 unpacked in parallel before they are moved in.
 
+As root, DIR is made mode 0700, whatever the image says of its root: the
+image's setuid-root files and device nodes are reachable by root only (as
+with umoci); chmod DIR yourself to share the tree.
+
 As non-root (or with --rootless) device nodes are skipped with a warning and
 files are owned by the caller.`,
 		Example: `  ctr-lite unpack alpine ./rootfs
@@ -55,6 +59,7 @@ files are owned by the caller.`,
 			res, err := pipeline.Flatten(cmd.Context(), st, rc, ref, args[1], pipeline.Options{
 				Pull:     image.PullOptions{Platform: p, Progress: progress.Auto(cmd.ErrOrStderr(), quiet)},
 				Rootless: rootless,
+				Private:  true,
 			})
 			if n := len(res.Skipped); n > 0 {
 				fmt.Fprintf(cmd.ErrOrStderr(), "warning: rootless unpack skipped %d device nodes: %s\n", n, strings.Join(res.Skipped, " "))

@@ -29,7 +29,7 @@ func (s *Store) Chains(ctx context.Context) (map[digest.Digest]bool, error) {
 }
 
 // Fsck reports mounts under <root>/containers that no running container
-// owns (left by a killed ctr-lite that mounted a rootfs on the host, as
+// (or one a `run` still uses, see Store.Use) owns (left by a killed ctr-lite that mounted a rootfs on the host, as
 // `run --runtime` does); repair unmounts them.
 func (s *Store) Fsck(ctx context.Context, repair bool) ([]dataroot.Problem, error) {
 	list, err := s.List(ctx)
@@ -38,7 +38,7 @@ func (s *Store) Fsck(ctx context.Context, repair bool) ([]dataroot.Problem, erro
 	}
 	running := map[string]bool{}
 	for _, c := range list {
-		if c.Status == Running {
+		if c.Status == Running || s.inUse(c.ID) {
 			running[c.ID] = true
 		}
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ctrlite/ctr-lite/pkg/dataroot"
 	"github.com/ctrlite/ctr-lite/pkg/errdefs"
+	"github.com/ctrlite/ctr-lite/pkg/runner/cgroups"
 )
 
 // Status of a container.
@@ -46,7 +47,14 @@ type Container struct {
 	PidStart uint64    `json:"pidStart,omitempty"`
 	Started  time.Time `json:"started,omitzero"`
 	Finished time.Time `json:"finished,omitzero"`
+	// Cgroup is the container's cgroup path (in every hierarchy), removed
+	// with the container, or by gc once it exited, when ctr-lite could not.
+	Cgroup string `json:"cgroup,omitempty"`
 }
+
+// ExitUnknown is the exit code of a container whose process ended with
+// nobody to see its status (its `ctr-lite run` was killed).
+const ExitUnknown = -1
 
 // ShortID is the 12-character form shown by ps.
 func (c *Container) ShortID() string { return ShortID(c.ID) }
@@ -88,6 +96,22 @@ func (s *Store) lock(ctx context.Context) (func(), error) {
 	}
 	return unlock, nil
 }
+
+// Use marks container id in use by this process (a `run`, from its
+// record's creation to its exit) until release: fsck leaves its mounts
+// alone and rm refuses it without force, even before it has a pid.
+func (s *Store) Use(ctx context.Context, id string) (release func(), err error) {
+	release, err = s.locks.Lock(ctx, useLock(id))
+	if err != nil {
+		return nil, fmt.Errorf("use container %s: %w", ShortID(id), err)
+	}
+	return release, nil
+}
+
+// inUse reports whether a process holds Use on id.
+func (s *Store) inUse(id string) bool { return s.locks.Held(useLock(id)) }
+
+func useLock(id string) string { return "use-" + id }
 
 // NewID returns a random 64-hex-digit container id.
 func NewID() string {
@@ -177,7 +201,7 @@ func (s *Store) List(ctx context.Context) ([]Container, error) {
 	}
 	for i := range all {
 		if all[i].Status == Running && !alive(all[i].Pid, all[i].PidStart) {
-			all[i].Status = Exited
+			all[i].Status, all[i].ExitCode = Exited, ExitUnknown
 		}
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Created.After(all[j].Created) })
@@ -224,12 +248,18 @@ func (s *Store) SetExited(ctx context.Context, id string, code int) error {
 	return err
 }
 
-// Remove deletes a container's directory. A running container is refused
-// unless force, which kills it (SIGKILL) and waits for it to go first.
+// Remove deletes a container: its cgroup, the mounts below its directory
+// (the rootfs `run --runtime` mounts), then the directory, never crossing
+// a mount point. A running container is refused unless force, which kills
+// it (SIGKILL) and waits for it to go first.
 func (s *Store) Remove(ctx context.Context, ref string, force bool) error {
 	c, err := s.Load(ctx, ref)
 	if err != nil {
 		return err
+	}
+	// (inUse also removes the lock file of a container nobody uses.)
+	if busy := s.inUse(c.ID); busy && !force && c.Status != Running {
+		return fmt.Errorf("remove %s: %w (starting; stop it first, or force)", c.ShortID(), ErrRunning)
 	}
 	if c.Status == Running {
 		if !force {
@@ -251,7 +281,15 @@ func (s *Store) Remove(ctx context.Context, ref string, force bool) error {
 		return err
 	}
 	defer unlock()
-	if err := os.RemoveAll(s.Dir(c.ID)); err != nil {
+	if c.Cgroup != "" {
+		if err := cgroups.Remove(c.Cgroup); err != nil {
+			return fmt.Errorf("remove %s: %w", c.ShortID(), err)
+		}
+	}
+	if err := unmountBelow(s.Dir(c.ID)); err != nil {
+		return fmt.Errorf("remove %s: %w", c.ShortID(), err)
+	}
+	if err := removeTree(s.Dir(c.ID)); err != nil {
 		return fmt.Errorf("remove %s: %w", c.ShortID(), err)
 	}
 	return nil

@@ -3,7 +3,10 @@ package container
 import (
 	"context"
 	"errors"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -11,6 +14,7 @@ import (
 
 	"github.com/ctrlite/ctr-lite/pkg/dataroot"
 	"github.com/ctrlite/ctr-lite/pkg/errdefs"
+	"golang.org/x/sys/unix"
 )
 
 func TestCreateLoadList(t *testing.T) {
@@ -235,4 +239,90 @@ func newStore(t *testing.T) *Store {
 		t.Fatal(err)
 	}
 	return NewStore(r)
+}
+
+// TestRemoveNeverCrossesMounts: what is mounted below a container's
+// directory is unmounted, never emptied; a mount that cannot be taken
+// away stops the removal before anything below it is touched.
+func TestRemoveNeverCrossesMounts(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount")
+	}
+	ctx := context.Background()
+	s := newStore(t)
+	c, err := s.Create(ctx, Container{Name: "mounted"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := t.TempDir()
+	keep := filepath.Join(host, "keep")
+	if err := os.WriteFile(keep, []byte("host file"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mnt := filepath.Join(s.Dir(c.ID), "rootfs")
+	if err := os.MkdirAll(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount(host, mnt, "", unix.MS_BIND, ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(mnt, unix.MNT_DETACH) })
+	// removeTree alone refuses to go below the mount point.
+	if err := removeTree(s.Dir(c.ID)); err == nil || !strings.Contains(err.Error(), "mount point") {
+		t.Errorf("removeTree across a mount: %v", err)
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Fatalf("removeTree emptied a mounted directory: %v", err)
+	}
+	// Remove unmounts first, then removes the directory.
+	if err := s.Remove(ctx, "mounted", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Errorf("Remove emptied a mounted directory: %v", err)
+	}
+	if _, err := os.Stat(s.Dir(c.ID)); !os.IsNotExist(err) {
+		t.Errorf("container directory left: %v", err)
+	}
+}
+
+// TestInUseContainerKept: a container a `run` uses (Store.Use), even before
+// it has a pid, keeps its mounts through fsck --repair and is not removed
+// without force.
+func TestInUseContainerKept(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount")
+	}
+	ctx := context.Background()
+	s := newStore(t)
+	id := NewID()
+	release, err := s.Use(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	if _, err := s.Create(ctx, Container{ID: id}); err != nil {
+		t.Fatal(err)
+	}
+	mnt := filepath.Join(s.Dir(id), "rootfs")
+	if err := os.MkdirAll(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, "size=1m"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(mnt, unix.MNT_DETACH) })
+	if probs, err := s.Fsck(ctx, true); err != nil || len(probs) != 0 {
+		t.Errorf("fsck --repair of a container in use: %v %v", probs, err)
+	}
+	if err := s.Remove(ctx, id, false); !errors.Is(err, ErrRunning) {
+		t.Errorf("remove of a container in use: %v, want ErrRunning", err)
+	}
+	release()
+	if probs, err := s.Fsck(ctx, true); err != nil || len(probs) != 1 {
+		t.Errorf("fsck --repair once nobody uses it: %v %v, want the mount", probs, err)
+	}
+	if err := s.Remove(ctx, id, false); err != nil {
+		t.Errorf("remove once nobody uses it: %v", err)
+	}
 }

@@ -7,5 +7,11 @@
 // package dataroot) for the read-modify-write of a record, and names
 // are checked unique under the same lock. A record that says running but
 // whose pid is gone (or reused: the process start time is recorded too)
-// is reported as exited, so `ps -a` never lies after a crash.
+// is reported as exited with ExitUnknown, so `ps -a` never lies after a
+// crash. A `run` holds the container's "use-<id>" lock (Store.Use) from
+// creation to exit: fsck leaves its mounts alone and rm refuses it without
+// force, even before it has a pid. Remove deletes the container's cgroup,
+// unmounts what is mounted below its directory (the rootfs `run --runtime`
+// mounts on the host), then removes the directory without ever crossing a
+// mount point; gc removes the cgroups that exited containers left.
 package container

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/ctrlite/ctr-lite/pkg/dataroot"
+	"github.com/ctrlite/ctr-lite/pkg/runner/cgroups"
 )
 
 // Name is the store's part name under the data root.
@@ -23,8 +24,22 @@ func (s *Store) Refs(ctx context.Context) (dataroot.Refs, error) {
 	return refs, nil
 }
 
-// Collect removes nothing: a container stays until `rm` (dataroot.Part).
-func (s *Store) Collect(context.Context, dataroot.Refs, bool) (dataroot.Freed, error) {
+// Collect keeps every container until `rm` (dataroot.Part), but removes
+// the cgroup directories of exited ones that a killed `ctr-lite run` left
+// (they hold no data, and are not reported).
+func (s *Store) Collect(ctx context.Context, _ dataroot.Refs, dryRun bool) (dataroot.Freed, error) {
+	if dryRun {
+		return dataroot.Freed{}, nil
+	}
+	list, err := s.List(ctx)
+	if err != nil {
+		return dataroot.Freed{}, err
+	}
+	for _, c := range list {
+		if c.Status == Exited && c.Cgroup != "" {
+			_ = cgroups.Remove(c.Cgroup) // one a process still holds stays
+		}
+	}
 	return dataroot.Freed{}, nil
 }
 

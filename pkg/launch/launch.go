@@ -44,31 +44,33 @@ func Run(ctx context.Context, st *content.Store, f image.Fetcher, opts Options, 
 		stdio.In = nil
 	}
 	cs := container.NewStore(st.Root())
-	img, c, layers, err := create(ctx, st, f, cs, opts)
+	img, c, layers, release, err := create(ctx, st, f, cs, opts)
 	if err != nil {
 		return exit125(err)
-	}
-	if opts.Remove {
-		defer cs.Remove(context.WithoutCancel(ctx), c.ID, true)
 	}
 	// Once the process runs, signals go to it (the runner forwards them):
 	// the caller's cancellation on Ctrl-C must not tear the container down.
 	code, err := start(context.WithoutCancel(ctx), st, cs, img, c, layers, opts, stdio)
 	cs.SetExited(context.WithoutCancel(ctx), c.ID, exitStatus(code, err))
+	release()
+	if opts.Remove {
+		cs.Remove(context.WithoutCancel(ctx), c.ID, true)
+	}
 	return code, err
 }
 
 // create loads (or pulls) the image, builds its snapshots and records the
 // container, all under a store lease so gc cannot take them away between.
-func create(ctx context.Context, st *content.Store, f image.Fetcher, cs *container.Store, opts Options) (*image.Image, *container.Container, []string, error) {
+// The container is in use (container.Store.Use) until done is called.
+func create(ctx context.Context, st *content.Store, f image.Fetcher, cs *container.Store, opts Options) (img *image.Image, c *container.Container, layers []string, done func(), err error) {
 	release, err := st.Root().Lease(ctx)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	defer release()
 	p, err := pipeline.Prepare(ctx, st, f, opts.Image, pipeline.Options{Pull: opts.Pull})
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	img, res := p.Image, p.Snapshots
 	if ip, host := img.Platform(), image.HostPlatform(); ip.Architecture != "" && (ip.OS != host.OS || ip.Architecture != host.Architecture) {
@@ -78,11 +80,16 @@ func create(ctx context.Context, st *content.Store, f image.Fetcher, cs *contain
 	for i, c := range res.ChainIDs {
 		chains[i] = c.String()
 	}
-	c, err := cs.Create(ctx, container.Container{Name: opts.Name, Image: img.Name, Command: spec.Command(img.Config.Config, opts.Spec), Chains: chains})
-	if err != nil {
-		return nil, nil, nil, err
+	id := container.NewID()
+	if done, err = cs.Use(ctx, id); err != nil {
+		return nil, nil, nil, nil, err
 	}
-	return img, c, res.Dirs, nil
+	c, err = cs.Create(ctx, container.Container{ID: id, Name: opts.Name, Image: img.Name, Command: spec.Command(img.Config.Config, opts.Spec), Chains: chains})
+	if err != nil {
+		done()
+		return nil, nil, nil, nil, err
+	}
+	return img, c, res.Dirs, done, nil
 }
 
 // start builds the spec and runs the process.
@@ -95,6 +102,9 @@ func start(ctx context.Context, st *content.Store, cs *container.Store, img *ima
 		return exit125(err)
 	}
 	cfg := runner.Config{ID: c.ID, Spec: s, StateDir: cs.Dir(c.ID)}
+	if err := recordCgroup(ctx, cs, c.ID, runner.SpecCgroupPath(s, c.ID)); err != nil {
+		return exit125(err)
+	}
 	cfg.Started = func(pid int) { cs.SetRunning(context.WithoutCancel(ctx), c.ID, pid) }
 	if why := overlayUnavailable(st.Root()); why == "" {
 		if s.Root.Path, cfg.RootMounts, err = cs.PrepareOverlay(c.ID, layers); err != nil {
@@ -130,12 +140,33 @@ func runRuntime(ctx context.Context, cs *container.Store, img *image.Image, c *c
 	if err := runner.WriteBundle(dir, c.ID, s); err != nil {
 		return exit125(err)
 	}
-	return runner.RunRuntime(ctx, opts.Runtime, dir, c.ID, stdio)
+	// The runtime's pid makes the record running: rm refuses it without
+	// -f, and fsck leaves its mounted rootfs alone.
+	started := func(pid int) { cs.SetRunning(context.WithoutCancel(ctx), c.ID, pid) }
+	return runner.RunRuntime(ctx, opts.Runtime, dir, c.ID, stdio, started)
+}
+
+// recordCgroup notes the container's cgroup in its record before the
+// runner makes it, so that rm and gc remove it if ctr-lite cannot.
+func recordCgroup(ctx context.Context, cs *container.Store, id, cgroup string) error {
+	_, err := cs.Update(ctx, id, func(c *container.Container) error {
+		c.Cgroup = cgroup
+		return nil
+	})
+	return err
 }
 
 // Bundle writes an OCI runtime bundle for ref into dir: config.json and a
 // flattened rootfs/, runnable with `runc run -b DIR ID` or `crun run -b DIR ID`.
+//
+// As root dir is made mode 0700 (rootfs keeps the image's mode): only root
+// can reach the image's setuid files and device nodes, as with umoci.
 func Bundle(ctx context.Context, st *content.Store, f image.Fetcher, ref reference.Reference, dir string, so spec.Options, po image.PullOptions) (*specs.Spec, error) {
+	if !st.Root().Rootless() {
+		if err := rootfs.PrivateDir(dir); err != nil {
+			return nil, fmt.Errorf("write bundle %s: %w", dir, err)
+		}
+	}
 	rootDir := filepath.Join(dir, "rootfs")
 	res, err := pipeline.Flatten(ctx, st, f, ref, rootDir, pipeline.Options{Pull: po})
 	if err != nil {

@@ -23,6 +23,8 @@ type Options struct {
 	// Rootless makes Flatten skip device nodes and chown; it is automatic
 	// on a rootless data root.
 	Rootless bool
+	// Private makes Flatten's dir mode 0700 as root (rootfs.Options.Private).
+	Private bool
 }
 
 // Result says what a call did; see the package doc for what is set when.
@@ -79,6 +81,7 @@ func Flatten(ctx context.Context, st *content.Store, f image.Fetcher, ref refere
 		var err error
 		res.Stats, err = rootfs.Flatten(ctx, st, img, dir, rootfs.Options{
 			Rootless: opts.Rootless,
+			Private:  opts.Private,
 			Skipped:  func(name, _ string) { res.Skipped = append(res.Skipped, name) },
 			Open:     open,
 		})

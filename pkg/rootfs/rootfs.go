@@ -26,6 +26,11 @@ type Options struct {
 	// Open returns a layer blob's bytes; default: the store's committed
 	// blob (content.Store.Follow unpacks while a pull downloads).
 	Open content.Opener
+	// Private makes dir mode 0700 as root (not rootless), from its
+	// creation to the end, whatever the image's root entry says: only root
+	// can then reach the image's setuid files and device nodes, as with
+	// umoci. For `unpack`, whose DIR is the root filesystem itself.
+	Private bool
 	// Sequential applies the layers one after the other into dir. By
 	// default, as root and for two layers or more, they are applied in
 	// parallel beside dir and merged into it with renames.
@@ -38,11 +43,20 @@ type Options struct {
 // temporary .ctr-lite-unpack-* directory beside it, removed at the end.
 func Flatten(ctx context.Context, st *content.Store, img *image.Image, dir string, opts Options) (unpack.Stats, error) {
 	var total unpack.Stats
+	rootless := opts.Rootless || st.Root().Rootless()
 	if err := prepareDir(dir); err != nil {
 		return total, fmt.Errorf("unpack %s: %w", img.Name, err)
 	}
+	if opts.Private && !rootless {
+		if err := PrivateDir(dir); err != nil {
+			return total, fmt.Errorf("unpack %s: %w", img.Name, err)
+		}
+		// A root entry in a layer sets dir's mode: put 0700 back, on
+		// every path.
+		defer os.Chmod(dir, 0o700)
+	}
 	diffIDs := img.DiffIDs()
-	uo := unpack.Options{Mode: unpack.Flat, Rootless: opts.Rootless || st.Root().Rootless(), Skipped: opts.Skipped}
+	uo := unpack.Options{Mode: unpack.Flat, Rootless: rootless, Skipped: opts.Skipped}
 	open := opts.Open
 	if open == nil {
 		open = st.Opener()
@@ -100,6 +114,20 @@ func prepareDir(dir string) error {
 	}
 	if len(names) > 0 {
 		return fmt.Errorf("%w: %s", ErrNotEmpty, dir)
+	}
+	return nil
+}
+
+// PrivateDir creates dir (and missing parents) or changes an existing dir
+// to mode 0700: the directory of an unpacked tree or bundle that holds an
+// image's setuid-root files and device nodes, which no other user may
+// reach (as umoci does).
+func PrivateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("make %s private: %w", dir, err)
 	}
 	return nil
 }

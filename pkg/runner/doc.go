@@ -9,7 +9,8 @@
 // filesystem (RootMounts such as an overlay, spec mounts resolved inside
 // the rootfs by package confine (openat2 RESOLVE_IN_ROOT, or a walk with
 // the same rules on kernels without it) and mounted through
-// /proc/self/fd, /dev, masked and read-only paths), pivot_roots into it,
+// /proc/self/fd, /dev, masked and read-only paths; read-only is recursive,
+// see readonly.go), pivot_roots into it,
 // drops to the spec's user and capabilities, sets no_new_privs, installs
 // the seccomp filter and execs the command, which is PID 1 of its
 // namespace. Every binary that calls Run must call Init first thing in

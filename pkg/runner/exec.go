@@ -50,6 +50,9 @@ func finalizeAndExec(cfg *initConfig, tr *tracer) error {
 	if err := switchUser(p.User); err != nil {
 		return err
 	}
+	if err := rearmParentDeath(); err != nil {
+		return err
+	}
 	if p.Capabilities != nil {
 		// Only what we hold can be granted (a privileged container on a
 		// host that dropped some capabilities gets the rest).
@@ -193,6 +196,24 @@ func switchUser(u specs.User) error {
 	}
 	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
 		return fmt.Errorf("keepcaps: %w", err)
+	}
+	return nil
+}
+
+// rearmParentDeath sets the parent-death signal again: changing the uid
+// cleared the one spawn asked for, and a container of `run -u 1000` would
+// otherwise outlive a killed ctr-lite. The parent may have died before:
+// its end of the sync socket is then closed, and the child gives up.
+func rearmParentDeath() error {
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		return fmt.Errorf("set parent-death signal: %w", err)
+	}
+	fds := []unix.PollFd{{Fd: fdSync, Events: unix.POLLRDHUP}}
+	if _, err := unix.Poll(fds, 0); err != nil {
+		return fmt.Errorf("check parent: %w", err)
+	}
+	if fds[0].Revents&(unix.POLLHUP|unix.POLLRDHUP) != 0 {
+		return fmt.Errorf("check parent: ctr-lite exited")
 	}
 	return nil
 }

@@ -339,7 +339,7 @@ func TestBundle(t *testing.T) {
 			var out []byte
 			if tc.argv == nil {
 				var buf bytes.Buffer
-				code, err := RunRuntime(context.Background(), "runc", dir, id, Stdio{Out: &buf, Err: &buf})
+				code, err := RunRuntime(context.Background(), "runc", dir, id, Stdio{Out: &buf, Err: &buf}, nil)
 				if err != nil || code != 5 {
 					t.Fatalf("RunRuntime: %d %v, want exit 5\n%s", code, err, buf.String())
 				}
@@ -353,7 +353,7 @@ func TestBundle(t *testing.T) {
 					t.Fatalf("%s: err %v, want exit 5\n%s", tc.name, err, out)
 				}
 			}
-			want := fmt.Sprintf("1\n%s\nCapBnd:\t%s\nNoNewPrivs:\t1\nSeccomp:\t2\n", shortID(id), capMask(rspec.DefaultCaps))
+			want := fmt.Sprintf("1\n%s\nCapBnd:\t%s\nNoNewPrivs:\t1\nSeccomp:\t2\n", shortID(id), capMask(rspec.Defaults("host")))
 			if string(out) != want {
 				t.Errorf("%s output %q, want %q", tc.name, out, want)
 			}

@@ -74,6 +74,14 @@ func setupRootfs(cfg *initConfig, tr *tracer) error {
 		}
 		rootFlags |= f
 	}
+	var below []int // the rootfs's own submounts, for a read-only root
+	if rootFlags&unix.MS_RDONLY != 0 || s.Root.Readonly {
+		var err error
+		if below, err = rootSubmounts(root); err != nil {
+			return err
+		}
+		defer closeAll(below)
+	}
 	rootfd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open rootfs: %w", err)
@@ -129,6 +137,23 @@ func setupRootfs(cfg *initConfig, tr *tracer) error {
 			return fmt.Errorf("make rootfs read-only: %w", err)
 		}
 	}
+	if rootFlags&unix.MS_RDONLY != 0 {
+		return rdonlyRootSubmounts(below)
+	}
+	return nil
+}
+
+// rdonlyRootSubmounts makes the mounts that came with a read-only rootfs
+// read-only too (the spec's own mounts keep their options).
+func rdonlyRootSubmounts(below []int) error {
+	for _, fd := range below {
+		if err := unix.Mount("", fdPath(fd), "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+			return fmt.Errorf("make a mount below the rootfs read-only: %w", err)
+		}
+		if err := rdonlyTree(fd, "", "a mount below the rootfs"); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -166,6 +191,11 @@ func mountOne(rootfd int, m specs.Mount, cfg *initConfig) error {
 			target = fdPath(nfd)
 			if err := unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|rest, ""); err != nil {
 				return fmt.Errorf("remount %s: %w", m.Destination, err)
+			}
+			if rest&unix.MS_RDONLY != 0 {
+				if err := rdonlyTree(nfd, "", m.Destination); err != nil {
+					return err
+				}
 			}
 		}
 	case m.Type == "cgroup":
@@ -292,7 +322,7 @@ func readonlyPath(p string) error {
 	if err := unix.Mount(p, p, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|keep, ""); err != nil {
 		return fmt.Errorf("read-only %s: %w", p, err)
 	}
-	return nil
+	return rdonlyTree(unix.AT_FDCWD, p, p)
 }
 
 // maxMountData is the kernel's limit on mount options (one page, with NUL).

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/ctrlite/ctr-lite/internal/testutil"
 )
@@ -104,5 +105,66 @@ func TestPlantedDevNullRefused(t *testing.T) {
 	r := runSpec(t, testID(t), s, nil, "")
 	if r.code != CodeRunnerFailed || r.err == nil || !strings.Contains(r.err.Error(), "/dev/null") {
 		t.Fatalf("code %d err %v, want 125 refusing the planted /dev/null", r.code, r.err)
+	}
+}
+
+// TestReadOnlyRootIsRecursive: --read-only covers the mounts the rootfs
+// directory itself holds (a tmpfs below it stays writable before the fix),
+// while the spec's own mounts (/dev/shm) keep their options.
+func TestReadOnlyRootIsRecursive(t *testing.T) {
+	testutil.RequireRoot(t)
+	root, img := busybox(t)
+	sub := filepath.Join(root, "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("tmpfs", sub, "tmpfs", 0, "size=1m"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(sub, unix.MNT_DETACH) })
+	opts := sh("touch /sub/x 2>/dev/null && echo WROTE; touch /dev/shm/y && echo shm-ok")
+	opts.ReadOnly = true
+	r := runSpec(t, testID(t), build(t, root, img, opts), nil, "")
+	if r.err != nil || r.stdout != "shm-ok\n" {
+		t.Fatalf("got %q err %v stderr %q", r.stdout, r.err, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(sub, "x")); err == nil {
+		t.Errorf("a mount below a read-only rootfs was written")
+	}
+}
+
+// TestChildMounts: on kernels without mount_setattr, a read-only mount is
+// refused when childMounts finds mounts below it.
+func TestChildMounts(t *testing.T) {
+	testutil.RequireRoot(t)
+	dir := t.TempDir()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=1m"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+	count := func() int {
+		fd, err := unix.Open(dir, unix.O_PATH|unix.O_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(fd)
+		n, err := childMounts(fd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(); n != 0 {
+		t.Errorf("childMounts of a bare tmpfs = %d, want 0", n)
+	}
+	sub := filepath.Join(dir, "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("tmpfs", sub, "tmpfs", 0, "size=1m"); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 1 {
+		t.Errorf("childMounts with a tmpfs below = %d, want 1", n)
 	}
 }

@@ -31,6 +31,8 @@ import (
 //	4 recvConsole (-t): syncConsole + master <- syncConsole with the master (SCM_RIGHTS) on S;
 //	                                            the slave becomes 0,1,2
 //	                                            setsid, rlimits, bounding set, setgroups/gid/uid,
+//	                                            parent-death signal again (the uid change cleared
+//	                                            it; S hung up = parent gone: exit),
 //	                                            caps, no_new_privs, seccomp, close_range(CLOEXEC)
 //	5 awaitExec: read S until EOF         <---- on failure: syncError with a childError, exit
 //	  EOF = exec succeeded                      execve(command) closes S

@@ -91,7 +91,7 @@ func Run(ctx context.Context, cfg Config, stdio Stdio) (int, error) {
 	if !cgroups.Unified() {
 		ic.CgroupV1 = cgroups.V1Hierarchies()
 	}
-	cg, err := cgroups.New(cgroupPath(&s, cfg.ID), s.Linux.Resources)
+	cg, err := cgroups.New(SpecCgroupPath(&s, cfg.ID), s.Linux.Resources)
 	if err != nil {
 		return failed(fmt.Errorf("run %s: %w", cfg.ID, err))
 	}
@@ -125,9 +125,10 @@ func cloneFlags(s *specs.Spec) uintptr {
 	return f // the cgroup namespace is made by the child once inside its cgroup
 }
 
-// cgroupPath is Linux.CgroupsPath when set, else <parent>/<id> with the
-// --cgroup-parent annotation or "ctr-lite" as parent.
-func cgroupPath(s *specs.Spec, id string) string {
+// SpecCgroupPath is where Run puts the cgroup of container id run with s:
+// Linux.CgroupsPath when set, else <parent>/<id> with the --cgroup-parent
+// annotation or "ctr-lite" as parent.
+func SpecCgroupPath(s *specs.Spec, id string) string {
 	if s.Linux.CgroupsPath != "" {
 		return s.Linux.CgroupsPath
 	}

@@ -148,6 +148,25 @@ func (c *Cgroup) Delete() error {
 	return nil
 }
 
+// Remove deletes the cgroup at path in every hierarchy, as Delete does for
+// the cgroup New made: for the directories of a ctr-lite that was killed
+// before it could delete them. A cgroup that is already gone is fine; one
+// that still has processes is an error.
+func Remove(path string) error {
+	c := &Cgroup{path: filepath.Join("/", path)}
+	if c.path == "/" {
+		return fmt.Errorf("remove cgroup %q: not a container's cgroup", path)
+	}
+	if Unified() {
+		c.dirs = []string{filepath.Join(unifiedRoot, c.path)}
+	} else {
+		for _, h := range v1Mounts() {
+			c.dirs = append(c.dirs, filepath.Join(h.dir, c.path))
+		}
+	}
+	return c.Delete()
+}
+
 // Exists reports whether a cgroup exists at path in any hierarchy that
 // holds the memory or pids controller (or the unified one).
 func Exists(path string) bool {

@@ -15,6 +15,28 @@ var DefaultCaps = []string{
 	"CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
 }
 
+// hostNetDropped leave the default set when the container shares the
+// host's network namespace: CAP_NET_RAW there opens AF_PACKET and raw
+// sockets on the host's own interfaces (reading other processes' traffic,
+// loopback included). --cap-add NET_RAW gives it back.
+var hostNetDropped = []string{"CAP_NET_RAW"}
+
+// Defaults is the capability set of a container on network ("host", the
+// default, or "none") before --cap-add and --cap-drop: DefaultCaps, less
+// CAP_NET_RAW on the host's network.
+func Defaults(network string) []string {
+	if network != "" && network != "host" {
+		return slices.Clone(DefaultCaps)
+	}
+	var out []string
+	for _, c := range DefaultCaps {
+		if !slices.Contains(hostNetDropped, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // allCaps lists every capability this kernel (or, failing that, the
 // library) knows, as CAP_ names.
 func allCaps() []string {
@@ -46,11 +68,11 @@ func normCap(s string) (string, error) {
 	return "", fmt.Errorf("%w: %q", ErrUnknownCapability, s)
 }
 
-// capSet applies docker's rules: start from the default set (or every
-// capability when privileged), remove --cap-drop, then add --cap-add (so an
-// explicit add wins over a drop); "ALL" works on both sides.
-func capSet(privileged bool, add, drop []string) ([]string, error) {
-	base := DefaultCaps
+// capSet applies docker's rules: start from the default set for network
+// (or every capability when privileged), remove --cap-drop, then add
+// --cap-add (so an explicit add wins over a drop); "ALL" works on both sides.
+func capSet(network string, privileged bool, add, drop []string) ([]string, error) {
+	base := Defaults(network)
 	if privileged {
 		base = allCaps()
 	}

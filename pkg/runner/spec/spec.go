@@ -104,7 +104,7 @@ func Build(img ocispec.ImageConfig, rootfs string, opts Options) (*specs.Spec, e
 	if !strings.HasPrefix(cwd, "/") {
 		return nil, fmt.Errorf("%w: working directory %q is not absolute", ErrInvalidOption, cwd)
 	}
-	caps, err := capSet(opts.Privileged, opts.CapAdd, opts.CapDrop)
+	caps, err := capSet(opts.Network, opts.Privileged, opts.CapAdd, opts.CapDrop)
 	if err != nil {
 		return nil, err
 	}

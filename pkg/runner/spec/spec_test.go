@@ -196,16 +196,21 @@ func TestBuildOptionErrors(t *testing.T) {
 func TestCapSet(t *testing.T) {
 	tests := []struct {
 		name      string
+		network   string
 		add, drop []string
 		has, not  []string
 	}{
-		{"add", []string{"net_admin"}, nil, []string{"CAP_NET_ADMIN", "CAP_CHOWN"}, nil},
-		{"drop", nil, []string{"CAP_CHOWN", "kill"}, []string{"CAP_SETUID"}, []string{"CAP_CHOWN", "CAP_KILL"}},
-		{"drop all add one", []string{"CHOWN"}, []string{"ALL"}, []string{"CAP_CHOWN"}, []string{"CAP_SETUID"}},
+		{"add", "none", []string{"net_admin"}, nil, []string{"CAP_NET_ADMIN", "CAP_CHOWN"}, nil},
+		{"drop", "none", nil, []string{"CAP_CHOWN", "kill"}, []string{"CAP_SETUID"}, []string{"CAP_CHOWN", "CAP_KILL"}},
+		{"drop all add one", "none", []string{"CHOWN"}, []string{"ALL"}, []string{"CAP_CHOWN"}, []string{"CAP_SETUID"}},
+		{"own network keeps NET_RAW", "none", nil, nil, []string{"CAP_NET_RAW"}, nil},
+		{"host network drops NET_RAW", "host", nil, nil, []string{"CAP_CHOWN"}, []string{"CAP_NET_RAW"}},
+		{"default network is the host's", "", nil, nil, nil, []string{"CAP_NET_RAW"}},
+		{"host network, NET_RAW asked for", "host", []string{"NET_RAW"}, nil, []string{"CAP_NET_RAW"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := capSet(false, tc.add, tc.drop)
+			got, err := capSet(tc.network, false, tc.add, tc.drop)
 			if err != nil {
 				t.Fatal(err)
 			}
