@@ -98,6 +98,12 @@ func mergeLayer(layerDir string, root int, rootPath string, markers bool) error 
 		return err
 	}
 	defer unix.Close(src)
+	if unpack.IsOpaque(src) {
+		// ".wh..wh..opq" at the layer root: the lower layers' tree goes.
+		if err := emptyDir(root, ""); err != nil {
+			return err
+		}
+	}
 	var moved []string
 	if err := mergeDir(src, root, "", &moved); err != nil {
 		return err
@@ -174,15 +180,9 @@ func mergeSubdir(src, dst int, name, path string, s *unix.Stat_t, moved *[]strin
 		return err
 	}
 	defer unix.Close(dfd)
-	if opaque(sfd) {
-		names, err := readNames(dfd)
-		if err != nil {
+	if unpack.IsOpaque(sfd) {
+		if err := emptyDir(dfd, path); err != nil {
 			return err
-		}
-		for _, n := range names {
-			if err := removeAt(dfd, n); err != nil {
-				return fmt.Errorf("opaque %q: %w", "/"+path, err)
-			}
 		}
 	}
 	if err := mergeDir(sfd, dfd, path, moved); err != nil {
@@ -215,15 +215,19 @@ func isOverlayXattr(name string) bool {
 	return false
 }
 
-// opaque reports whether a directory carries the overlay opaque marker.
-func opaque(fd int) bool {
-	buf := make([]byte, 4)
-	for _, attr := range []string{"trusted.overlay.opaque", "user.overlay.opaque"} {
-		if n, err := unix.Fgetxattr(fd, attr, buf); err == nil && string(buf[:n]) == "y" {
-			return true
+// emptyDir removes everything in the directory fd (in-tree path rel), for
+// an opaque marker.
+func emptyDir(fd int, rel string) error {
+	names, err := readNames(fd)
+	if err != nil {
+		return fmt.Errorf("opaque %q: %w", "/"+rel, err)
+	}
+	for _, n := range names {
+		if err := removeAt(fd, n); err != nil {
+			return fmt.Errorf("opaque %q: %w", "/"+rel, err)
 		}
 	}
-	return false
+	return nil
 }
 
 // copyXattrs sets src's extended attributes, but the overlay markers, on dst.

@@ -100,6 +100,10 @@ func TestParallelFlattenEqualsSequential(t *testing.T) {
 			{d("a/", 0o755), f("a/1", "one")}, {f("a/1", "two"), f("a/2", "x")}, {f("a/.wh.2", "")},
 			{d("a/", 0o711), f("a/.wh..wh..opq", ""), f("a/3", "three")}, {f("a/1", "again")},
 		}},
+		{"opaque marker at a layer root", [][]testutil.Entry{
+			{d("a/", 0o755), f("a/1", "one"), f("top", "t")}, {f("b", "b")},
+			{f(".wh..wh..opq", ""), d("a/", 0o755), f("a/2", "two")}, {f("c", "c")},
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
