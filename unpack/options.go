@@ -30,7 +30,9 @@ type Options struct {
 	// not list) wait only then.
 	WaitLowers func() error
 	// Skipped is called for entries or attributes not applied in rootless
-	// mode (device nodes, privileged xattrs). May be nil.
+	// mode (device nodes, privileged xattrs), and in every mode for the
+	// overlayfs xattrs (trusted.overlay.*, user.overlay.*) a layer carries.
+	// May be nil.
 	Skipped func(name, reason string)
 }
 
