@@ -1,7 +1,9 @@
 package image
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log"
@@ -25,6 +27,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // memRegistry is ggcr's in-memory registry behind a handler that can count
@@ -294,5 +297,49 @@ func TestPullUnknownImage(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "nope") || strings.Count(err.Error(), "\n") > 0 {
 		t.Errorf("error should be one line naming the image: %q", err)
+	}
+}
+
+// TestPullStoredBlobWrongSize checks that a manifest naming a stored
+// layer's digest with another size fails the pull instead of counting the
+// layer as already there (and naming an image of 4611.7 PB).
+func TestPullStoredBlobWrongSize(t *testing.T) {
+	m := newMemRegistry(t)
+	img := testImage(t, 1)
+	good := m.push(t, "good:1", img)
+	st, rc := setup(t)
+	ctx := context.Background()
+	if _, err := Pull(ctx, st, rc, good, PullOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := img.RawManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var man ocispec.Manifest
+	if err := json.Unmarshal(raw, &man); err != nil {
+		t.Fatal(err)
+	}
+	man.Layers[0].Size = 1 << 62
+	raw, _ = json.Marshal(man)
+	req, _ := http.NewRequest(http.MethodPut, m.srv.URL+"/v2/liar/manifests/1", bytes.NewReader(raw))
+	req.Header.Set("Content-Type", string(man.MediaType))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("push manifest: %s", resp.Status)
+	}
+	_, err = Pull(ctx, st, rc, reference.MustParse(m.host+"/liar:1"), PullOptions{})
+	if !errors.Is(err, content.ErrSizeMismatch) {
+		t.Fatalf("err = %v, want a size mismatch", err)
+	}
+	if !strings.Contains(err.Error(), man.Layers[0].Digest.String()) {
+		t.Errorf("error %q does not name the layer", err)
+	}
+	if names, _ := st.List(ctx); len(names) != 1 {
+		t.Errorf("names after the refused pull: %v", names)
 	}
 }
