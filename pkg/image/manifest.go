@@ -22,6 +22,11 @@ const (
 	maxIndexDepth   = 4
 )
 
+// MaxLayers is the most layers an image may have: overlayfs stacks at
+// most 500 layers (the kernel's OVL_MAX_STACK), so no container could run
+// on more. Pull refuses a manifest above it before downloading any blob.
+const MaxLayers = 500
+
 // Kind tells an index from a manifest.
 type Kind int
 

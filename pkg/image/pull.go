@@ -103,6 +103,9 @@ func (p *puller) pull(ctx context.Context) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	if n := len(img.Manifest.Layers); n > MaxLayers {
+		return nil, fmt.Errorf("%w: manifest %s has %d layers, at most %d can be stacked", ErrInvalid, img.ManifestDesc.Digest, n, MaxLayers)
+	}
 	// The config comes first: it names the layers' diff IDs an unpacker
 	// started by Ready needs.
 	if err := p.blob(ctx, img.Manifest.Config, "config"); err != nil {

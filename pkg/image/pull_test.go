@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -321,18 +322,8 @@ func TestPullStoredBlobWrongSize(t *testing.T) {
 		t.Fatal(err)
 	}
 	man.Layers[0].Size = 1 << 62
-	raw, _ = json.Marshal(man)
-	req, _ := http.NewRequest(http.MethodPut, m.srv.URL+"/v2/liar/manifests/1", bytes.NewReader(raw))
-	req.Header.Set("Content-Type", string(man.MediaType))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("push manifest: %s", resp.Status)
-	}
-	_, err = Pull(ctx, st, rc, reference.MustParse(m.host+"/liar:1"), PullOptions{})
+	liar := m.putManifest(t, "liar:1", man)
+	_, err = Pull(ctx, st, rc, liar, PullOptions{})
 	if !errors.Is(err, content.ErrSizeMismatch) {
 		t.Fatalf("err = %v, want a size mismatch", err)
 	}
@@ -341,5 +332,48 @@ func TestPullStoredBlobWrongSize(t *testing.T) {
 	}
 	if names, _ := st.List(ctx); len(names) != 1 {
 		t.Errorf("names after the refused pull: %v", names)
+	}
+}
+
+// putManifest pushes a hand-made manifest as repo:tag.
+func (m *memRegistry) putManifest(t *testing.T, repoTag string, man ocispec.Manifest) reference.Reference {
+	t.Helper()
+	raw, err := json.Marshal(man)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo, tag, _ := strings.Cut(repoTag, ":")
+	req, _ := http.NewRequest(http.MethodPut, m.srv.URL+"/v2/"+repo+"/manifests/"+tag, bytes.NewReader(raw))
+	req.Header.Set("Content-Type", man.MediaType)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("push manifest: %s", resp.Status)
+	}
+	return reference.MustParse(m.host + "/" + repoTag)
+}
+
+// TestPullRefusesTooManyLayers checks a manifest with more layers than
+// overlayfs can stack is refused before any blob is downloaded.
+func TestPullRefusesTooManyLayers(t *testing.T) {
+	m := newMemRegistry(t)
+	man := ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest,
+		Config: ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: digest.FromString("config"), Size: 6}}
+	man.SchemaVersion = 2
+	for i := range MaxLayers + 1 {
+		man.Layers = append(man.Layers, ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayerGzip,
+			Digest: digest.FromString(fmt.Sprint(i)), Size: 100})
+	}
+	ref := m.putManifest(t, "many:1", man)
+	st, rc := setup(t)
+	_, err := Pull(context.Background(), st, rc, ref, PullOptions{})
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), fmt.Sprintf("%d layers, at most %d", MaxLayers+1, MaxLayers)) {
+		t.Fatalf("err = %v, want the layer count refused, naming the limit", err)
+	}
+	if n := m.blobGets.Load(); n != 0 {
+		t.Errorf("%d blobs downloaded before the refusal", n)
 	}
 }
