@@ -21,6 +21,7 @@ func newPullCmd(g *globals) *cobra.Command {
 		concurrency int
 		quiet       bool
 		unpackToo   bool
+		limits      pullLimits
 	)
 	cmd := &cobra.Command{
 		Use:     "pull [flags] IMAGE...",
@@ -51,7 +52,7 @@ interrupted download resumes where it stopped.`,
 					return err
 				}
 				res, err := pipeline.Pull(cmd.Context(), st, rc, ref, pipeline.Options{
-					Pull:   image.PullOptions{Platform: p, MaxConcurrent: concurrency, Progress: progress.Auto(out, quiet)},
+					Pull:   limits.apply(image.PullOptions{Platform: p, MaxConcurrent: concurrency, Progress: progress.Auto(out, quiet)}),
 					Unpack: unpackToo,
 				})
 				if err != nil {
@@ -80,6 +81,7 @@ interrupted download resumes where it stopped.`,
 	f.IntVar(&concurrency, "max-concurrent-downloads", 3, "blobs downloaded at once")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print only the manifest digest")
 	f.BoolVar(&unpackToo, "unpack", false, "also unpack the layers into snapshots, while they download")
+	limits.add(f)
 	return cmd
 }
 

@@ -19,6 +19,7 @@ func newUnpackCmd(g *globals) *cobra.Command {
 		platform string
 		rootless bool
 		quiet    bool
+		limits   pullLimits
 	)
 	cmd := &cobra.Command{
 		Use:     "unpack [flags] IMAGE DIR",
@@ -53,7 +54,7 @@ files are owned by the caller.`,
 			}
 			// An image that is not stored is unpacked while it downloads.
 			res, err := pipeline.Flatten(cmd.Context(), st, rc, ref, args[1], pipeline.Options{
-				Pull:     image.PullOptions{Platform: p, Progress: progress.Auto(cmd.ErrOrStderr(), quiet)},
+				Pull:     limits.apply(image.PullOptions{Platform: p, Progress: progress.Auto(cmd.ErrOrStderr(), quiet)}),
 				Rootless: rootless,
 			})
 			if n := len(res.Skipped); n > 0 {
@@ -74,5 +75,6 @@ files are owned by the caller.`,
 	f.StringVar(&platform, "platform", "", "platform `os/arch[/variant]` (default: this machine's)")
 	f.BoolVar(&rootless, "rootless", false, "no device nodes, files owned by the caller (automatic when not root)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print nothing on success")
+	limits.add(f)
 	return cmd
 }
