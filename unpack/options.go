@@ -34,6 +34,9 @@ type Options struct {
 	// overlayfs xattrs (trusted.overlay.*, user.overlay.*) a layer carries.
 	// May be nil.
 	Skipped func(name, reason string)
+	// Budget, when set, caps the uncompressed bytes ApplyLayer reads
+	// (shared with the other layers of the image). May be nil.
+	Budget *Budget
 }
 
 // Stats counts what Apply did.

@@ -22,6 +22,9 @@ type Options struct {
 	// Rootless makes Flatten skip device nodes and chown; it is automatic
 	// on a rootless data root.
 	Rootless bool
+	// MaxUncompressed, when positive, caps the bytes Flatten's layers may
+	// uncompress to, in all.
+	MaxUncompressed int64
 }
 
 // Result says what a call did; see the package doc for what is set when.
@@ -77,9 +80,10 @@ func Flatten(ctx context.Context, st *content.Store, f image.Fetcher, ref refere
 	err := with(ctx, st, f, ref, false, opts.Pull, res, func(ctx context.Context, img *image.Image, open content.Opener) error {
 		var err error
 		res.Stats, err = rootfs.Flatten(ctx, st, img, dir, rootfs.Options{
-			Rootless: opts.Rootless,
-			Skipped:  func(name, _ string) { res.Skipped = append(res.Skipped, name) },
-			Open:     open,
+			Rootless:        opts.Rootless,
+			Skipped:         func(name, _ string) { res.Skipped = append(res.Skipped, name) },
+			Open:            open,
+			MaxUncompressed: opts.MaxUncompressed,
 		})
 		return err
 	})

@@ -28,7 +28,7 @@ var errNoWorkDir = errors.New("no work directory beside the target")
 // removes, an opaque directory empties, a directory dir does not have yet
 // and every non-directory move in by one rename. A hardlink to a lower
 // layer's file was copied up with its whole group, so links stay links.
-func flattenParallel(ctx context.Context, img *image.Image, dir string, open content.Opener, opts Options) (unpack.Stats, error) {
+func flattenParallel(ctx context.Context, img *image.Image, dir string, open content.Opener, opts Options, budget *unpack.Budget) (unpack.Stats, error) {
 	var total unpack.Stats
 	work, err := os.MkdirTemp(filepath.Dir(dir), ".ctr-lite-unpack-")
 	if err != nil {
@@ -60,7 +60,7 @@ func flattenParallel(ctx context.Context, img *image.Image, dir string, open con
 			lowers[i-1-j] = dirs[j]
 		}
 		got, st, err := unpack.ApplyLayer(ctx, dirs[i], blob, descs[i].MediaType,
-			unpack.Options{Mode: unpack.Overlay, Lowers: lowers, WaitLowers: wait, Skipped: opts.Skipped})
+			unpack.Options{Mode: unpack.Overlay, Lowers: lowers, WaitLowers: wait, Skipped: opts.Skipped, Budget: budget})
 		if err != nil {
 			return fmt.Errorf("layer %d %s: %w", i+1, descs[i].Digest, err)
 		}
@@ -350,6 +350,27 @@ func joinRel(rel, name string) string {
 func sameFS(a, b string) bool {
 	var sa, sb unix.Stat_t
 	return unix.Stat(a, &sa) == nil && unix.Stat(b, &sb) == nil && sa.Dev == sb.Dev
+}
+
+// emptyTarget removes everything in dir (a failed unpack's partial tree),
+// never following a symlink, whatever modes the layers gave directories.
+func emptyTarget(dir string) error {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if emptyDir(fd, "") == nil {
+		return nil
+	}
+	// Not root: directories without write permission must be opened up.
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			unix.Fchmodat(unix.AT_FDCWD, p, 0o700, 0)
+		}
+		return nil
+	})
+	return emptyDir(fd, "")
 }
 
 // removeTree removes the work directory, whatever modes layers gave it.
