@@ -281,7 +281,7 @@ func TestBuildRefusesFIFOPasswd(t *testing.T) {
 			}()
 			select {
 			case err := <-done:
-				if err == nil || !strings.Contains(err.Error(), "/etc/"+name+" in the image is not a regular file") {
+				if err == nil || !strings.Contains(err.Error(), "/etc/"+name+" in the image is a FIFO, not a regular file") {
 					t.Errorf("err = %v, want /etc/%s refused", err, name)
 				}
 			case <-time.After(5 * time.Second):

@@ -93,9 +93,24 @@ func openInRoot(root, rel string) (io.Reader, error) {
 	}
 	if !st.Mode().IsRegular() {
 		f.Close()
-		return nil, fmt.Errorf("/%s in the image is not a regular file (%s)", rel, st.Mode().Type())
+		return nil, fmt.Errorf("/%s in the image is %s, not a regular file", rel, kind(st.Mode()))
 	}
 	return f, nil
+}
+
+// kind names a non-regular file type.
+func kind(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	case m.IsDir():
+		return "a directory"
+	}
+	return "of type " + m.Type().String()
 }
 
 func closeReader(r io.Reader) {
