@@ -35,15 +35,19 @@ func ApplyLayer(ctx context.Context, dir string, r io.Reader, mediaType string, 
 		return "", Stats{}, fmt.Errorf("apply layer: %w", err)
 	}
 	defer rc.Close()
+	var src io.Reader = rc
+	if opts.Budget != nil {
+		src = budgetReader{r: rc, b: opts.Budget}
+	}
 	h := sha256.New()
 	// gzip inflates slower than files are created, so the diffID is hashed
 	// on the applying side; zstd and plain layers are the other way round.
 	var pf *prefetcher
 	if kind == compression.Gzip {
-		pf = newPrefetcher(ctx, rc)
+		pf = newPrefetcher(ctx, src)
 		pf.sink = h
 	} else {
-		pf = newPrefetcher(ctx, io.TeeReader(rc, h))
+		pf = newPrefetcher(ctx, io.TeeReader(src, h))
 	}
 	defer pf.Close()
 	st, err := Apply(ctx, dir, pf, opts)

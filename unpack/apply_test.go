@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -178,5 +179,26 @@ func TestCancel(t *testing.T) {
 	raw := testutil.Layer(t, []testutil.Entry{testutil.File("a", "b")})
 	if _, err := Apply(ctx, t.TempDir(), bytes.NewReader(raw), Options{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("err %v", err)
+	}
+}
+
+// TestOverlayXattrsReported checks overlayfs xattrs in a layer are not
+// applied, in any mode, and each is reported through Skipped.
+func TestOverlayXattrsReported(t *testing.T) {
+	layer := testutil.Layer(t, []testutil.Entry{{Name: "f", Content: []byte("x"),
+		Xattrs: map[string]string{"trusted.overlay.redirect": "/x", "user.overlay.opaque": "y"}}})
+	for _, mode := range []Mode{Flat, Overlay} {
+		var skipped []string
+		dir := t.TempDir()
+		_, err := Apply(context.Background(), dir, bytes.NewReader(layer), Options{Mode: mode, Skipped: func(n, r string) { skipped = append(skipped, n+": "+r) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(skipped) != 2 || !strings.Contains(strings.Join(skipped, "\n"), "xattr trusted.overlay.redirect") {
+			t.Errorf("mode %d: skipped %q", mode, skipped)
+		}
+		if _, err := unix.Lgetxattr(filepath.Join(dir, "f"), "user.overlay.opaque", nil); err != unix.ENODATA {
+			t.Errorf("mode %d: user.overlay.opaque applied (%v)", mode, err)
+		}
 	}
 }

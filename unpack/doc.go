@@ -14,7 +14,9 @@
 // AT_SYMLINK_FOLLOW), and modes and xattrs are set on file descriptors.
 // Names with ".." components, non-directories named "/" and whiteouts of
 // "." or ".." are refused (ErrUnsafePath); a parent that resolves to
-// nothing inside the target is refused (ErrBreakout).
+// nothing inside the target is refused (ErrBreakout). A layer's overlayfs
+// xattrs (trusted.overlay.*, user.overlay.*: redirects, opaque markers) are
+// dropped and reported through Options.Skipped.
 //
 // Whiteouts only hide what lower layers put there: entries the same layer
 // creates survive, in whatever order the tar lists them.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -136,13 +137,25 @@ func (a *applier) setMeta(hdr *tar.Header, name string, fd int, fresh bool) erro
 	return a.setXattrs(hdr, name, func(k string, v []byte) error { return unix.Fsetxattr(fd, k, v, 0) })
 }
 
-// setXattrs applies the SCHILY.xattr.* records with set.
+// isOverlayXattr reports whether attr is one overlayfs interprets.
+func isOverlayXattr(attr string) bool {
+	return strings.HasPrefix(attr, "trusted.overlay.") || strings.HasPrefix(attr, "user.overlay.")
+}
+
+// setXattrs applies the SCHILY.xattr.* records with set, but the overlayfs
+// ones (reported through Options.Skipped).
 func (a *applier) setXattrs(hdr *tar.Header, name string, set func(string, []byte) error) error {
 	for k, v := range hdr.PAXRecords {
 		if len(k) <= len(xattrPAX) || k[:len(xattrPAX)] != xattrPAX {
 			continue
 		}
 		attr := k[len(xattrPAX):]
+		if isOverlayXattr(attr) {
+			// overlayfs would act on it at run time (redirect, hide,
+			// make opaque) where inspect and unpack show nothing.
+			a.skipped(name, fmt.Sprintf("xattr %s: overlayfs attributes are not applied", attr))
+			continue
+		}
 		if err := set(attr, []byte(v)); err != nil {
 			if err == unix.ENOTSUP || a.opts.Rootless && (err == unix.EPERM || err == unix.EACCES) {
 				a.skipped(name, fmt.Sprintf("xattr %s: %v", attr, err))

@@ -113,10 +113,13 @@ func (a *applier) findLower(parent, base string) (int, *root, int, unix.Stat_t, 
 		if err == unix.ENOTDIR {
 			return -1, nil, -1, st, false, nil
 		}
-		if err != nil {
-			continue
+		if err == nil {
+			err = unix.Fstatat(pfd, base, &st, unix.AT_SYMLINK_NOFOLLOW)
 		}
-		if err := unix.Fstatat(pfd, base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		if err != nil {
+			if lr.opaque() {
+				break // an opaque layer root hides the layers below
+			}
 			continue
 		}
 		if st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == 0 {

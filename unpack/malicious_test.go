@@ -91,6 +91,18 @@ func isType(rel string, typ uint32) func(*testing.T, string, Mode) {
 	}
 }
 
+// noXattr checks rel carries none of attrs.
+func noXattr(rel string, attrs ...string) func(*testing.T, string, Mode) {
+	return func(t *testing.T, root string, _ Mode) {
+		t.Helper()
+		for _, a := range attrs {
+			if _, err := unix.Lgetxattr(filepath.Join(root, rel), a, nil); err != unix.ENODATA {
+				t.Errorf("%s: xattr %s present (%v)", rel, a, err)
+			}
+		}
+	}
+}
+
 func maliciousCases() []maliciousCase {
 	return []maliciousCase{
 		{name: "absolute name lands inside", layer: func(out string) entries { return entries{file(out+"/evil", "x")} },
@@ -243,6 +255,27 @@ func maliciousCases() []maliciousCase {
 		{name: "hardlink to climbing symlink links the symlink", layer: only(dirE("etc"), file("etc/passwd", "inside"),
 			symlinkE("passwdlink", "../../../../../etc/passwd"), hardlink("localpasswd", "/passwdlink")),
 			check: sameFile("localpasswd", "passwdlink")},
+		{name: "overlay redirect xattr dropped", layer: only(dirE("etc"), testutil.Entry{Type: tar.TypeDir, Name: "d", Mode: 0o755,
+			Xattrs: map[string]string{"trusted.overlay.redirect": "/etc", "trusted.overlay.metacopy": ""}}),
+			check: noXattr("d", "trusted.overlay.redirect", "trusted.overlay.metacopy")},
+		{name: "overlay opaque xattr dropped", lower: only(dirE("d"), file("d/lower", "l")),
+			layer: only(testutil.Entry{Type: tar.TypeDir, Name: "d", Mode: 0o755,
+				Xattrs: map[string]string{"trusted.overlay.opaque": "y", "user.overlay.opaque": "y"}}),
+			check: func(t *testing.T, root string, m Mode) {
+				noXattr("d", "trusted.overlay.opaque", "user.overlay.opaque")(t, root, m)
+				if m == Flat {
+					content("d/lower", "l")(t, root, m)
+				}
+			}},
+		{name: "overlay xattr on a file dropped", layer: only(testutil.Entry{Name: "f", Content: []byte("x"),
+			Xattrs: map[string]string{"trusted.overlay.redirect": "/etc/shadow", "user.overlay.origin": "x", "user.kept": "v"}}),
+			check: func(t *testing.T, root string, m Mode) {
+				noXattr("f", "trusted.overlay.redirect", "user.overlay.origin")(t, root, m)
+				v := make([]byte, 8)
+				if n, err := unix.Lgetxattr(filepath.Join(root, "f"), "user.kept", v); err != nil || string(v[:n]) != "v" {
+					t.Errorf("user.kept = %q, %v", v[:n], err)
+				}
+			}},
 		{name: "file replaced by dir", lower: only(file("x", "f")), layer: only(dirE("x"), file("x/y", "z")), check: content("x/y", "z")},
 		{name: "dir replaced by symlink", lower: only(dirE("x"), file("x/y", "z")), layer: func(out string) entries { return entries{symlinkE("x", out)} },
 			check: isType("x", unix.S_IFLNK)},

@@ -30,8 +30,13 @@ type Options struct {
 	// not list) wait only then.
 	WaitLowers func() error
 	// Skipped is called for entries or attributes not applied in rootless
-	// mode (device nodes, privileged xattrs). May be nil.
+	// mode (device nodes, privileged xattrs), and in every mode for the
+	// overlayfs xattrs (trusted.overlay.*, user.overlay.*) a layer carries.
+	// May be nil.
 	Skipped func(name, reason string)
+	// Budget, when set, caps the uncompressed bytes ApplyLayer reads
+	// (shared with the other layers of the image). May be nil.
+	Budget *Budget
 }
 
 // Stats counts what Apply did.

@@ -88,6 +88,16 @@ func TestLayerRules(t *testing.T) {
 		{"duplicate entries in one layer: the last wins", [][]testutil.Entry{
 			{F("a", "one"), F("a", "two"), D("b"), F("b", "file now")},
 		}, []string{"a f:two", "b f:file now"}},
+		{"opaque marker at the layer root hides every lower entry", [][]testutil.Entry{
+			{D("d"), F("d/a", "a"), F("top", "t")},
+			{F("b", "b")},
+			{F(".wh..wh..opq", ""), F("c", "c"), D("d"), F("d/e", "e")},
+		}, []string{"c f:c", "d d:755", "d/e f:e"}},
+		{"opaque layer root: a later parent takes nothing from below it", [][]testutil.Entry{
+			{dirMode("x", 0o700), F("x/old", "o")},
+			{F(".wh..wh..opq", ""), F("b", "b")},
+			{F("x/y", "y")},
+		}, []string{"b f:b", "x d:755", "x/y f:y"}},
 		{"whiteout of something absent", [][]testutil.Entry{
 			{D("d"), F("d/a", "a")},
 			{F(".wh.nothing", ""), F("d/.wh.nothing", "")},
@@ -134,6 +144,7 @@ func applyBothWays(t *testing.T, layers [][]testutil.Entry) (flat, merged string
 		}
 		lowers = append([]string{dir}, lowers...)
 	}
+	lowers = reversed(VisibleLayers(reversed(lowers)))
 	if len(lowers) == 1 { // overlayfs wants two layers at least
 		empty := filepath.Join(base, "empty")
 		os.Mkdir(empty, 0o755)
@@ -178,4 +189,14 @@ func describe(t *testing.T, dir string) string {
 	}
 	sort.Strings(lines)
 	return strings.Join(lines, "\n")
+}
+
+// reversed returns dirs in the opposite order (overlayfs lists the
+// top-most layer first, VisibleLayers the bottom-most).
+func reversed(dirs []string) []string {
+	out := make([]string, len(dirs))
+	for i, d := range dirs {
+		out[len(dirs)-1-i] = d
+	}
+	return out
 }

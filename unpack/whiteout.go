@@ -148,9 +148,9 @@ func (a *applier) markOpaque(pfd int, base string) error {
 		return fmt.Errorf("open dir: %w", err)
 	}
 	defer unix.Close(fd)
-	attr := "trusted.overlay.opaque"
+	attr := opaqueAttrs[0]
 	if a.opts.Rootless {
-		attr = "user.overlay.opaque"
+		attr = opaqueAttrs[1]
 	}
 	if err := unix.Fsetxattr(fd, attr, []byte("y"), 0); err != nil {
 		return fmt.Errorf("set %s: %w", attr, err)

@@ -117,6 +117,13 @@ func breakoutCases() []e2eBreakout {
 		{name: "whiteout through a lower symlink to the sentinel",
 			lower: func(out string) []testutil.Entry { return []testutil.Entry{sym("l", out)} },
 			layer: ents(file("l/.wh.secret", ""), file("l/sub/.wh.file", ""))},
+		// overlayfs xattrs that would redirect or hide paths at run time.
+		{name: "overlay redirect xattr to the sentinel", layer: func(out string) []testutil.Entry {
+			return []testutil.Entry{{Type: tar.TypeDir, Name: "d", Mode: 0o755,
+				Xattrs: map[string]string{"trusted.overlay.redirect": out, "user.overlay.redirect": out}}, file("d/"+evilName, "pwned")}
+		}},
+		{name: "overlay opaque xattr on the root", layer: ents(testutil.Entry{Type: tar.TypeDir, Name: "./", Mode: 0o755,
+			Xattrs: map[string]string{"trusted.overlay.opaque": "y"}})},
 		{name: "opaque marker through a lower relative symlink",
 			lower: ents(sym("l", "../outside")),
 			layer: ents(file("l/.wh..wh..opq", ""), file("l/sub/.wh..wh..opq", ""))},

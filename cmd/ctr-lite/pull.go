@@ -21,6 +21,7 @@ func newPullCmd(g *globals) *cobra.Command {
 		concurrency int
 		quiet       bool
 		unpackToo   bool
+		limits      pullLimits
 	)
 	cmd := &cobra.Command{
 		Use:     "pull [flags] IMAGE...",
@@ -56,7 +57,7 @@ another platform than the one asked for is pulled as it is, with a warning
 					return err
 				}
 				res, err := pipeline.Pull(cmd.Context(), st, rc, ref, pipeline.Options{
-					Pull:   image.PullOptions{Platform: p, MaxConcurrent: concurrency, Progress: progress.Auto(out, quiet)},
+					Pull:   limits.apply(image.PullOptions{Platform: p, MaxConcurrent: concurrency, Progress: progress.Auto(out, quiet)}),
 					Unpack: unpackToo,
 				})
 				if err != nil {
@@ -89,6 +90,7 @@ another platform than the one asked for is pulled as it is, with a warning
 	f.IntVar(&concurrency, "max-concurrent-downloads", 3, "blobs downloaded at once")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print only the digest (an index's, for a multi-platform image)")
 	f.BoolVar(&unpackToo, "unpack", false, "also unpack the layers into snapshots, while they download")
+	limits.add(f)
 	return cmd
 }
 

@@ -25,6 +25,7 @@ type runFlags struct {
 	memory      string
 	platform    string
 	interactive bool
+	pull        pullLimits
 }
 
 func (rf *runFlags) add(cmd *cobra.Command) {
@@ -48,6 +49,7 @@ func (rf *runFlags) add(cmd *cobra.Command) {
 	f.Int64Var(&rf.so.PidsLimit, "pids-limit", 0, "most processes the container may have")
 	f.StringVar(&rf.so.CgroupParent, "cgroup-parent", "", "parent cgroup (default ctr-lite)")
 	f.StringVar(&rf.platform, "platform", "", "platform `os/arch[/variant]` of the image (default: this machine's)")
+	rf.pull.add(f)
 }
 
 // options resolves the flags that need parsing.
@@ -120,7 +122,7 @@ command cannot be executed, 127 that it was not found.`,
 			}
 			code, err := launch.Run(cmd.Context(), st, rc, launch.Options{
 				Image: ref, Name: name, Remove: rm, Stdin: rf.interactive, Spec: so, Runtime: runtime,
-				Pull:   image.PullOptions{Platform: p, Progress: progress.Auto(cmd.ErrOrStderr(), false)},
+				Pull:   rf.pull.apply(image.PullOptions{Platform: p, Progress: progress.Auto(cmd.ErrOrStderr(), false)}),
 				Notice: func(s string) { fmt.Fprintln(cmd.ErrOrStderr(), "ctr-lite:", s) },
 			}, runner.Stdio{In: cmd.InOrStdin(), Out: cmd.OutOrStdout(), Err: cmd.ErrOrStderr()})
 			var xe *errdefs.ExitError
@@ -176,7 +178,7 @@ setuid-root files and device nodes are reachable by root only, as with umoci.`,
 				return err
 			}
 			if _, err := launch.Bundle(cmd.Context(), st, rc, ref, args[1], so,
-				image.PullOptions{Platform: p, Progress: progress.Auto(cmd.ErrOrStderr(), false)}); err != nil {
+				rf.pull.apply(image.PullOptions{Platform: p, Progress: progress.Auto(cmd.ErrOrStderr(), false)})); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s/config.json and %s/rootfs\n", args[1], args[1])

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/ctrlite/ctr-lite/pkg/image"
+	"github.com/ctrlite/ctr-lite/pkg/inspect"
 	"github.com/ctrlite/ctr-lite/pkg/pipeline"
 	"github.com/ctrlite/ctr-lite/pkg/progress"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
@@ -19,6 +20,8 @@ func newUnpackCmd(g *globals) *cobra.Command {
 		platform string
 		rootless bool
 		quiet    bool
+		limits   pullLimits
+		maxSize  string
 	)
 	cmd := &cobra.Command{
 		Use:     "unpack [flags] IMAGE DIR",
@@ -55,11 +58,18 @@ files are owned by the caller.`,
 			if err != nil {
 				return err
 			}
+			var maxUncompressed int64
+			if maxSize != "" {
+				if maxUncompressed, err = inspect.ParseSize(maxSize); err != nil || maxUncompressed <= 0 {
+					return usageError("--max-uncompressed %q: want a size such as 2GB or 500MiB", maxSize)
+				}
+			}
 			// An image that is not stored is unpacked while it downloads.
 			res, err := pipeline.Flatten(cmd.Context(), st, rc, ref, args[1], pipeline.Options{
-				Pull:     image.PullOptions{Platform: p, Progress: progress.Auto(cmd.ErrOrStderr(), quiet)},
-				Rootless: rootless,
-				Private:  true,
+				Pull:            limits.apply(image.PullOptions{Platform: p, Progress: progress.Auto(cmd.ErrOrStderr(), quiet)}),
+				Rootless:        rootless,
+				Private:         true,
+				MaxUncompressed: maxUncompressed,
 			})
 			if n := len(res.Skipped); n > 0 {
 				fmt.Fprintf(cmd.ErrOrStderr(), "warning: rootless unpack skipped %d device nodes: %s\n", n, strings.Join(res.Skipped, " "))
@@ -79,5 +89,7 @@ files are owned by the caller.`,
 	f.StringVar(&platform, "platform", "", "platform `os/arch[/variant]` (default: this machine's)")
 	f.BoolVar(&rootless, "rootless", false, "no device nodes, files owned by the caller (automatic when not root)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print nothing on success")
+	f.StringVar(&maxSize, "max-uncompressed", "", "fail (leaving DIR empty) when the layers uncompress to more than `SIZE` in all, e.g. 2GB")
+	limits.add(f)
 	return cmd
 }

@@ -30,6 +30,7 @@ const (
 	FaultHugeLen     FaultKind = "huge-length"  // announce a 5 GB Content-Length, send the real body
 	FaultSelfIndex   FaultKind = "self-index"   // manifest: an index whose only child is (claims to be) itself
 	FaultIgnoreRange FaultKind = "ignore-range" // drop the Range header: answer 200 with the whole body
+	FaultTrickle     FaultKind = "trickle"      // after After bytes, send one byte every Duration (default 1s)
 )
 
 // Fault is one programmed misbehaviour. It applies to requests whose method
@@ -286,6 +287,9 @@ func (p *FaultProxy) handle(w http.ResponseWriter, r *http.Request, f *Fault) (i
 	if r.Method == http.MethodHead {
 		return resp.StatusCode, 0
 	}
+	if f != nil && f.Kind == FaultTrickle {
+		return resp.StatusCode, trickle(r.Context(), w, body, f.After, f.Duration)
+	}
 	if f != nil && (f.Kind == FaultCut || f.Kind == FaultStall) {
 		n, _ := io.CopyN(w, body, f.After)
 		if fl, ok := w.(http.Flusher); ok {
@@ -310,6 +314,34 @@ func (p *FaultProxy) handle(w http.ResponseWriter, r *http.Request, f *Fault) (i
 	}
 	n, _ := io.Copy(w, body)
 	return resp.StatusCode, n
+}
+
+// trickle copies after bytes of body to w, then one byte every every
+// (default 1s) until body ends or ctx is done; it returns the bytes sent.
+func trickle(ctx context.Context, w http.ResponseWriter, body io.Reader, after int64, every time.Duration) int64 {
+	if every <= 0 {
+		every = time.Second
+	}
+	fl, _ := w.(http.Flusher)
+	n, _ := io.CopyN(w, body, after)
+	one := make([]byte, 1)
+	for {
+		if fl != nil {
+			fl.Flush()
+		}
+		select {
+		case <-ctx.Done():
+			return n
+		case <-time.After(every):
+		}
+		if _, err := io.ReadFull(body, one); err != nil {
+			return n
+		}
+		if _, err := w.Write(one); err != nil {
+			return n
+		}
+		n++
+	}
 }
 
 func qs(r *http.Request) string {

@@ -92,7 +92,10 @@ func Decompress(r io.Reader, mediaType string) (io.ReadCloser, Kind, error) {
 	case Zstd:
 		// The frame checksum is skipped: every layer's uncompressed stream
 		// is checked against its diffID (sha256) by whoever reads it.
-		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.IgnoreChecksum(true))
+		// The window is capped so a frame cannot make the decoder hold
+		// hundreds of MiB (zstd allows up to 3.75 TB; the library 512 MiB).
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
+			zstd.IgnoreChecksum(true), zstd.WithDecoderMaxWindow(MaxZstdWindow))
 		if err != nil {
 			return nil, kind, fmt.Errorf("open zstd layer: %w", err)
 		}
@@ -101,6 +104,19 @@ func Decompress(r io.Reader, mediaType string) (io.ReadCloser, Kind, error) {
 	return io.NopCloser(br), kind, nil
 }
 
+// MaxZstdWindow is the largest zstd window a layer may ask for: every
+// compression level up to `--ultra -21` stays within it (-19 uses 8 MiB);
+// larger windows are refused with an error naming the limit.
+const MaxZstdWindow = 64 << 20
+
 type zstdCloser struct{ *zstd.Decoder }
+
+func (z zstdCloser) Read(p []byte) (int, error) {
+	n, err := z.Decoder.Read(p)
+	if errors.Is(err, zstd.ErrWindowSizeExceeded) {
+		err = fmt.Errorf("zstd layer asks for a window larger than %d MiB: %w", MaxZstdWindow>>20, err)
+	}
+	return n, err
+}
 
 func (z zstdCloser) Close() error { z.Decoder.Close(); return nil }

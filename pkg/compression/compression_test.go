@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
@@ -82,5 +83,47 @@ func TestDecompressShortInput(t *testing.T) {
 	got, _ := io.ReadAll(rc)
 	if !bytes.Equal(got, []byte{1}) {
 		t.Fatalf("got %v", got)
+	}
+}
+
+// zstdFrame is a hand-made zstd frame: no single-segment flag, so the
+// window descriptor byte (exponent<<3, windowLog = 10+exponent) says how
+// much history the decoder must keep, and one raw last block holding data.
+func zstdFrame(windowLog byte, data string) []byte {
+	f := []byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, (windowLog - 10) << 3}
+	n := len(data)
+	f = append(f, byte(n<<3|1), byte(n>>5), byte(n>>13))
+	return append(f, data...)
+}
+
+func TestZstdWindowCap(t *testing.T) {
+	tests := []struct {
+		name      string
+		windowLog byte
+		wantErr   bool
+	}{
+		{"1 MiB window", 20, false},
+		{"64 MiB window", 26, false},
+		{"128 MiB window", 27, true},
+		{"512 MiB window", 29, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rc, kind, err := Decompress(bytes.NewReader(zstdFrame(tt.windowLog, "tar")), "")
+			if err != nil || kind != Zstd {
+				t.Fatalf("kind=%v err=%v", kind, err)
+			}
+			defer rc.Close()
+			got, err := io.ReadAll(rc)
+			if !tt.wantErr {
+				if err != nil || string(got) != "tar" {
+					t.Fatalf("got %q, %v", got, err)
+				}
+				return
+			}
+			if !errors.Is(err, zstd.ErrWindowSizeExceeded) || !strings.Contains(err.Error(), "64 MiB") {
+				t.Fatalf("err = %v, want the window refused naming 64 MiB", err)
+			}
+		})
 	}
 }

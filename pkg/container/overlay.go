@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/ctrlite/ctr-lite/unpack"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -13,8 +14,10 @@ import (
 // and returns the rootfs mountpoint (Spec.Root.Path) and the overlay mount
 // to pass as runner.Config.RootMounts. layers are the image's layer
 // directories bottom first, as snapshot.Prepare returns them. One layer is
-// fine: an upper dir is always given.
+// fine: an upper dir is always given. Layers below one whose root is
+// opaque are left out (unpack.VisibleLayers).
 func (s *Store) PrepareOverlay(id string, layers []string) (string, []specs.Mount, error) {
+	layers = unpack.VisibleLayers(layers)
 	lowers := make([]string, len(layers))
 	for i, d := range layers {
 		lowers[len(layers)-1-i] = d // overlayfs lists the top-most first

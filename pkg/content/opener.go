@@ -2,6 +2,8 @@ package content
 
 import (
 	"context"
+	"fmt"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"io"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -14,12 +16,21 @@ import (
 type Opener func(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error)
 
 // Opener returns an Opener of the blobs committed to s; errdefs.ErrNotFound for
-// the others.
+// the others, errdefs.ErrSizeMismatch when the stored blob is not desc.Size long.
 func (s *Store) Opener() Opener {
 	return func(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
 		f, err := s.Open(ctx, desc.Digest)
 		if err != nil {
 			return nil, err
+		}
+		fi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("blob %s: %w", desc.Digest, err)
+		}
+		if fi.Size() != desc.Size {
+			f.Close()
+			return nil, fmt.Errorf("blob %s: stored with %d bytes, descriptor says %d: %w", desc.Digest, fi.Size(), desc.Size, errdefs.ErrSizeMismatch)
 		}
 		return f, nil
 	}

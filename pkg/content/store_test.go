@@ -346,3 +346,32 @@ func TestWalk(t *testing.T) {
 		t.Fatalf("Walk did not return fn's error: %v", err)
 	}
 }
+
+// TestStoredBlobSizeMismatch checks a descriptor naming a stored blob's
+// digest with another size is refused, not taken as "already there".
+func TestStoredBlobSizeMismatch(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	data, desc := randomBlob(t, 1000)
+	if err := s.WriteBlob(ctx, desc, bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int64{999, 1001, 1 << 62} {
+		bad := desc
+		bad.Size = size
+		if _, err := s.Writer(ctx, bad); !isErr(err, errdefs.ErrSizeMismatch) {
+			t.Errorf("size %d: Writer err = %v, want errdefs.ErrSizeMismatch", size, err)
+		}
+		if err := s.WriteBlob(ctx, bad, bytes.NewReader(data)); !isErr(err, errdefs.ErrSizeMismatch) {
+			t.Errorf("size %d: WriteBlob err = %v, want errdefs.ErrSizeMismatch", size, err)
+		}
+		if _, err := s.Opener()(ctx, bad); !isErr(err, errdefs.ErrSizeMismatch) {
+			t.Errorf("size %d: Opener err = %v, want errdefs.ErrSizeMismatch", size, err)
+		}
+	}
+	rc, err := s.Opener()(ctx, desc)
+	if err != nil {
+		t.Fatalf("Opener with the right size: %v", err)
+	}
+	rc.Close()
+}

@@ -3,9 +3,8 @@ package content
 import (
 	"context"
 	"encoding/json"
-	"strings"
-
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"strings"
 
 	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 )

@@ -36,7 +36,8 @@ type Writer struct {
 
 // Writer opens the ingest for desc, waiting (until ctx ends) for any other
 // writer of the same blob. When the blob is already committed, before or
-// after the wait, it returns errdefs.ErrExists. desc.Size must be the exact size.
+// after the wait, it returns errdefs.ErrExists, or errdefs.ErrSizeMismatch when the stored
+// blob's size is not desc.Size. desc.Size must be the exact size.
 // Existing partial bytes are re-hashed: Offset tells where to resume.
 func (s *Store) Writer(ctx context.Context, desc ocispec.Descriptor) (*Writer, error) {
 	if err := checkDigest(desc.Digest); err != nil {
@@ -45,17 +46,17 @@ func (s *Store) Writer(ctx context.Context, desc ocispec.Descriptor) (*Writer, e
 	if desc.Size < 0 {
 		return nil, fmt.Errorf("write %s: negative size %d: %w", desc.Digest, desc.Size, errdefs.ErrSizeMismatch)
 	}
-	if _, err := s.Info(ctx, desc.Digest); err == nil {
-		return nil, fmt.Errorf("write %s: %w", desc.Digest, errdefs.ErrExists)
+	if err := s.committed(ctx, desc); err != nil {
+		return nil, fmt.Errorf("write %s: %w", desc.Digest, err)
 	}
 	unlock, err := dataroot.LockFile(ctx, s.ingestPath(desc.Digest)+".lock", dataroot.Exclusive)
 	if err != nil {
 		return nil, fmt.Errorf("write %s: %w", desc.Digest, err)
 	}
-	if _, err := s.Info(ctx, desc.Digest); err == nil {
+	if err := s.committed(ctx, desc); err != nil {
 		os.Remove(s.ingestPath(desc.Digest) + ".lock") // we hold it: nobody else can be using it
 		unlock()
-		return nil, fmt.Errorf("write %s: %w", desc.Digest, errdefs.ErrExists)
+		return nil, fmt.Errorf("write %s: %w", desc.Digest, err)
 	}
 	w := &Writer{s: s, desc: desc, h: sha256.New(), unlock: unlock}
 	if err := w.openPartial(); err != nil {
@@ -63,6 +64,19 @@ func (s *Store) Writer(ctx context.Context, desc ocispec.Descriptor) (*Writer, e
 		return nil, fmt.Errorf("write %s: %w", desc.Digest, err)
 	}
 	return w, nil
+}
+
+// committed returns errdefs.ErrExists when desc's blob is stored with desc's size,
+// errdefs.ErrSizeMismatch when it is stored with another, nil when it is absent.
+func (s *Store) committed(ctx context.Context, desc ocispec.Descriptor) error {
+	in, err := s.Info(ctx, desc.Digest)
+	if err != nil {
+		return nil
+	}
+	if in.Size != desc.Size {
+		return fmt.Errorf("stored blob has %d bytes, descriptor says %d: %w", in.Size, desc.Size, errdefs.ErrSizeMismatch)
+	}
+	return errdefs.ErrExists
 }
 
 // openPartial opens the partial file and hashes what it already holds.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ctrlite/ctr-lite/pkg/content"
@@ -36,7 +37,24 @@ type PullOptions struct {
 	// before the layers are: an unpacker can start on each layer while it
 	// downloads (see content.Store.Follow).
 	Ready func(*Image)
+	// Timeout, when set, bounds the whole pull.
+	Timeout time.Duration
+	// MinRate is the slowest the blob downloads may go, all together;
+	// default DefaultMinRate. Bytes < 0 turns the check off.
+	MinRate MinRate
 }
+
+// MinRate is a minimum transfer rate: at least Bytes in every Interval.
+type MinRate struct {
+	Bytes    int64
+	Interval time.Duration
+}
+
+// DefaultMinRate fails a pull that gets less than 1 KiB in 90 s: a server
+// that trickles bytes would otherwise hold the pull (and the gc waiting on
+// its lease) forever. The interval is longer than the registry client's
+// 60 s idle timeout, so a download that stalls once and resumes passes.
+var DefaultMinRate = MinRate{Bytes: 1 << 10, Interval: 90 * time.Second}
 
 // PullResult says what a pull did.
 type PullResult struct {
@@ -69,14 +87,28 @@ func Pull(ctx context.Context, st *content.Store, f Fetcher, ref reference.Refer
 	if opts.Platform.OS == "" {
 		opts.Platform = HostPlatform()
 	}
+	if opts.MinRate == (MinRate{}) {
+		opts.MinRate = DefaultMinRate
+	}
 	release, err := st.Root().Lease(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("pull %s: %w", ref, err)
 	}
 	defer release()
-	p := &puller{st: st, f: f, ref: ref, opts: opts}
+	ctx, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
+	if opts.Timeout > 0 {
+		var stop context.CancelFunc
+		ctx, stop = context.WithTimeoutCause(ctx, opts.Timeout,
+			fmt.Errorf("not done after %s (--timeout): %w", opts.Timeout, context.DeadlineExceeded))
+		defer stop()
+	}
+	p := &puller{st: st, f: f, ref: ref, opts: opts, abort: abort}
 	img, err := p.pull(ctx)
 	if err != nil {
+		if cause := context.Cause(ctx); ctx.Err() != nil && cause != ctx.Err() {
+			err = cause // the deadline or the rate check, not what it interrupted
+		}
 		return nil, fmt.Errorf("pull %s: %w", ref, err)
 	}
 	c := img.Config
@@ -94,6 +126,9 @@ type puller struct {
 	mu                sync.Mutex
 	fetched, existing int
 	bytes             int64
+
+	abort    context.CancelCauseFunc // ends the pull with a cause
+	received atomic.Int64            // blob bytes so far, for the rate check
 }
 
 func (p *puller) pull(ctx context.Context) (*Image, error) {
@@ -112,6 +147,10 @@ func (p *puller) pull(ctx context.Context) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	if n := len(img.Manifest.Layers); n > mediatype.MaxLayers {
+		return nil, fmt.Errorf("%w: manifest %s has %d layers, at most %d can be stacked", ErrInvalid, img.ManifestDesc.Digest, n, mediatype.MaxLayers)
+	}
+	go p.watchRate(ctx)
 	// The config comes first: it names the layers' diff IDs an unpacker
 	// started by Ready needs.
 	if err := p.blob(ctx, img.Manifest.Config, "config"); err != nil {
@@ -286,6 +325,7 @@ func (p *puller) download(ctx context.Context, w *content.Writer, desc ocispec.D
 				return n, err
 			}
 			n += int64(k)
+			p.received.Add(int64(k))
 			p.opts.Progress.Add(desc.Digest, int64(k))
 		}
 		if rerr == io.EOF {
@@ -294,6 +334,32 @@ func (p *puller) download(ctx context.Context, w *content.Writer, desc ocispec.D
 		if rerr != nil {
 			return n, errBody{rerr}
 		}
+	}
+}
+
+// watchRate aborts the pull when less than MinRate.Bytes of blobs arrive
+// in one MinRate.Interval; it returns when ctx ends.
+func (p *puller) watchRate(ctx context.Context) {
+	r := p.opts.MinRate
+	if r.Bytes < 0 || r.Interval <= 0 {
+		return
+	}
+	t := time.NewTicker(r.Interval)
+	defer t.Stop()
+	last := p.received.Load()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := p.received.Load()
+		if now-last < r.Bytes {
+			p.abort(fmt.Errorf("download too slow: %d bytes in the last %s, the minimum is %d: %w",
+				now-last, r.Interval, r.Bytes, context.DeadlineExceeded))
+			return
+		}
+		last = now
 	}
 }
 

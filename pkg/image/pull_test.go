@@ -1,8 +1,12 @@
 package image
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 	"io"
 	"log"
 	"net/http"
@@ -26,6 +30,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // memRegistry is ggcr's in-memory registry behind a handler that can count
@@ -304,5 +309,82 @@ func TestPullUnknownImage(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "nope") || strings.Count(err.Error(), "\n") > 0 {
 		t.Errorf("error should be one line naming the image: %q", err)
+	}
+}
+
+// TestPullStoredBlobWrongSize checks that a manifest naming a stored
+// layer's digest with another size fails the pull instead of counting the
+// layer as already there (and naming an image of 4611.7 PB).
+func TestPullStoredBlobWrongSize(t *testing.T) {
+	m := newMemRegistry(t)
+	img := testImage(t, 1)
+	good := m.push(t, "good:1", img)
+	st, rc := setup(t)
+	ctx := context.Background()
+	if _, err := Pull(ctx, st, rc, good, PullOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := img.RawManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var man ocispec.Manifest
+	if err := json.Unmarshal(raw, &man); err != nil {
+		t.Fatal(err)
+	}
+	man.Layers[0].Size = 1 << 62
+	liar := m.putManifest(t, "liar:1", man)
+	_, err = Pull(ctx, st, rc, liar, PullOptions{})
+	if !errors.Is(err, errdefs.ErrSizeMismatch) {
+		t.Fatalf("err = %v, want a size mismatch", err)
+	}
+	if !strings.Contains(err.Error(), man.Layers[0].Digest.String()) {
+		t.Errorf("error %q does not name the layer", err)
+	}
+	if names, _ := st.List(ctx); len(names) != 1 {
+		t.Errorf("names after the refused pull: %v", names)
+	}
+}
+
+// putManifest pushes a hand-made manifest as repo:tag.
+func (m *memRegistry) putManifest(t *testing.T, repoTag string, man ocispec.Manifest) reference.Reference {
+	t.Helper()
+	raw, err := json.Marshal(man)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo, tag, _ := strings.Cut(repoTag, ":")
+	req, _ := http.NewRequest(http.MethodPut, m.srv.URL+"/v2/"+repo+"/manifests/"+tag, bytes.NewReader(raw))
+	req.Header.Set("Content-Type", man.MediaType)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("push manifest: %s", resp.Status)
+	}
+	return mustParse(t, m.host+"/"+repoTag)
+}
+
+// TestPullRefusesTooManyLayers checks a manifest with more layers than
+// overlayfs can stack is refused before any blob is downloaded.
+func TestPullRefusesTooManyLayers(t *testing.T) {
+	m := newMemRegistry(t)
+	man := ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest,
+		Config: ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: digest.FromString("config"), Size: 6}}
+	man.SchemaVersion = 2
+	for i := range mediatype.MaxLayers + 1 {
+		man.Layers = append(man.Layers, ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayerGzip,
+			Digest: digest.FromString(fmt.Sprint(i)), Size: 100})
+	}
+	ref := m.putManifest(t, "many:1", man)
+	st, rc := setup(t)
+	_, err := Pull(context.Background(), st, rc, ref, PullOptions{})
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), fmt.Sprintf("%d layers, at most %d", mediatype.MaxLayers+1, mediatype.MaxLayers)) {
+		t.Fatalf("err = %v, want the layer count refused, naming the limit", err)
+	}
+	if n := m.blobGets.Load(); n != 0 {
+		t.Errorf("%d blobs downloaded before the refusal", n)
 	}
 }

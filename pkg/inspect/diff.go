@@ -180,8 +180,8 @@ func sortChanges(c []PathChange) {
 	sortSlice(c, func(a, b PathChange) bool { return a.Path < b.Path })
 }
 
-// WriteDiffTable prints one line per changed path and a summary, or the
-// layer comparison.
+// WriteDiffTable prints one line per changed path (names escaped:
+// tableText) and a summary, or the layer comparison.
 func WriteDiffTable(w io.Writer, rep DiffReport) error {
 	if rep.Layers != nil {
 		tw := newTable(w)
@@ -209,7 +209,7 @@ func WriteDiffTable(w io.Writer, rep DiffReport) error {
 			}
 			detail = strings.Join(parts, ", ")
 		}
-		fmt.Fprintf(tw, "%s\t%+d\t%s\t%s\n", mark, c.SizeDelta, c.Path, detail)
+		fmt.Fprintf(tw, "%s\t%+d\t%s\t%s\n", mark, c.SizeDelta, tableText(c.Path), detail)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -237,7 +237,7 @@ func fieldValue(e *Entry, f string) string {
 	case "digest":
 		return units.ShortDigest(e.Digest)
 	case "link_target":
-		return e.LinkTarget
+		return tableText(e.LinkTarget)
 	}
 	return ""
 }

@@ -65,17 +65,18 @@ func Files(ctx context.Context, src Source, opts FilesOptions) (FilesReport, err
 	return rep, nil
 }
 
-// WriteFilesTable prints one line per entry, ls -l style.
+// WriteFilesTable prints one line per entry, ls -l style, names escaped
+// (tableText).
 func WriteFilesTable(w io.Writer, rep FilesReport) error {
 	tw := newTable(w)
 	fmt.Fprintln(tw, "MODE\tUID:GID\tSIZE\tDIGEST\tLAYER\tPATH")
 	for _, e := range rep.Entries {
-		name := e.Path
+		name := tableText(e.Path)
 		switch e.Type {
 		case TypeSymlink:
-			name += " -> " + e.LinkTarget
+			name += " -> " + tableText(e.LinkTarget)
 		case TypeHardlink:
-			name += " link to " + e.LinkTarget
+			name += " link to " + tableText(e.LinkTarget)
 		}
 		fmt.Fprintf(tw, "%s\t%d:%d\t%d\t%s\t%d\t%s\n", e.ModeString(), e.UID, e.GID, e.Size, units.ShortDigest(e.Digest), e.Layer, name)
 	}

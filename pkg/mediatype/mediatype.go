@@ -18,6 +18,12 @@ const (
 // memory, from a registry, the store or an archive.
 const MaxManifestSize = 4 << 20
 
+// MaxLayers is the most layers an image may have: overlayfs stacks at
+// most 500 layers (the kernel's OVL_MAX_STACK, reached on Linux 6.8 and
+// later through lowerdir+), so no container could run on more. Pull
+// refuses a manifest above it before downloading any blob.
+const MaxLayers = 500
+
 // IsIndex reports whether mt is an OCI image index or a Docker manifest list.
 func IsIndex(mt string) bool {
 	return mt == ocispec.MediaTypeImageIndex || mt == DockerManifestList

@@ -25,6 +25,9 @@ type Options struct {
 	Rootless bool
 	// Private makes Flatten's dir mode 0700 as root (rootfs.Options.Private).
 	Private bool
+	// MaxUncompressed, when positive, caps the bytes Flatten's layers may
+	// uncompress to, in all.
+	MaxUncompressed int64
 }
 
 // Result says what a call did; see the package doc for what is set when.
@@ -80,10 +83,11 @@ func Flatten(ctx context.Context, st *content.Store, f image.Fetcher, ref refere
 	err := with(ctx, st, f, ref, false, opts.Pull, res, func(ctx context.Context, img *image.Image, open content.Opener) error {
 		var err error
 		res.Stats, err = rootfs.Flatten(ctx, st, img, dir, rootfs.Options{
-			Rootless: opts.Rootless,
-			Private:  opts.Private,
-			Skipped:  func(name, _ string) { res.Skipped = append(res.Skipped, name) },
-			Open:     open,
+			Rootless:        opts.Rootless,
+			Private:         opts.Private,
+			Skipped:         func(name, _ string) { res.Skipped = append(res.Skipped, name) },
+			Open:            open,
+			MaxUncompressed: opts.MaxUncompressed,
 		})
 		return err
 	})

@@ -29,7 +29,7 @@ var errNoWorkDir = errors.New("no work directory beside the target")
 // removes, an opaque directory empties, a directory dir does not have yet
 // and every non-directory move in by one rename. A hardlink to a lower
 // layer's file was copied up with its whole group, so links stay links.
-func flattenParallel(ctx context.Context, img *image.Image, dir string, open content.Opener, opts Options) (unpack.Stats, error) {
+func flattenParallel(ctx context.Context, img *image.Image, dir string, open content.Opener, opts Options, budget *unpack.Budget) (unpack.Stats, error) {
 	var total unpack.Stats
 	work, err := os.MkdirTemp(filepath.Dir(dir), ".ctr-lite-unpack-")
 	if err != nil {
@@ -61,7 +61,7 @@ func flattenParallel(ctx context.Context, img *image.Image, dir string, open con
 			lowers[i-1-j] = dirs[j]
 		}
 		got, st, err := unpack.ApplyLayer(ctx, dirs[i], blob, descs[i].MediaType,
-			unpack.Options{Mode: unpack.Overlay, Lowers: lowers, WaitLowers: wait, Skipped: opts.Skipped})
+			unpack.Options{Mode: unpack.Overlay, Lowers: lowers, WaitLowers: wait, Skipped: opts.Skipped, Budget: budget})
 		if err != nil {
 			return fmt.Errorf("layer %d %s: %w", i+1, descs[i].Digest, err)
 		}
@@ -99,6 +99,12 @@ func mergeLayer(layerDir string, root int, rootPath string, markers bool) error 
 		return err
 	}
 	defer unix.Close(src)
+	if unpack.IsOpaque(src) {
+		// ".wh..wh..opq" at the layer root: the lower layers' tree goes.
+		if err := emptyDir(root, ""); err != nil {
+			return err
+		}
+	}
 	var moved []string
 	if err := mergeDir(src, root, "", &moved); err != nil {
 		return err
@@ -175,15 +181,9 @@ func mergeSubdir(src, dst int, name, path string, s *unix.Stat_t, moved *[]strin
 		return err
 	}
 	defer unix.Close(dfd)
-	if opaque(sfd) {
-		names, err := readNames(dfd)
-		if err != nil {
+	if unpack.IsOpaque(sfd) {
+		if err := emptyDir(dfd, path); err != nil {
 			return err
-		}
-		for _, n := range names {
-			if err := removeAt(dfd, n); err != nil {
-				return fmt.Errorf("opaque %q: %w", "/"+path, err)
-			}
 		}
 	}
 	if err := mergeDir(sfd, dfd, path, moved); err != nil {
@@ -216,15 +216,19 @@ func isOverlayXattr(name string) bool {
 	return false
 }
 
-// opaque reports whether a directory carries the overlay opaque marker.
-func opaque(fd int) bool {
-	buf := make([]byte, 4)
-	for _, attr := range []string{"trusted.overlay.opaque", "user.overlay.opaque"} {
-		if n, err := unix.Fgetxattr(fd, attr, buf); err == nil && string(buf[:n]) == "y" {
-			return true
+// emptyDir removes everything in the directory fd (in-tree path rel), for
+// an opaque marker.
+func emptyDir(fd int, rel string) error {
+	names, err := readNames(fd)
+	if err != nil {
+		return fmt.Errorf("opaque %q: %w", "/"+rel, err)
+	}
+	for _, n := range names {
+		if err := removeAt(fd, n); err != nil {
+			return fmt.Errorf("opaque %q: %w", "/"+rel, err)
 		}
 	}
-	return false
+	return nil
 }
 
 // copyXattrs sets src's extended attributes, but the overlay markers, on dst.
@@ -347,6 +351,27 @@ func joinRel(rel, name string) string {
 func sameFS(a, b string) bool {
 	var sa, sb unix.Stat_t
 	return unix.Stat(a, &sa) == nil && unix.Stat(b, &sb) == nil && sa.Dev == sb.Dev
+}
+
+// emptyTarget removes everything in dir (a failed unpack's partial tree),
+// never following a symlink, whatever modes the layers gave directories.
+func emptyTarget(dir string) error {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if emptyDir(fd, "") == nil {
+		return nil
+	}
+	// Not root: directories without write permission must be opened up.
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			unix.Fchmodat(unix.AT_FDCWD, p, 0o700, 0)
+		}
+		return nil
+	})
+	return emptyDir(fd, "")
 }
 
 // removeTree removes the work directory, whatever modes layers gave it.

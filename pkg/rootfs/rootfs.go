@@ -35,34 +35,51 @@ type Options struct {
 	// default, as root and for two layers or more, they are applied in
 	// parallel beside dir and merged into it with renames.
 	Sequential bool
+	// MaxUncompressed, when positive, fails the unpack once the layers'
+	// uncompressed streams pass this many bytes in all (unpack.ErrLimit).
+	MaxUncompressed int64
 }
 
 // Flatten writes img's root filesystem into dir, which must be empty or
-// absent. On error the partial tree is left for the caller to inspect or
-// remove. Nothing is written outside dir but, for the parallel path, a
-// temporary .ctr-lite-unpack-* directory beside it, removed at the end.
+// absent. On error (a bad layer, a full disk, a cancel) what was written
+// into dir is removed again, leaving dir empty. Nothing is written outside
+// dir but, for the parallel path, a temporary .ctr-lite-unpack-* directory
+// beside it, removed at the end.
 func Flatten(ctx context.Context, st *content.Store, img *image.Image, dir string, opts Options) (unpack.Stats, error) {
-	var total unpack.Stats
-	rootless := opts.Rootless || st.Root().Rootless()
 	if err := prepareDir(dir); err != nil {
-		return total, fmt.Errorf("unpack %s: %w", img.Name, err)
+		return unpack.Stats{}, fmt.Errorf("unpack %s: %w", img.Name, err)
 	}
+	rootless := opts.Rootless || st.Root().Rootless()
 	if opts.Private && !rootless {
 		if err := PrivateDir(dir); err != nil {
-			return total, fmt.Errorf("unpack %s: %w", img.Name, err)
+			return unpack.Stats{}, fmt.Errorf("unpack %s: %w", img.Name, err)
 		}
 		// A root entry in a layer sets dir's mode: put 0700 back, on
 		// every path.
 		defer os.Chmod(dir, 0o700)
 	}
+	stats, err := flatten(ctx, st, img, dir, opts)
+	if err != nil {
+		if cerr := emptyTarget(dir); cerr != nil {
+			err = fmt.Errorf("%w (cleaning up %s: %v)", err, dir, cerr)
+		}
+	}
+	return stats, err
+}
+
+func flatten(ctx context.Context, st *content.Store, img *image.Image, dir string, opts Options) (unpack.Stats, error) {
+	var total unpack.Stats
 	diffIDs := img.DiffIDs()
-	uo := unpack.Options{Mode: unpack.Flat, Rootless: rootless, Skipped: opts.Skipped}
+	uo := unpack.Options{Mode: unpack.Flat, Rootless: opts.Rootless || st.Root().Rootless(), Skipped: opts.Skipped}
+	if opts.MaxUncompressed > 0 {
+		uo.Budget = unpack.NewBudget(opts.MaxUncompressed)
+	}
 	open := opts.Open
 	if open == nil {
 		open = st.Opener()
 	}
 	if !opts.Sequential && !uo.Rootless && len(img.Manifest.Layers) > 1 {
-		stats, err := flattenParallel(ctx, img, dir, open, opts)
+		stats, err := flattenParallel(ctx, img, dir, open, opts, uo.Budget)
 		if !errors.Is(err, errNoWorkDir) {
 			if err != nil {
 				return stats, fmt.Errorf("unpack %s: %w", img.Name, err)

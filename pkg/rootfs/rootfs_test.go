@@ -3,6 +3,9 @@ package rootfs
 import (
 	"archive/tar"
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -14,6 +17,9 @@ import (
 	"github.com/ctrlite/ctr-lite/pkg/content"
 	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
+	"github.com/ctrlite/ctr-lite/unpack"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 var amd64 = testimage.Platform
@@ -100,6 +106,10 @@ func TestParallelFlattenEqualsSequential(t *testing.T) {
 			{d("a/", 0o755), f("a/1", "one")}, {f("a/1", "two"), f("a/2", "x")}, {f("a/.wh.2", "")},
 			{d("a/", 0o711), f("a/.wh..wh..opq", ""), f("a/3", "three")}, {f("a/1", "again")},
 		}},
+		{"opaque marker at a layer root", [][]testutil.Entry{
+			{d("a/", 0o755), f("a/1", "one"), f("top", "t")}, {f("b", "b")},
+			{f(".wh..wh..opq", ""), d("a/", 0o755), f("a/2", "two")}, {f("c", "c")},
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,4 +132,80 @@ func TestFlattenRefusesNonEmptyDir(t *testing.T) {
 	if err := prepareDir(dir); err == nil {
 		t.Fatal("a non-empty target was accepted")
 	}
+}
+
+// TestFlattenFailureLeavesTargetEmpty checks every failure path, in both
+// the sequential and the parallel unpack, removes what was written: a
+// decompression bomb over MaxUncompressed, a layer whose content does not
+// match its diffID, a cancelled context.
+func TestFlattenFailureLeavesTargetEmpty(t *testing.T) {
+	testutil.RequireRoot(t) // the parallel path
+	base := []testutil.Entry{testutil.Dir("etc"), testutil.File("etc/hosts", "h"), testutil.File("bin/sh", "x")}
+	bomb := []testutil.Entry{{Name: "zeros", Content: make([]byte, 8<<20)}}
+	tests := []struct {
+		name    string
+		layers  [][]testutil.Entry
+		opts    Options
+		corrupt bool // the last layer's diffID is wrong
+		cancel  bool
+		want    error
+	}{
+		{"bomb over the limit", [][]testutil.Entry{base, bomb}, Options{MaxUncompressed: 1 << 20}, false, false, unpack.ErrLimit},
+		{"diffID mismatch", [][]testutil.Entry{base, {testutil.File("x", "y")}}, Options{}, true, false, nil},
+		{"cancelled", [][]testutil.Entry{base, bomb}, Options{}, false, true, context.Canceled},
+	}
+	for _, tt := range tests {
+		for _, seq := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/sequential=%v", tt.name, seq), func(t *testing.T) {
+				st, err := content.Open(t.TempDir())
+				if err != nil {
+					t.Fatal(err)
+				}
+				var layers [][]byte
+				for _, l := range tt.layers {
+					layers = append(layers, testutil.Layer(t, l))
+				}
+				img := testimage.Store(t, st, "example.com/x:1", layers)
+				if tt.corrupt {
+					img.Config.RootFS.DiffIDs[len(layers)-1] = digest.FromString("not this layer")
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				opts := tt.opts
+				opts.Sequential = seq
+				if tt.cancel {
+					opts.Open = func(ctx context.Context, d ocispec.Descriptor) (io.ReadCloser, error) {
+						if d.Digest == img.Manifest.Layers[1].Digest {
+							cancel()
+						}
+						return st.Opener()(ctx, d)
+					}
+				}
+				dir := filepath.Join(t.TempDir(), "rootfs")
+				_, err = Flatten(ctx, st, img, dir, opts)
+				if err == nil || tt.want != nil && !errors.Is(err, tt.want) {
+					t.Fatalf("err = %v, want %v", err, tt.want)
+				}
+				if names := dirNames(t, dir); len(names) != 0 {
+					t.Errorf("partial tree left in the target: %v", names)
+				}
+				if left, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), ".ctr-lite-unpack-*")); len(left) != 0 {
+					t.Errorf("work directories left: %v", left)
+				}
+			})
+		}
+	}
+}
+
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		out = append(out, e.Name())
+	}
+	return out
 }

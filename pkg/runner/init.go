@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"runtime"
 	"strings"
@@ -101,20 +100,7 @@ func childMain() error {
 // /etc/passwd and /etc/group (after pivot_root: they are its files, and
 // any symlink resolves inside its root).
 func resolveUserInside(p *specs.Process, userSpec string) error {
-	open := func(name string) io.Reader {
-		f, err := os.Open(name)
-		if err != nil {
-			return nil
-		}
-		return f
-	}
-	passwd, group := open("/etc/passwd"), open("/etc/group")
-	for _, r := range []io.Reader{passwd, group} {
-		if c, ok := r.(io.Closer); ok {
-			defer c.Close()
-		}
-	}
-	u, home, err := rspec.ResolveUser(userSpec, passwd, group)
+	u, home, err := rspec.ResolveUserIn("/", userSpec)
 	if err != nil {
 		return &errdefs.ExitError{Code: CodeRunnerFailed, Err: err}
 	}

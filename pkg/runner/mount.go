@@ -3,6 +3,7 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 	"os"
 	"path"
 	"strings"
@@ -351,7 +352,7 @@ func mountRoot(m specs.Mount, root string) (uintptr, error) {
 		}
 		if len(data) > maxMountData {
 			return 0, fmt.Errorf("mount overlay rootfs: %d layers: options are %d bytes even with relative paths, the kernel takes %d; kernel 6.8 or later takes up to %d layers",
-				strings.Count(data, ":")+1, len(data), maxMountData, MaxLayers)
+				strings.Count(data, ":")+1, len(data), maxMountData, mediatype.MaxLayers)
 		}
 	}
 	if flags&unix.MS_BIND != 0 || m.Type == "bind" {
@@ -369,11 +370,6 @@ func mountRoot(m specs.Mount, root string) (uintptr, error) {
 	}
 	return 0, nil
 }
-
-// MaxLayers is the most layers an overlay root filesystem may stack
-// (overlayfs's OVL_MAX_STACK). Kernels before 6.8 take fewer: as many as
-// fit in a page of mount options, about 60 with snapshot paths.
-const MaxLayers = 500
 
 // errNoLowerdirPlus: the kernel's overlayfs does not take "lowerdir+".
 var errNoLowerdirPlus = errors.New("overlayfs lacks lowerdir+ (kernel < 6.8)")

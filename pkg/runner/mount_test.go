@@ -2,6 +2,7 @@ package runner
 
 import (
 	"fmt"
+	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,7 +29,7 @@ func TestRelativeOverlay(t *testing.T) {
 // docker's 127 and overlayfs's limit, which need lowerdir+ (kernel >= 6.8).
 func TestOverlayManyLayers(t *testing.T) {
 	testutil.RequireRoot(t)
-	for _, n := range []int{45, 127, MaxLayers - 1} { // the busybox layer makes n+1
+	for _, n := range []int{45, 127, mediatype.MaxLayers - 1} { // the busybox layer makes n+1
 		t.Run(fmt.Sprint(n+1, " layers"), func(t *testing.T) {
 			base, img := busybox(t)
 			snaps := filepath.Join(filepath.Dir(base), "snapshots")

@@ -52,8 +52,11 @@ func Compile(s *specs.LinuxSeccomp) ([]unix.SockFilter, error) {
 			seen[n] = true
 			if conds == nil {
 				g.Names = append(g.Names, n)
-			} else {
-				g.NamesWithCondtions = append(g.NamesWithCondtions, bpfseccomp.NameWithConditions{Name: n, Conditions: conds})
+				continue
+			}
+			// Alternatives of one name are ORed by the library.
+			for _, alt := range lowWords(n, conds) {
+				g.NamesWithCondtions = append(g.NamesWithCondtions, bpfseccomp.NameWithConditions{Name: n, Conditions: alt})
 			}
 		}
 		if len(g.Names)+len(g.NamesWithCondtions) == 0 {

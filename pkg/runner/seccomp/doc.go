@@ -7,6 +7,8 @@
 // falls back to clone, whose namespace flags are then checked), personality
 // limited to the harmless personas, and syscalls that need a capability
 // (mount, ptrace, reboot, module loading, clock setting...) allowed only when
-// the container is given that capability. The same profile is written into
+// the container is given that capability. Arguments the kernel reads as 32-bit
+// (socket's family, personality's persona) are compared on their low word
+// only, as the kernel uses them. The same profile is written into
 // bundles so runc and crun enforce it too.
 package seccomp

@@ -7,9 +7,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // fakeRoot writes a minimal rootfs with passwd and group files.
@@ -256,8 +258,44 @@ func TestBuildDefersUserWithoutRootfs(t *testing.T) {
 			t.Errorf("HOME set before the user is known: %s", kv)
 		}
 	}
-	u, home, err := ResolveUser("app", strings.NewReader("app:x:5:6::/h:/bin/sh\n"), strings.NewReader("g:x:9:app\n"))
+	root := t.TempDir()
+	os.Mkdir(filepath.Join(root, "etc"), 0o755)
+	os.WriteFile(filepath.Join(root, "etc/passwd"), []byte("app:x:5:6::/h:/bin/sh\n"), 0o644)
+	os.WriteFile(filepath.Join(root, "etc/group"), []byte("g:x:9:app\n"), 0o644)
+	u, home, err := ResolveUserIn(root, "app")
 	if err != nil || u.UID != 5 || u.GID != 6 || !slices.Equal(u.AdditionalGids, []uint32{9}) || home != "/h" {
-		t.Errorf("ResolveUser = %+v %q %v", u, home, err)
+		t.Errorf("ResolveUserIn = %+v %q %v", u, home, err)
+	}
+}
+
+// A passwd or group that is a FIFO (or any non-regular file) is refused at
+// once instead of blocking the open until a writer comes.
+func TestBuildRefusesFIFOPasswd(t *testing.T) {
+	for _, name := range []string{"passwd", "group"} {
+		t.Run(name, func(t *testing.T) {
+			root := fakeRoot(t)
+			p := filepath.Join(root, "etc", name)
+			os.Remove(p)
+			if err := unix.Mkfifo(p, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := Build(ocispec.ImageConfig{Cmd: []string{"x"}}, root, Options{User: "app"})
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), "/etc/"+name+" in the image is a FIFO, not a regular file") {
+					t.Errorf("err = %v, want /etc/%s refused", err, name)
+				}
+			case <-time.After(5 * time.Second):
+				// Unblock the open so the goroutine ends.
+				if f, err := os.OpenFile(p, os.O_WRONLY, 0); err == nil {
+					f.Close()
+				}
+				t.Fatalf("Build blocked on a FIFO /etc/%s", name)
+			}
+		})
 	}
 }

@@ -22,19 +22,24 @@ type resolved struct {
 // resolveUser resolves user[:group] against the container's own passwd and
 // group files (opened inside rootfs, symlinks resolved as if rootfs were /).
 func resolveUser(rootfs, spec string) (resolved, error) {
-	passwd := openInRoot(rootfs, "etc/passwd")
-	group := openInRoot(rootfs, "etc/group")
+	passwd, err := openInRoot(rootfs, "etc/passwd")
+	if err != nil {
+		return resolved{}, fmt.Errorf("resolve user %q: %w", spec, err)
+	}
 	defer closeReader(passwd)
+	group, err := openInRoot(rootfs, "etc/group")
+	if err != nil {
+		return resolved{}, fmt.Errorf("resolve user %q: %w", spec, err)
+	}
 	defer closeReader(group)
 	return resolveFrom(spec, passwd, group)
 }
 
-// ResolveUser resolves user[:group] (names or numbers) against passwd and
-// group file contents (either may be nil) and returns the process user and
-// its home directory. The runner uses it inside the container when Build
-// was given no rootfs to read.
-func ResolveUser(spec string, passwd, group io.Reader) (specs.User, string, error) {
-	r, err := resolveFrom(spec, passwd, group)
+// ResolveUserIn resolves user[:group] against the passwd and group files
+// of the tree at root, as Build does; the runner calls it inside the
+// container (root "/") when Build was given no rootfs to read.
+func ResolveUserIn(root, spec string) (specs.User, string, error) {
+	r, err := resolveUser(root, spec)
 	if err != nil {
 		return specs.User{}, "", err
 	}
@@ -67,23 +72,45 @@ func resolveFrom(spec string, passwd, group io.Reader) (resolved, error) {
 }
 
 // openInRoot opens rel inside root without escaping it; nil when absent
-// (an image without /etc/passwd can still use numeric ids).
-func openInRoot(root, rel string) io.Reader {
+// (an image without /etc/passwd can still use numeric ids). It opens with
+// O_NONBLOCK, so a FIFO cannot block it, and refuses anything but a
+// regular file.
+func openInRoot(root, rel string) (io.Reader, error) {
 	dir, err := os.Open(root)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	defer dir.Close()
-	fd, err := confine.Open(int(dir.Fd()), rel, unix.O_RDONLY)
+	fd, err := confine.Open(int(dir.Fd()), rel, unix.O_RDONLY|unix.O_NONBLOCK)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	f := os.NewFile(uintptr(fd), filepath.Join(root, rel))
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+	st, err := f.Stat()
+	if err != nil {
 		f.Close()
-		return nil
+		return nil, nil
 	}
-	return f
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("/%s in the image is %s, not a regular file", rel, kind(st.Mode()))
+	}
+	return f, nil
+}
+
+// kind names a non-regular file type.
+func kind(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	case m.IsDir():
+		return "a directory"
+	}
+	return "of type " + m.Type().String()
 }
 
 func closeReader(r io.Reader) {
