@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -172,6 +173,26 @@ func TestParseRules(t *testing.T) {
 	}
 }
 
+// A typo in a rules file is named with its line, in YAML's terms.
+func TestParseRulesUnknownFieldLine(t *testing.T) {
+	for in, want := range map[string]string{
+		"max_layers: 1\nmax_sise: 1\n":         "rules file line 2: unknown field max_sise",
+		"{\"max_layers\": 1,\n \"forbd\": []}": "rules file line 2: unknown field forbd",
+		"- max_size: 1\n":                      "rules file line 1: want a mapping",
+	} {
+		_, err := ParseRules([]byte(in))
+		if !errors.Is(err, ErrBadRules) || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "JSON") {
+			t.Errorf("ParseRules(%q) = %v, want %q", in, err, want)
+		}
+	}
+	if r, err := ParseRules([]byte("")); err != nil || !r.Empty() {
+		t.Errorf("empty rules: %+v %v", r, err)
+	}
+	if r, err := ParseRules([]byte("uncompressed: true\n")); err != nil || !r.Empty() {
+		t.Errorf("uncompressed alone is a rule: %+v %v", r, err)
+	}
+}
+
 func TestParseSize(t *testing.T) {
 	cases := []struct {
 		in   string
@@ -261,6 +282,37 @@ func TestJUnit(t *testing.T) {
 	for _, n := range []string{"max_layers", "no_root_user", "forbid **/id_rsa", "forbid **/.env", "no_new_setuid", "max_wasted_bytes"} {
 		if !names[n] {
 			t.Errorf("no testcase %q in %v", n, names)
+		}
+	}
+}
+
+// Every rule value and limit but a user name and a glob is a JSON number.
+func TestCheckJSONNumbers(t *testing.T) {
+	img, base, _ := checkImages(t, "")
+	rules := Rules{MaxSize: ptr(Size(50_000_000)), MinEfficiency: ptr(0.5), MaxWastedPercent: ptr(12.5),
+		MaxGrowth: ptr(Size(1000)), NoRootUser: true, Forbid: []string{"**/.env"}}
+	rep, err := Check(context.Background(), img, base, rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep.Image = "example.com/app:1.0"
+	b := jsonBytes(t, rep)
+	golden(t, "check-numbers.json", b)
+	var back struct {
+		Results []struct {
+			Rule         string
+			Value, Limit any
+		}
+	}
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range back.Results {
+		_, vnum := r.Value.(float64)
+		_, lnum := r.Limit.(float64)
+		wantNum := r.Rule != "no_root_user"
+		if vnum != wantNum || lnum != (wantNum && r.Rule != "forbid") {
+			t.Errorf("%s: value %#v limit %#v", r.Rule, r.Value, r.Limit)
 		}
 	}
 }

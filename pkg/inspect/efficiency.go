@@ -138,6 +138,15 @@ func efficiency(scans []*layerScan) (EfficiencyReport, *tree) {
 	return rep, lower
 }
 
+// Top returns the report with only the n most wasteful paths (all of them
+// when n <= 0); the totals still count every path.
+func (r EfficiencyReport) Top(n int) EfficiencyReport {
+	if n > 0 && len(r.WastedPaths) > n {
+		r.WastedPaths = r.WastedPaths[:n:n]
+	}
+	return r
+}
+
 // WriteEfficiencyTable prints the summary and the top largest wasted
 // paths (all of them when top <= 0).
 func WriteEfficiencyTable(w io.Writer, rep EfficiencyReport, top int) error {
@@ -148,10 +157,7 @@ func WriteEfficiencyTable(w io.Writer, rep EfficiencyReport, top int) error {
 	fmt.Fprintf(w, "deleted bytes:   %d (%s) hidden by whiteouts and opaque directories\n\n", rep.DeletedBytes, units.HumanSize(rep.DeletedBytes))
 	tw := newTable(w)
 	fmt.Fprintln(tw, "COUNT\tWASTED\tPATH")
-	for i, p := range rep.WastedPaths {
-		if top > 0 && i >= top {
-			break
-		}
+	for _, p := range rep.Top(top).WastedPaths {
 		fmt.Fprintf(tw, "%d\t%s\t%s\n", p.Count, units.HumanSize(p.Bytes), p.Path)
 	}
 	return tw.Flush()

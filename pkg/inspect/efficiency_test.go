@@ -77,6 +77,15 @@ func TestEfficiencyGolden(t *testing.T) {
 	}
 	golden(t, "wasteful-efficiency.txt", buf.Bytes())
 	golden(t, "wasteful-efficiency.json", jsonBytes(t, rep))
+	// --top N keeps the N most wasteful paths in the JSON too.
+	top := rep.Top(1)
+	golden(t, "wasteful-efficiency-top1.json", jsonBytes(t, top))
+	if len(top.WastedPaths) != 1 || top.WastedPaths[0] != rep.WastedPaths[0] || top.WastedBytes != rep.WastedBytes {
+		t.Errorf("Top(1) = %+v", top)
+	}
+	if all := rep.Top(0); len(all.WastedPaths) != len(rep.WastedPaths) {
+		t.Errorf("Top(0) kept %d of %d paths", len(all.WastedPaths), len(rep.WastedPaths))
+	}
 }
 
 func TestEfficiencyNoWaste(t *testing.T) {
