@@ -59,7 +59,9 @@ func TestInspectStoredAndRemote(t *testing.T) {
 	if out := e.must("inspect", "manifest", "--pretty", refs["debian"]); !strings.Contains(out, "\n  \"layers\": [") {
 		t.Errorf("inspect manifest --pretty:\n%s", out)
 	}
-	var layersJSON struct{ Config struct{ Digest digest.Digest } }
+	var layersJSON struct {
+		Config struct{ Digest digest.Digest }
+	}
 	if err := json.Unmarshal([]byte(man.out), &layersJSON); err != nil {
 		t.Fatal(err)
 	}

@@ -3,8 +3,8 @@ package inspect
 import (
 	"bytes"
 	"context"
-	"encoding/xml"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"strings"
 	"testing"
