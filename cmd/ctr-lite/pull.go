@@ -2,14 +2,17 @@ package main
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/ctrlite/ctr-lite/pkg/content"
 	"github.com/ctrlite/ctr-lite/pkg/image"
+	"github.com/ctrlite/ctr-lite/pkg/inspect"
 	"github.com/ctrlite/ctr-lite/pkg/pipeline"
 	"github.com/ctrlite/ctr-lite/pkg/progress"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/ctrlite/ctr-lite/pkg/units"
 	"github.com/ctrlite/ctr-lite/registry"
+	"github.com/opencontainers/go-digest"
 	"github.com/spf13/cobra"
 )
 
@@ -21,6 +24,7 @@ func newPullCmd(g *globals) *cobra.Command {
 		concurrency int
 		quiet       bool
 		unpackToo   bool
+		asJSON      bool
 	)
 	cmd := &cobra.Command{
 		Use:     "pull [flags] IMAGE...",
@@ -45,17 +49,27 @@ interrupted download resumes where it stopped.`,
 				return err
 			}
 			out := cmd.OutOrStdout()
+			reports := []pullReport{}
 			for _, a := range args {
 				ref, err := reference.Parse(a)
 				if err != nil {
 					return err
 				}
+				var rep image.Progress = progress.Auto(out, quiet)
+				rec := progress.NewRecord()
+				if asJSON {
+					rep = rec
+				}
 				res, err := pipeline.Pull(cmd.Context(), st, rc, ref, pipeline.Options{
-					Pull:   image.PullOptions{Platform: p, MaxConcurrent: concurrency, Progress: progress.Auto(out, quiet)},
+					Pull:   image.PullOptions{Platform: p, MaxConcurrent: concurrency, Progress: rep},
 					Unpack: unpackToo,
 				})
 				if err != nil {
 					return err
+				}
+				if asJSON {
+					reports = append(reports, newPullReport(ref, res, rec.Blobs()))
+					continue
 				}
 				pr := res.Pull
 				if quiet {
@@ -72,6 +86,9 @@ interrupted download resumes where it stopped.`,
 				}
 				fmt.Fprintf(out, "%s: %s\n", ref, pr.Image.ManifestDesc.Digest)
 			}
+			if asJSON {
+				return inspect.WriteJSON(out, reports)
+			}
 			return nil
 		},
 	}
@@ -80,7 +97,54 @@ interrupted download resumes where it stopped.`,
 	f.IntVar(&concurrency, "max-concurrent-downloads", 3, "blobs downloaded at once")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print only the manifest digest")
 	f.BoolVar(&unpackToo, "unpack", false, "also unpack the layers into snapshots, while they download")
+	f.BoolVar(&asJSON, "json", false, "print what was downloaded, resumed and already stored as JSON (one object per image)")
 	return cmd
+}
+
+// pullReport is one image of `pull --json`.
+type pullReport struct {
+	Name   string        `json:"name"`
+	Digest digest.Digest `json:"digest"`
+	// Blobs are the config and the layers, in manifest order.
+	Blobs []progress.Blob `json:"blobs"`
+	// Downloaded counts the blobs fetched (resumed ones included),
+	// Resumed those that continued a partial download, AlreadyStored
+	// those not fetched; DownloadedBytes is what came over the network.
+	Downloaded      int   `json:"downloaded"`
+	Resumed         int   `json:"resumed"`
+	AlreadyStored   int   `json:"already_stored"`
+	DownloadedBytes int64 `json:"downloaded_bytes"`
+	// Snapshots is set with --unpack.
+	Snapshots *snapshotCounts `json:"snapshots,omitempty"`
+}
+
+type snapshotCounts struct {
+	Unpacked int `json:"unpacked"`
+	Reused   int `json:"reused"`
+}
+
+func newPullReport(ref reference.Reference, res *pipeline.Result, blobs []progress.Blob) pullReport {
+	pr := res.Pull
+	// Manifest order (config, then the layers bottom first), not the
+	// order the parallel downloads happened to start in.
+	rank := map[digest.Digest]int{pr.Image.Manifest.Config.Digest: 0}
+	for i, l := range pr.Image.Manifest.Layers {
+		if _, dup := rank[l.Digest]; !dup {
+			rank[l.Digest] = i + 1
+		}
+	}
+	sort.SliceStable(blobs, func(i, j int) bool { return rank[blobs[i].Digest] < rank[blobs[j].Digest] })
+	r := pullReport{Name: ref.String(), Digest: pr.Image.ManifestDesc.Digest, Blobs: blobs,
+		Downloaded: pr.Fetched, AlreadyStored: pr.Existing, DownloadedBytes: pr.Bytes}
+	for _, b := range blobs {
+		if b.Status == progress.StatusResumed {
+			r.Resumed++
+		}
+	}
+	if sn := res.Snapshots; sn != nil {
+		r.Snapshots = &snapshotCounts{Unpacked: sn.Built, Reused: sn.Reused}
+	}
+	return r
 }
 
 // clients opens the store under --root and a registry client.
