@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"sort"
+	"syscall"
 
 	"github.com/ctrlite/ctr-lite/pkg/content"
 	"github.com/ctrlite/ctr-lite/pkg/image"
@@ -65,7 +67,7 @@ interrupted download resumes where it stopped.`,
 					Unpack: unpackToo,
 				})
 				if err != nil {
-					return err
+					return withPartials(st, err)
 				}
 				if asJSON {
 					reports = append(reports, newPullReport(ref, res, rec.Blobs()))
@@ -145,6 +147,20 @@ func newPullReport(ref reference.Reference, res *pipeline.Result, blobs []progre
 		r.Snapshots = &snapshotCounts{Unpacked: sn.Built, Reused: sn.Reused}
 	}
 	return r
+}
+
+// withPartials adds to a full-disk error what the partial downloads hold
+// (a later pull resumes them) and how to free it.
+func withPartials(st *content.Store, err error) error {
+	if !errors.Is(err, syscall.ENOSPC) {
+		return err
+	}
+	n, b, perr := st.Partials()
+	if perr != nil || n == 0 {
+		return err
+	}
+	return fmt.Errorf("%w: %s held in %d partial downloads (the next pull resumes them; `ctr-lite gc` frees them)",
+		err, units.HumanSize(b), n)
 }
 
 // clients opens the store under --root and a registry client.
