@@ -175,10 +175,16 @@ func (g *globals) clients() (*content.Store, *registry.Client, error) {
 
 // registry returns a client configured from the global flags.
 func (g *globals) registry() (*registry.Client, error) {
-	return registry.New(registry.Options{
+	return registry.New(g.registryOptions())
+}
+
+// registryOptions are the one host configuration (hosts.toml, --plain-http,
+// --insecure-registry) every command talking to a registry uses.
+func (g *globals) registryOptions() registry.Options {
+	return registry.Options{
 		ConfigDir: g.config,
 		PlainHTTP: g.plainHTTP,
 		Insecure:  g.insecure,
 		UserAgent: "ctr-lite/" + version,
-	})
+	}
 }
