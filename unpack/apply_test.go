@@ -110,7 +110,11 @@ func TestRootless(t *testing.T) {
 		{Name: "f", UID: 4242, GID: 4242, Content: []byte("x")},
 		{Name: "d/.wh..wh..opq"},
 	})
-	_, err := Apply(context.Background(), dir, bytes.NewReader(layer), Options{Mode: Overlay, Rootless: true, Skipped: func(n, r string) { skipped = append(skipped, n) }})
+	_, err := Apply(context.Background(), dir, bytes.NewReader(layer), Options{Mode: Overlay, Rootless: true, Skipped: func(s Skip) {
+		if s.Kind != SkipOwner {
+			skipped = append(skipped, s.Path)
+		}
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,10 +29,36 @@ type Options struct {
 	// the few that do (a hardlink to a lower file, a parent this layer does
 	// not list) wait only then.
 	WaitLowers func() error
-	// Skipped is called for entries or attributes not applied in rootless
-	// mode (device nodes, privileged xattrs). May be nil.
-	Skipped func(name, reason string)
+	// Skipped is called for each entry, xattr or owner not applied in
+	// rootless mode (or an xattr the filesystem does not support). May
+	// be nil.
+	Skipped func(Skip)
 }
+
+// Skip is one thing of a layer an unpack could not reproduce.
+type Skip struct {
+	// Path is the entry's path in the layer, without a leading slash
+	// ("dev/null").
+	Path string `json:"path"`
+	// Kind is SkipDevice, SkipXattr or SkipOwner.
+	Kind string `json:"kind"`
+	// Detail names what was dropped: "char 1:3", the xattr name, or the
+	// layer's "uid:gid".
+	Detail string `json:"detail"`
+	// Reason says why.
+	Reason string `json:"reason"`
+}
+
+// Kinds of Skip.
+const (
+	// SkipDevice: a device node not created (it needs CAP_MKNOD).
+	SkipDevice = "device node skipped"
+	// SkipXattr: an extended attribute dropped (a privileged namespace
+	// such as security.capability or trusted.*, or unsupported).
+	SkipXattr = "xattr dropped"
+	// SkipOwner: the entry is owned by the caller, not the layer's owner.
+	SkipOwner = "owner not kept"
+)
 
 // Stats counts what Apply did.
 type Stats struct {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -18,6 +19,7 @@ import (
 	"github.com/ctrlite/ctr-lite/pkg/dataroot"
 	"github.com/ctrlite/ctr-lite/pkg/gc"
 	"github.com/ctrlite/ctr-lite/pkg/progress"
+	"github.com/ctrlite/ctr-lite/unpack"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -240,4 +242,53 @@ func badNames(v any) []string {
 		}
 	}
 	return bad
+}
+
+// TestUnpackRootlessSkips: unpack --rootless --json lists what was not
+// reproduced, per kind; the warnings name the kind, not "device node" for
+// everything.
+func TestUnpackRootlessSkips(t *testing.T) {
+	reg := testutil.StartRegistry(t, testutil.RegistryOptions{})
+	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+	layer := testutil.Layer(t, []testutil.Entry{
+		{Type: tar.TypeDir, Name: "dev", Mode: 0o755, UID: os.Geteuid(), GID: os.Getegid()},
+		{Type: tar.TypeChar, Name: "dev/null", DevMajor: 1, DevMinor: 3},
+		{Type: tar.TypeReg, Name: "owned", Mode: 0o644, UID: 1000, GID: 1001, Content: []byte("x")},
+	})
+	img, err := mutate.AppendLayers(img, static.NewLayer(layer, types.OCIUncompressedLayer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, _ := img.ConfigFile()
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", "amd64"
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		t.Fatal(err)
+	}
+	testutil.PushImage(t, reg, "dev:1", img)
+	e := newEnv(t)
+	r := e.ctl("unpack", "--rootless", "--json", "--platform", "linux/amd64", reg.Host+"/dev:1", filepath.Join(t.TempDir(), "rootfs"))
+	if r.code != 0 {
+		t.Fatalf("unpack --rootless: %s", r)
+	}
+	var rep unpackReport
+	if err := json.Unmarshal([]byte(r.out), &rep); err != nil {
+		t.Fatalf("unpack --json: %v\n%s", err, r.out)
+	}
+	got := map[string]string{}
+	for _, s := range rep.Skipped {
+		got[s.Path] = s.Kind + " " + s.Detail
+	}
+	want := map[string]string{"dev/null": unpack.SkipDevice + " char 1:3"}
+	if os.Geteuid() != 1000 {
+		want["owned"] = unpack.SkipOwner + " 1000:1001"
+	}
+	if len(got) != len(want) || got["dev/null"] != want["dev/null"] || got["owned"] != want["owned"] {
+		t.Errorf("skipped %v, want %v", got, want)
+	}
+	for _, kind := range []string{unpack.SkipDevice + ": 1 ", unpack.SkipOwner + ": 1 "} {
+		if !strings.Contains(r.err, kind) {
+			t.Errorf("warnings lack %q:\n%s", kind, r.err)
+		}
+	}
 }

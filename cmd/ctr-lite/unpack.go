@@ -2,13 +2,16 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/ctrlite/ctr-lite/pkg/image"
+	"github.com/ctrlite/ctr-lite/pkg/inspect"
 	"github.com/ctrlite/ctr-lite/pkg/pipeline"
 	"github.com/ctrlite/ctr-lite/pkg/progress"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/ctrlite/ctr-lite/pkg/units"
+	"github.com/ctrlite/ctr-lite/unpack"
 	"github.com/spf13/cobra"
 )
 
@@ -19,6 +22,7 @@ func newUnpackCmd(g *globals) *cobra.Command {
 		platform string
 		rootless bool
 		quiet    bool
+		asJSON   bool
 	)
 	cmd := &cobra.Command{
 		Use:     "unpack [flags] IMAGE DIR",
@@ -32,8 +36,9 @@ Whatever the layers contain, nothing is written outside DIR, except (as root)
 a temporary .ctr-lite-unpack-* directory beside it where the layers are
 unpacked in parallel before they are moved in.
 
-As non-root (or with --rootless) device nodes are skipped with a warning and
-files are owned by the caller.`,
+As non-root (or with --rootless) device nodes are skipped, privileged
+xattrs (security.capability, trusted.*) dropped and files owned by the
+caller; a warning per kind says what and why (--json lists each).`,
 		Example: `  ctr-lite unpack alpine ./rootfs
   ctr-lite unpack --platform linux/arm64 debian:bookworm /srv/arm64-root`,
 		Args:              cobra.ExactArgs(2),
@@ -56,11 +61,19 @@ files are owned by the caller.`,
 				Pull:     image.PullOptions{Platform: p, Progress: progress.Auto(cmd.ErrOrStderr(), quiet)},
 				Rootless: rootless,
 			})
-			if n := len(res.Skipped); n > 0 {
-				fmt.Fprintf(cmd.ErrOrStderr(), "warning: rootless unpack skipped %d device nodes: %s\n", n, strings.Join(res.Skipped, " "))
-			}
+			writeSkips(cmd.ErrOrStderr(), res.Skipped)
 			if err != nil {
 				return err
+			}
+			if asJSON {
+				rep := unpackReport{Dir: args[1], Entries: res.Stats.Entries, Bytes: res.Stats.Bytes, Skipped: res.Skipped}
+				if img := res.Image; img != nil {
+					rep.Name, rep.Digest, rep.Layers = img.Name, img.ManifestDesc.Digest.String(), len(img.Manifest.Layers)
+				}
+				if rep.Skipped == nil {
+					rep.Skipped = []unpack.Skip{}
+				}
+				return inspect.WriteJSON(cmd.OutOrStdout(), rep)
 			}
 			if !quiet {
 				img := res.Image
@@ -74,5 +87,46 @@ files are owned by the caller.`,
 	f.StringVar(&platform, "platform", "", "platform `os/arch[/variant]` (default: this machine's)")
 	f.BoolVar(&rootless, "rootless", false, "no device nodes, files owned by the caller (automatic when not root)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print nothing on success")
+	f.BoolVar(&asJSON, "json", false, "print what was unpacked, and each thing not reproduced, as JSON")
 	return cmd
+}
+
+// unpackReport is `unpack --json`.
+type unpackReport struct {
+	Name    string        `json:"name"`
+	Digest  string        `json:"digest"`
+	Dir     string        `json:"dir"`
+	Layers  int           `json:"layers"`
+	Entries int           `json:"entries"`
+	Bytes   int64         `json:"bytes"`
+	Skipped []unpack.Skip `json:"skipped"`
+}
+
+// writeSkips prints one warning per kind and reason of what the unpack
+// did not reproduce, with how many and the first few paths.
+func writeSkips(w io.Writer, skips []unpack.Skip) {
+	type group struct {
+		kind, reason string
+		items        []string
+	}
+	var groups []*group
+	byKey := map[[2]string]*group{}
+	for _, s := range skips {
+		k := [2]string{s.Kind, s.Reason}
+		g := byKey[k]
+		if g == nil {
+			g = &group{kind: s.Kind, reason: s.Reason}
+			byKey[k] = g
+			groups = append(groups, g)
+		}
+		g.items = append(g.items, "/"+s.Path+" ("+s.Detail+")")
+	}
+	for _, g := range groups {
+		shown := g.items
+		more := ""
+		if len(shown) > 5 {
+			shown, more = shown[:5], fmt.Sprintf(" and %d more", len(g.items)-5)
+		}
+		fmt.Fprintf(w, "warning: unpack: %s: %d (%s): %s%s\n", g.kind, len(g.items), g.reason, strings.Join(shown, ", "), more)
+	}
 }
