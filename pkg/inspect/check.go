@@ -132,8 +132,13 @@ func Check(ctx context.Context, src, baseline Source, rules Rules) (CheckReport,
 	}
 	if rules.MaxWastedPercent != nil {
 		v, lim := facts.eff.WastedPercent, *rules.MaxWastedPercent
-		add(CheckResult{Rule: "max_wasted_percent", Value: v, Limit: lim, Pass: v <= lim,
-			Message: fmt.Sprintf("wasted %.2f %% of the bytes above the first layer, limit %.2f %%", v, lim)})
+		pass, msg := v <= lim, fmt.Sprintf("wasted %.2f %% of the bytes above the first layer, limit %.2f %%", v, lim)
+		if facts.eff.UserBytes == 0 && facts.eff.WastedBytes > 0 {
+			// dive divides by zero: +Inf %, which fails every threshold.
+			pass, msg = false, fmt.Sprintf("wasted %s with no bytes above the first layer (dive: +Inf %%), limit %.2f %%",
+				units.HumanSize(facts.eff.WastedBytes), lim)
+		}
+		add(CheckResult{Rule: "max_wasted_percent", Value: v, Limit: lim, Pass: pass, Message: msg})
 	}
 	if rules.NoRootUser {
 		u := src.Config().Config.User

@@ -316,3 +316,20 @@ func TestCheckJSONNumbers(t *testing.T) {
 		}
 	}
 }
+
+// Waste with no bytes above the first layer is +Inf % for dive, which
+// fails every max_wasted_percent; so it does here.
+func TestCheckWastedPercentNoUserBytes(t *testing.T) {
+	src := newMemSource(t, "", nil, []ent{{name: "foo", size: 4}}, []ent{{name: ".wh.foo"}})
+	rep, err := Check(context.Background(), src, nil, Rules{MaxWastedPercent: ptr(1000.0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rep.Results[0]; r.Pass || rep.Pass || !strings.Contains(r.Message, "+Inf") {
+		t.Errorf("result %+v", r)
+	}
+	clean := newMemSource(t, "", nil, []ent{{name: "foo", size: 4}}, []ent{{name: "bar", size: 4}})
+	if rep, err := Check(context.Background(), clean, nil, Rules{MaxWastedPercent: ptr(0.0)}); err != nil || !rep.Pass {
+		t.Errorf("no waste: %+v %v", rep, err)
+	}
+}
