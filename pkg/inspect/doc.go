@@ -86,8 +86,10 @@
 // have, reports those: the header bytes of lower-layer entries hidden by
 // whiteouts and opaque markers. Where dive fails on a whiteout of a path
 // absent below (it stops visiting that layer), we count the whiteout as
-// 0 bytes and go on; dive ignores opaque markers when stacking the lower
-// layers, we apply them.
+// 0 bytes and go on. dive ignores opaque markers when it stacks the lower
+// layers that size a directory whiteout (rule 2): so does efficiency, so
+// that what an opaque directory hid still counts in the deleted
+// directory's size; deleted_bytes and the merged tree apply them.
 //
 // # Check rules
 //

@@ -57,6 +57,9 @@ type wsKey struct {
 func efficiency(scans []*layerScan) (EfficiencyReport, *tree) {
 	stats := map[string]*pathStat{}
 	lower := newTree()
+	// dive sizes a directory whiteout on layers stacked without their
+	// opaque markers: what an opaque directory hid still counts.
+	diveLower := newTree()
 	var rep EfficiencyReport
 	for li, s := range scans {
 		// The layer's own tree, as dive builds it: one node per path (a
@@ -92,7 +95,7 @@ func efficiency(scans []*layerScan) (EfficiencyReport, *tree) {
 			size := e.hdrSize
 			if k.whiteout {
 				size = 0
-				if n := lower.lookup(k.path); n != nil && (n.entry == nil || n.entry.Type == TypeDir) {
+				if n := diveLower.lookup(k.path); n != nil && (n.entry == nil || n.entry.Type == TypeDir) {
 					size = subtreeHdrSize(n)
 				}
 			}
@@ -108,6 +111,7 @@ func efficiency(scans []*layerScan) (EfficiencyReport, *tree) {
 			}
 		}
 		rep.DeletedBytes += lower.apply(s.entries)
+		diveLower.apply(withoutOpaque(s.entries))
 	}
 	var minSum, cumSum int64
 	rep.WastedPaths = []WastedPath{}
@@ -145,6 +149,16 @@ func (r EfficiencyReport) Top(n int) EfficiencyReport {
 		r.WastedPaths = r.WastedPaths[:n:n]
 	}
 	return r
+}
+
+func withoutOpaque(entries []*Entry) []*Entry {
+	out := make([]*Entry, 0, len(entries))
+	for _, e := range entries {
+		if e.Type != TypeOpaque {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // WriteEfficiencyTable prints the summary and the top largest wasted
