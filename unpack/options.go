@@ -52,12 +52,12 @@ type Skip struct {
 // Kinds of Skip.
 const (
 	// SkipDevice: a device node not created (it needs CAP_MKNOD).
-	SkipDevice = "device node skipped"
+	SkipDevice = "device"
 	// SkipXattr: an extended attribute dropped (a privileged namespace
 	// such as security.capability or trusted.*, or unsupported).
-	SkipXattr = "xattr dropped"
+	SkipXattr = "xattr"
 	// SkipOwner: the entry is owned by the caller, not the layer's owner.
-	SkipOwner = "owner not kept"
+	SkipOwner = "owner"
 )
 
 // Stats counts what Apply did.

@@ -121,12 +121,13 @@ func writeSkips(w io.Writer, skips []unpack.Skip) {
 		}
 		g.items = append(g.items, "/"+s.Path+" ("+s.Detail+")")
 	}
+	what := map[string]string{unpack.SkipDevice: "device node skipped", unpack.SkipXattr: "xattr dropped", unpack.SkipOwner: "owner not kept"}
 	for _, g := range groups {
 		shown := g.items
 		more := ""
 		if len(shown) > 5 {
 			shown, more = shown[:5], fmt.Sprintf(" and %d more", len(g.items)-5)
 		}
-		fmt.Fprintf(w, "warning: unpack: %s: %d (%s): %s%s\n", g.kind, len(g.items), g.reason, strings.Join(shown, ", "), more)
+		fmt.Fprintf(w, "warning: unpack: %s: %d (%s): %s%s\n", what[g.kind], len(g.items), g.reason, strings.Join(shown, ", "), more)
 	}
 }
