@@ -210,10 +210,9 @@ func compareWithDive(t *testing.T, ours inspect.EfficiencyReport, theirs diveRep
 func sameVerdicts(t *testing.T, e *env, dive, archive, img string, rep inspect.EfficiencyReport) {
 	t.Helper()
 	type rule struct {
-		check      []string
-		diveFlag   string
-		diveValue  string
-		disableAll []string
+		check     []string
+		diveFlag  string
+		diveValue string
 	}
 	off := []string{"--lowestEfficiency", "disabled", "--highestWastedBytes", "disabled", "--highestUserWastedPercent", "disabled"}
 	var rules []rule
