@@ -35,7 +35,7 @@ func WriteRaw(w io.Writer, raw []byte, pretty bool) error {
 		return err
 	}
 	var buf bytes.Buffer
-	if err := json.Indent(&buf, raw, "", "  "); err != nil {
+	if err := json.Indent(&buf, bytes.TrimSpace(raw), "", "  "); err != nil {
 		return fmt.Errorf("pretty-print json: %w", err)
 	}
 	buf.WriteByte('\n')
