@@ -132,6 +132,12 @@ func TestEfficiencyMatchesDive(t *testing.T) {
 		} {
 			images[filepath.Join(c, p)] = n
 		}
+		alpine := filepath.Join(t.TempDir(), "alpine.tar")
+		tag, _ := name.NewTag("corpus/alpine:3.20.3")
+		if err := tarball.WriteToFile(alpine, tag, testutil.AlpineImage(t)); err != nil {
+			t.Fatal(err)
+		}
+		images[alpine] = tag.String()
 	}
 	paths := make([]string, 0, len(images))
 	for p := range images {
