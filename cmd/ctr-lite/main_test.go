@@ -143,3 +143,16 @@ func TestVersionAndHelp(t *testing.T) {
 		t.Errorf("completion bash printed no script")
 	}
 }
+
+// A typo in a rules file is a usage error that names the line and field.
+func TestRulesFileTypo(t *testing.T) {
+	e := newEnv(t)
+	rules := filepath.Join(t.TempDir(), "rules.yaml")
+	if err := os.WriteFile(rules, []byte("max_layers: 3\nmax_sise: 10MB\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := e.ctl("check", "--rules", rules, "busybox")
+	if r.code != 2 || !strings.Contains(r.err, "rules file line 2: unknown field max_sise") || strings.Contains(r.err, "JSON") {
+		t.Errorf("rules file with a typo: %s", r)
+	}
+}

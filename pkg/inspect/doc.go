@@ -48,7 +48,8 @@
 //     merged trees; with DiffOptions.Layers instead layers{shared, added,
 //     removed} (diffIDs; no layer is read).
 //   - Check / WriteCheckTable / WriteJUnit: CheckReport{image, pass,
-//     results[{rule, value, limit, pass, message}]}.
+//     results[{rule, value, limit, pass, message}]}; value and limit are
+//     JSON numbers but for no_root_user (strings) and forbid's glob limit.
 //
 // # Efficiency (dive's definitions)
 //
