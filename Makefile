@@ -11,6 +11,7 @@ export CTRLITE_CORPUS ?= $(CORPUS_DIR)
 endif
 # Debian packages the tests and the demo use; installed when missing.
 APT_PACKAGES := curl docker-registry busybox-static skopeo umoci runc crun apache2-utils openssl tar time qemu-system-x86 linux-image-amd64 cpio apparmor
+DIVE_VERSION := v0.13.1
 TEST_TIMEOUT ?= 30m
 
 .PHONY: all build test test-short lint deps demo bench fuzz stress clean
@@ -31,6 +32,9 @@ deps:
 			echo "missing Debian packages:$$missing (run as root, or: sudo apt-get install$$missing)"; \
 		fi; \
 	fi
+	@# dive, which TestEfficiencyMatchesDive compares inspect efficiency and check with.
+	@command -v dive >/dev/null || test -x "$$($(GO) env GOPATH)/bin/dive" || \
+		{ echo "installing dive $(DIVE_VERSION)"; $(GO) install github.com/wagoodman/dive@$(DIVE_VERSION); }
 
 test: deps build
 	@if [ -z "$$CTRLITE_CORPUS" ]; then echo "note: CTRLITE_CORPUS is unset (no ../shared/corpus): corpus tests skip"; fi

@@ -124,7 +124,15 @@ func (c *Client) endpoints(registry string) ([]endpoint, error) {
 			host = "registry-1.docker.io"
 		}
 		up.Host = Host{Scheme: "https", Host: host, Path: "/v2",
-			Capabilities: []Capability{CapPull, CapResolve, CapPush}}
+			Capabilities: []Capability{CapPull, CapResolve, CapPush}, SkipVerify: cfg.SkipVerify, CAs: cfg.CAs}
+	}
+	// TLS trust belongs to host:port: a [host] entry naming the server
+	// itself tells how to verify it for every request (login too).
+	for _, h := range cfg.Hosts {
+		if strings.EqualFold(h.Host, up.Host.Host) && h.Scheme == up.Host.Scheme {
+			up.SkipVerify = up.SkipVerify || h.SkipVerify
+			up.CAs = append(up.CAs, h.CAs...)
+		}
 	}
 	if c.opts.PlainHTTP || c.insecure(up.Host.Host) || isLocal(up.Host.Host) {
 		up.plainOK = true

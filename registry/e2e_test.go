@@ -433,3 +433,34 @@ func eventually(cond func() bool) bool {
 	}
 	return false
 }
+
+// Login and pull read the same host configuration: a registry trusted
+// (ca) or not verified (skip_verify) through hosts.toml, whichever way the
+// file says it, is as reachable to login as to pull.
+func TestE2ELoginUsesHostsConfig(t *testing.T) {
+	reg := testutil.StartRegistry(t, testutil.RegistryOptions{TLS: true, Htpasswd: true})
+	img := randomImage(t, 1, 1000)
+	testutil.PushImage(t, reg, "secure/app:v1", img)
+	ref := parseRef(t, reg.Host+"/secure/app:v1")
+	for name, toml := range map[string]string{
+		"server and ca":          fmt.Sprintf("server = %q\nca = %q\n", reg.URL, reg.CAFile),
+		"ca, no server":          fmt.Sprintf("ca = %q\n", reg.CAFile),
+		"skip_verify, no server": "skip_verify = true\n",
+		"host entry with ca":     fmt.Sprintf("[host.%q]\ncapabilities = [\"pull\", \"resolve\"]\nca = %q\n", reg.URL, reg.CAFile),
+		"host entry skip_verify": fmt.Sprintf("[host.%q]\ncapabilities = [\"pull\", \"resolve\"]\nskip_verify = true\n", reg.URL),
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfgDir := writeHosts(t, reg.Host, toml)
+			t.Setenv("DOCKER_CONFIG", t.TempDir())
+			t.Setenv("REGISTRY_AUTH_FILE", "/nonexistent")
+			opts := Options{ConfigDir: cfgDir, Retry: RetryPolicy{Attempts: 1}}
+			if err := Login(testCtx(t), opts, reg.Host, reg.User, "bad"); !errors.Is(err, ErrUnauthorized) {
+				t.Fatalf("bad login: %v", err)
+			}
+			if err := Login(testCtx(t), opts, reg.Host, reg.User, reg.Password); err != nil {
+				t.Fatalf("login: %v", err)
+			}
+			pullAll(t, testClient(t, Options{ConfigDir: cfgDir, Keychain: DefaultKeychain()}), ref)
+		})
+	}
+}

@@ -50,6 +50,11 @@ func (h Host) Can(c Capability) bool {
 type HostsConfig struct {
 	Server *Host // nil when the file has no server key
 	Hosts  []Host
+	// SkipVerify and CAs are the top-level skip_verify and ca of a file
+	// with no server key: they apply to the registry itself, as in
+	// containerd.
+	SkipVerify bool
+	CAs        []string
 }
 
 const maxHostsFile = 1 << 20
@@ -107,6 +112,11 @@ func ParseHosts(data []byte, dir string) (HostsConfig, error) {
 			return cfg, err
 		}
 		cfg.Server = &h
+	} else {
+		cfg.SkipVerify = raw.SkipVerify != nil && *raw.SkipVerify
+		if cfg.CAs, err = caFiles(raw.CA, dir); err != nil {
+			return cfg, fmt.Errorf("hosts.toml: %w", err)
+		}
 	}
 	return cfg, nil
 }
@@ -181,6 +191,14 @@ func makeHost(raw string, caps []string, skip *bool, ca any, overridePath bool, 
 			return h, fmt.Errorf("hosts.toml: host %q: unknown capability %q", raw, c)
 		}
 	}
+	if h.CAs, err = caFiles(ca, dir); err != nil {
+		return h, fmt.Errorf("hosts.toml: host %q: %w", raw, err)
+	}
+	return h, nil
+}
+
+// caFiles reads a ca value: one path or a list, relative to dir.
+func caFiles(ca any, dir string) ([]string, error) {
 	var files []string
 	switch v := ca.(type) {
 	case nil:
@@ -190,23 +208,22 @@ func makeHost(raw string, caps []string, skip *bool, ca any, overridePath bool, 
 		for _, x := range v {
 			s, ok := x.(string)
 			if !ok {
-				return h, fmt.Errorf("hosts.toml: host %q: ca must be a path or a list of paths", raw)
+				return nil, fmt.Errorf("ca must be a path or a list of paths")
 			}
 			files = append(files, s)
 		}
 	default:
-		return h, fmt.Errorf("hosts.toml: host %q: ca must be a path or a list of paths", raw)
+		return nil, fmt.Errorf("ca must be a path or a list of paths")
 	}
-	for _, f := range files {
+	for i, f := range files {
 		if f == "" {
-			return h, fmt.Errorf("hosts.toml: host %q: empty ca path", raw)
+			return nil, fmt.Errorf("empty ca path")
 		}
 		if !filepath.IsAbs(f) {
-			f = filepath.Join(dir, f)
+			files[i] = filepath.Join(dir, f)
 		}
-		h.CAs = append(h.CAs, f)
 	}
-	return h, nil
+	return files, nil
 }
 
 // loadHosts reads <configDir>/certs.d/<registry>/hosts.toml; a missing file

@@ -156,9 +156,18 @@ func (a *applier) close() {
 	}
 }
 
-func (a *applier) skipped(name, reason string) {
+func (a *applier) skipped(s Skip) {
 	if a.opts.Skipped != nil {
-		a.opts.Skipped(name, reason)
+		a.opts.Skipped(s)
+	}
+}
+
+// ownerSkipped reports a rootless entry whose layer owner is not the
+// caller's: the entry is the caller's now.
+func (a *applier) ownerSkipped(hdr *tar.Header, name string) {
+	if a.opts.Rootless && (hdr.Uid != a.euid || hdr.Gid != a.egid) {
+		a.skipped(Skip{Path: name, Kind: SkipOwner, Detail: fmt.Sprintf("%d:%d", hdr.Uid, hdr.Gid),
+			Reason: "rootless: files are owned by the caller"})
 	}
 }
 

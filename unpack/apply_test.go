@@ -111,7 +111,11 @@ func TestRootless(t *testing.T) {
 		{Name: "f", UID: 4242, GID: 4242, Content: []byte("x")},
 		{Name: "d/.wh..wh..opq"},
 	})
-	_, err := Apply(context.Background(), dir, bytes.NewReader(layer), Options{Mode: Overlay, Rootless: true, Skipped: func(n, r string) { skipped = append(skipped, n) }})
+	_, err := Apply(context.Background(), dir, bytes.NewReader(layer), Options{Mode: Overlay, Rootless: true, Skipped: func(s Skip) {
+		if s.Kind != SkipOwner {
+			skipped = append(skipped, s.Path)
+		}
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +194,7 @@ func TestOverlayXattrsReported(t *testing.T) {
 	for _, mode := range []Mode{Flat, Overlay} {
 		var skipped []string
 		dir := t.TempDir()
-		_, err := Apply(context.Background(), dir, bytes.NewReader(layer), Options{Mode: mode, Skipped: func(n, r string) { skipped = append(skipped, n+": "+r) }})
+		_, err := Apply(context.Background(), dir, bytes.NewReader(layer), Options{Mode: mode, Skipped: func(s Skip) { skipped = append(skipped, s.Kind+" "+s.Detail) }})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -119,6 +119,7 @@ func (a *applier) setMeta(hdr *tar.Header, name string, fd int, fresh bool) erro
 	if err := unix.Fstat(fd, &st); err != nil {
 		return fmt.Errorf("stat: %w", err)
 	}
+	a.ownerSkipped(hdr, name)
 	if !a.opts.Rootless && (int(st.Uid) != hdr.Uid || int(st.Gid) != hdr.Gid) {
 		if hdr.Uid < 0 || hdr.Gid < 0 || int64(hdr.Uid) > 1<<32-2 || int64(hdr.Gid) > 1<<32-2 {
 			return fmt.Errorf("uid/gid %d/%d out of range: %w", hdr.Uid, hdr.Gid, ErrLimit)
@@ -153,12 +154,16 @@ func (a *applier) setXattrs(hdr *tar.Header, name string, set func(string, []byt
 		if isOverlayXattr(attr) {
 			// overlayfs would act on it at run time (redirect, hide,
 			// make opaque) where inspect and unpack show nothing.
-			a.skipped(name, fmt.Sprintf("xattr %s: overlayfs attributes are not applied", attr))
+			a.skipped(Skip{Path: name, Kind: SkipXattr, Detail: attr, Reason: "overlayfs attributes are not applied"})
 			continue
 		}
 		if err := set(attr, []byte(v)); err != nil {
 			if err == unix.ENOTSUP || a.opts.Rootless && (err == unix.EPERM || err == unix.EACCES) {
-				a.skipped(name, fmt.Sprintf("xattr %s: %v", attr, err))
+				why := "the filesystem does not support it"
+				if err != unix.ENOTSUP {
+					why = "rootless: setting it needs privilege (" + err.Error() + ")"
+				}
+				a.skipped(Skip{Path: name, Kind: SkipXattr, Detail: attr, Reason: why})
 				continue
 			}
 			return fmt.Errorf("setxattr %s: %w", attr, err)
@@ -270,7 +275,7 @@ func (a *applier) symlink(hdr *tar.Header, name string, pfd int, base string) er
 	if err := unix.Symlinkat(hdr.Linkname, pfd, base); err != nil {
 		return fmt.Errorf("symlink: %w", err)
 	}
-	if err := a.lchown(hdr, pfd, base); err != nil {
+	if err := a.lchown(hdr, name, pfd, base); err != nil {
 		return err
 	}
 	if err := a.setXattrs(hdr, name, func(k string, v []byte) error {
@@ -286,8 +291,12 @@ func (a *applier) symlink(hdr *tar.Header, name string, pfd int, base string) er
 // l*xattr calls that have no *at form (the last component is not followed).
 func procPath(pfd int, base string) string { return fmt.Sprintf("/proc/self/fd/%d/%s", pfd, base) }
 
-func (a *applier) lchown(hdr *tar.Header, pfd int, base string) error {
-	if a.opts.Rootless || hdr.Uid == a.euid && hdr.Gid == a.egid {
+func (a *applier) lchown(hdr *tar.Header, name string, pfd int, base string) error {
+	if a.opts.Rootless {
+		a.ownerSkipped(hdr, name)
+		return nil
+	}
+	if hdr.Uid == a.euid && hdr.Gid == a.egid {
 		return nil
 	}
 	if err := unix.Fchownat(pfd, base, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
@@ -306,7 +315,12 @@ func (a *applier) node(hdr *tar.Header, name string, pfd int, base string) error
 	case tar.TypeChar, tar.TypeBlock:
 		if a.opts.Rootless {
 			delete(a.layer, name)
-			a.skipped(name, "device node not created when rootless")
+			kind := "char"
+			if hdr.Typeflag == tar.TypeBlock {
+				kind = "block"
+			}
+			a.skipped(Skip{Path: name, Kind: SkipDevice, Detail: fmt.Sprintf("%s %d:%d", kind, hdr.Devmajor, hdr.Devminor),
+				Reason: "rootless: creating device nodes needs CAP_MKNOD"})
 			return nil
 		}
 		mode |= unix.S_IFCHR
@@ -318,7 +332,7 @@ func (a *applier) node(hdr *tar.Header, name string, pfd int, base string) error
 	if err := unix.Mknodat(pfd, base, mode&^0o7777, int(dev)); err != nil {
 		return fmt.Errorf("mknod: %w", err)
 	}
-	if err := a.lchown(hdr, pfd, base); err != nil {
+	if err := a.lchown(hdr, name, pfd, base); err != nil {
 		return err
 	}
 	// The node was just created by us in pfd, so it is not a symlink and

@@ -29,15 +29,40 @@ type Options struct {
 	// the few that do (a hardlink to a lower file, a parent this layer does
 	// not list) wait only then.
 	WaitLowers func() error
-	// Skipped is called for entries or attributes not applied in rootless
-	// mode (device nodes, privileged xattrs), and in every mode for the
-	// overlayfs xattrs (trusted.overlay.*, user.overlay.*) a layer carries.
-	// May be nil.
-	Skipped func(name, reason string)
+	// Skipped is called for each entry, xattr or owner not applied in
+	// rootless mode (or an xattr the filesystem does not support), and in
+	// every mode for the overlayfs xattrs (trusted.overlay.*,
+	// user.overlay.*) a layer carries. May be nil.
+	Skipped func(Skip)
 	// Budget, when set, caps the uncompressed bytes ApplyLayer reads
 	// (shared with the other layers of the image). May be nil.
 	Budget *Budget
 }
+
+// Skip is one thing of a layer an unpack could not reproduce.
+type Skip struct {
+	// Path is the entry's path in the layer, without a leading slash
+	// ("dev/null").
+	Path string `json:"path"`
+	// Kind is SkipDevice, SkipXattr or SkipOwner.
+	Kind string `json:"kind"`
+	// Detail names what was dropped: "char 1:3", the xattr name, or the
+	// layer's "uid:gid".
+	Detail string `json:"detail"`
+	// Reason says why.
+	Reason string `json:"reason"`
+}
+
+// Kinds of Skip.
+const (
+	// SkipDevice: a device node not created (it needs CAP_MKNOD).
+	SkipDevice = "device"
+	// SkipXattr: an extended attribute dropped (a privileged namespace
+	// such as security.capability or trusted.*, or unsupported).
+	SkipXattr = "xattr"
+	// SkipOwner: the entry is owned by the caller, not the layer's owner.
+	SkipOwner = "owner"
+)
 
 // Stats counts what Apply did.
 type Stats struct {

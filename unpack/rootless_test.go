@@ -20,7 +20,11 @@ const rootlessEnv = "CTRLITE_UNPACK_ROOTLESS_DIR"
 
 // TestRootlessUnprivileged runs TestRootlessChild as uid/gid 65534, so
 // that rootless mode meets the kernel's real refusals.
-func TestRootlessUnprivileged(t *testing.T) {
+func TestRootlessUnprivileged(t *testing.T) { runAsNobody(t, "TestRootlessChild") }
+
+// runAsNobody runs the test child of this binary as uid/gid 65534, with
+// rootlessEnv naming a target directory it owns.
+func runAsNobody(t *testing.T, child string) {
 	testutil.RequireRoot(t)
 	dir, err := os.MkdirTemp("", "unpack-rootless-")
 	if err != nil {
@@ -47,14 +51,53 @@ func TestRootlessUnprivileged(t *testing.T) {
 		os.Chmod(p, 0o755)
 		os.Chown(p, 65534, 65534)
 	}
-	cmd := exec.Command(bin, "-test.run=^TestRootlessChild$", "-test.v", "-test.count=1")
+	cmd := exec.Command(bin, "-test.run=^"+child+"$", "-test.v", "-test.count=1")
 	cmd.Env = append(os.Environ(), rootlessEnv+"="+target)
 	cmd.Dir = dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
 	out, err := cmd.CombinedOutput()
 	t.Logf("child:\n%s", out)
-	if err != nil || !strings.Contains(string(out), "--- PASS: TestRootlessChild") {
+	if err != nil || !strings.Contains(string(out), "--- PASS: "+child) {
 		t.Fatalf("child as 65534: %v\n%s", err, out)
+	}
+}
+
+// TestRootlessSkipKinds: a rootless unpack says per kind what it did not
+// reproduce: a device node, a security.capability xattr, an owner.
+func TestRootlessSkipKinds(t *testing.T) { runAsNobody(t, "TestRootlessSkipKindsChild") }
+
+func TestRootlessSkipKindsChild(t *testing.T) {
+	target := os.Getenv(rootlessEnv)
+	if target == "" {
+		t.Skip("run by TestRootlessSkipKinds")
+	}
+	layer := testutil.Layer(t, []testutil.Entry{
+		{Type: tar.TypeChar, Name: "dev/null", DevMajor: 1, DevMinor: 3, UID: 65534, GID: 65534},
+		{Type: tar.TypeBlock, Name: "dev/sda", DevMajor: 8, DevMinor: 0},
+		{Name: "ping", UID: 65534, GID: 65534, Content: []byte("x"), Xattrs: map[string]string{"security.capability": "\x01\x00\x00\x02\x00\x20\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"}},
+		{Name: "owned", UID: 1000, GID: 1001, Content: []byte("x")},
+		{Type: tar.TypeSymlink, Name: "link", Linkname: "owned", UID: 0, GID: 0},
+		{Name: "mine", UID: 65534, GID: 65534, Content: []byte("x")},
+	})
+	var got []string
+	_, err := Apply(context.Background(), target, bytes.NewReader(layer), Options{Rootless: true, Skipped: func(s Skip) {
+		got = append(got, s.Path+"|"+s.Kind+"|"+s.Detail)
+		if s.Reason == "" {
+			t.Errorf("%+v gives no reason", s)
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"dev/null|" + SkipDevice + "|char 1:3",
+		"dev/sda|" + SkipDevice + "|block 8:0",
+		"ping|" + SkipXattr + "|security.capability",
+		"owned|" + SkipOwner + "|1000:1001",
+		"link|" + SkipOwner + "|0:0",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("skipped:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 
@@ -78,7 +121,11 @@ func TestRootlessChild(t *testing.T) {
 		{Name: "opq/.wh..wh..opq"},
 	})
 	_, err := Apply(context.Background(), target, bytes.NewReader(layer), Options{
-		Mode: Overlay, Rootless: true, Skipped: func(n, r string) { skipped = append(skipped, n+": "+r) },
+		Mode: Overlay, Rootless: true, Skipped: func(s Skip) {
+			if s.Kind != SkipOwner {
+				skipped = append(skipped, s.Path+": "+s.Kind+" "+s.Detail+": "+s.Reason)
+			}
+		},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -166,6 +166,9 @@ func (cf *checkFlags) rules(cmd *cobra.Command) (inspect.Rules, error) {
 	r.NoRootUser = r.NoRootUser || cf.noRootUser
 	r.NoNewSetuid = r.NoNewSetuid || cf.noNewSetuid
 	r.Forbid = append(r.Forbid, cf.forbid...)
+	if r.Empty() {
+		return r, fmt.Errorf("no rules: give rule flags or --rules FILE (see --help)")
+	}
 	if (r.NoNewSetuid || r.MaxGrowth != nil) && cf.baseline == "" {
 		return r, fmt.Errorf("--no-new-setuid and --max-growth need --baseline IMAGE")
 	}

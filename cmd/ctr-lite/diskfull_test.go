@@ -5,12 +5,14 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ctrlite/ctr-lite/internal/testutil"
 	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/units"
 	"golang.org/x/sys/unix"
 )
 
@@ -64,6 +66,15 @@ func TestDiskFullPull(t *testing.T) {
 	}
 	oneLineError(t, r.result, "no space left on device")
 	t.Logf("pull into 20 MB: %s", strings.TrimSpace(r.err))
+	// The error says what the partial downloads hold and how to free it.
+	st0, err := content.Open(e.root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, held, err := st0.Partials(); err != nil || n == 0 || !strings.Contains(r.err, units.HumanSize(held)+" held in "+strconv.Itoa(n)+" partial downloads") ||
+		!strings.Contains(r.err, "`ctr-lite gc` frees them") {
+		t.Errorf("full-disk error does not say the %d partial downloads hold %d bytes (%v): %s", n, held, err, r.err)
+	}
 	if r.rss > maxChildRSS {
 		t.Errorf("peak RSS %d MiB", r.rss>>20)
 	}

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ctrlite/ctr-lite/pkg/dataroot"
 	"github.com/ctrlite/ctr-lite/pkg/gc"
+	"github.com/ctrlite/ctr-lite/pkg/inspect"
 	"github.com/ctrlite/ctr-lite/pkg/units"
 	"github.com/spf13/cobra"
 )
@@ -12,7 +14,7 @@ import (
 func init() { register(newGCCmd) }
 
 func newGCCmd(g *globals) *cobra.Command {
-	var dryRun bool
+	var dryRun, asJSON bool
 	cmd := &cobra.Command{
 		Use:     "gc",
 		GroupID: "store",
@@ -28,6 +30,17 @@ func newGCCmd(g *globals) *cobra.Command {
 			res, err := gc.Collect(cmd.Context(), root, parts, dryRun)
 			if err != nil {
 				return err
+			}
+			if asJSON {
+				for i := range res {
+					if res[i].Items == nil {
+						res[i].Items = []dataroot.Item{}
+					}
+					if res[i].Counts == nil {
+						res[i].Counts = []dataroot.Count{}
+					}
+				}
+				return inspect.WriteJSON(cmd.OutOrStdout(), res)
 			}
 			verb := "deleted"
 			if dryRun {
@@ -52,5 +65,6 @@ func newGCCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what would be deleted, delete nothing")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print what was freed (would be, with --dry-run) as JSON, one object per part")
 	return cmd
 }

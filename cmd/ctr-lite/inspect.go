@@ -8,6 +8,7 @@ import (
 	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/ctrlite/ctr-lite/pkg/inspect"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
+	"github.com/opencontainers/go-digest"
 	"github.com/spf13/cobra"
 )
 
@@ -59,7 +60,10 @@ layer blobs; file contents are hashed, never written.`,
   ctr-lite inspect manifest --remote --platform linux/arm64 ghcr.io/org/app:1`,
 	}
 	raw := func(use, short string, pick func(*image.Source) ([]byte, error)) *cobra.Command {
-		var f sourceFlags
+		var (
+			f      sourceFlags
+			pretty bool
+		)
 		c := &cobra.Command{
 			Use: use + " IMAGE", Short: short, Args: cobra.ExactArgs(1), ValidArgsFunction: completeImages(g),
 			RunE: func(cmd *cobra.Command, args []string) error {
@@ -71,16 +75,20 @@ layer blobs; file contents are hashed, never written.`,
 				if err != nil {
 					return err
 				}
-				return inspect.WriteRawJSON(cmd.OutOrStdout(), b)
+				// The bytes alone on stdout (| sha256sum is the digest); the
+				// digest, for a reader, on stderr.
+				fmt.Fprintf(cmd.ErrOrStderr(), "digest: %s\n", digest.FromBytes(b))
+				return inspect.WriteRaw(cmd.OutOrStdout(), b, pretty)
 			},
 		}
 		f.add(c)
+		c.Flags().BoolVar(&pretty, "pretty", false, "indent the JSON (its digest is then no longer the stored bytes')")
 		return c
 	}
 	cmd.AddCommand(
-		raw("manifest", "Print the platform's manifest (pretty JSON)", func(s *image.Source) ([]byte, error) { return s.RawManifest(), nil }),
-		raw("config", "Print the image config (pretty JSON)", func(s *image.Source) ([]byte, error) { return s.RawConfig(), nil }),
-		raw("index", "Print the image index or manifest list (pretty JSON)", func(s *image.Source) ([]byte, error) {
+		raw("manifest", "Print the platform's manifest (the stored bytes)", func(s *image.Source) ([]byte, error) { return s.RawManifest(), nil }),
+		raw("config", "Print the image config (the stored bytes)", func(s *image.Source) ([]byte, error) { return s.RawConfig(), nil }),
+		raw("index", "Print the image index or manifest list (the stored bytes)", func(s *image.Source) ([]byte, error) {
 			if s.Image.RawIndex == nil {
 				return nil, fmt.Errorf("%s is a single-platform image: it has no index", s.Image.Name)
 			}
@@ -160,9 +168,10 @@ func newInspectEfficiencyCmd(g *globals) *cobra.Command {
 	c := report(g, "efficiency", "Wasted space as dive counts it: files overwritten or deleted by later layers",
 		func(ctx context.Context, src *image.Source, _ []string) (any, func(io.Writer) error, error) {
 			rep, err := inspect.Efficiency(ctx, src)
+			rep = rep.Top(top)
 			return rep, func(w io.Writer) error { return inspect.WriteEfficiencyTable(w, rep, top) }, err
 		}, func(c *cobra.Command) {
-			c.Flags().IntVar(&top, "top", 10, "how many of the most wasteful paths to list")
+			c.Flags().IntVar(&top, "top", 10, "how many of the most wasteful paths to list, in the table and the JSON (0: all)")
 		})
 	c.Args = cobra.ExactArgs(1)
 	return c

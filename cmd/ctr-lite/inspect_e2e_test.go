@@ -12,6 +12,7 @@ import (
 	"github.com/ctrlite/ctr-lite/pkg/inspect"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/opencontainers/go-digest"
 )
 
 // pushDebianBase pushes an image made of the Debian corpus image's first
@@ -49,11 +50,23 @@ func TestInspectStoredAndRemote(t *testing.T) {
 	if len(layers.Layers) != 2 || layers.Layers[0].FileCount < 1000 {
 		t.Errorf("layers --json: %+v", layers)
 	}
-	if out := e.must("inspect", "manifest", refs["debian"]); !strings.Contains(out, `"layers"`) || !strings.Contains(out, "digest: sha256:") {
-		t.Errorf("inspect manifest:\n%s", out)
+	// The stored bytes alone on stdout: their sha256 is the digest.
+	man := e.ctl("inspect", "manifest", refs["debian"])
+	if d := digest.FromString(man.out); man.code != 0 || !strings.Contains(man.out, `"layers"`) || man.err != "digest: "+d.String()+"\n" ||
+		!strings.Contains(e.must("images", "--json"), d.String()) {
+		t.Errorf("inspect manifest: %s", man)
 	}
-	if out := e.must("inspect", "config", refs["debian"]); !strings.Contains(out, `"diff_ids"`) {
-		t.Errorf("inspect config:\n%s", out)
+	if out := e.must("inspect", "manifest", "--pretty", refs["debian"]); !strings.Contains(out, "\n  \"layers\": [") {
+		t.Errorf("inspect manifest --pretty:\n%s", out)
+	}
+	var layersJSON struct {
+		Config struct{ Digest digest.Digest }
+	}
+	if err := json.Unmarshal([]byte(man.out), &layersJSON); err != nil {
+		t.Fatal(err)
+	}
+	if out := e.must("inspect", "config", refs["debian"]); !strings.Contains(out, `"diff_ids"`) || digest.FromString(out) != layersJSON.Config.Digest {
+		t.Errorf("inspect config is not the stored bytes of %s:\n%.300s", layersJSON.Config.Digest, out)
 	}
 	if r := e.ctl("inspect", "index", refs["debian"]); r.code == 0 || !strings.Contains(r.err, "no index") {
 		t.Errorf("inspect index of a single-platform image: %s", r)

@@ -44,8 +44,7 @@ where docker, podman, crane and ctr-lite all find them.`,
 			if err != nil {
 				return err
 			}
-			opts := registry.Options{ConfigDir: g.config, PlainHTTP: g.plainHTTP, Insecure: g.insecure, UserAgent: "ctr-lite/" + version}
-			if err := registry.Login(cmd.Context(), opts, args[0], user, pass); err != nil {
+			if err := registry.Login(cmd.Context(), g.registryOptions(), args[0], user, pass); err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "Login Succeeded")

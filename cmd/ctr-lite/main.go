@@ -11,10 +11,10 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strings"
 	"syscall"
 
 	"github.com/ctrlite/ctr-lite/pkg/errdefs"
+	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/ctrlite/ctr-lite/pkg/runner"
 )
 
@@ -58,9 +58,8 @@ func execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if errors.Is(err, context.Canceled) {
 		return 130
 	}
-	if strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown flag") ||
-		strings.Contains(err.Error(), "arg(s)") || strings.HasPrefix(err.Error(), "invalid argument") {
-		return 2
+	if errors.Is(err, reference.ErrInvalid) {
+		return 2 // a reference the user typed: a usage error
 	}
 	return 1
 }

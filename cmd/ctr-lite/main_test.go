@@ -108,7 +108,13 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"pull"}, 2, "requires at least 1 arg"},
 		{[]string{"pull", "--bogus", "x"}, 2, "unknown flag"},
 		{[]string{"nosuch"}, 2, "unknown command"},
-		{[]string{"pull", "UPPER/Case"}, 1, `invalid reference "UPPER/Case"`},
+		{[]string{"pull", "UPPER/Case"}, 2, `invalid reference "UPPER/Case"`},
+		{[]string{"pull", "Busybox:Latest"}, 2, `invalid reference "Busybox:Latest"`},
+		{[]string{"pull", "busybox@sha256:abc"}, 2, `invalid reference "busybox@sha256:abc"`},
+		{[]string{"unpack", "Busybox", "/nonexistent/x"}, 2, `invalid reference "Busybox"`},
+		{[]string{"inspect", "busybox"}, 2, `unknown command "busybox" for "ctr-lite inspect"`},
+		{[]string{"inspect", "manifest"}, 2, "accepts 1 arg"},
+		{[]string{"check", "busybox"}, 2, "no rules"},
 		{[]string{"pull", "--platform", "linux", "alpine"}, 2, "os/arch"},
 		{[]string{"rmi", "never-stored"}, 1, "never-stored"},
 	}
@@ -135,5 +141,18 @@ func TestVersionAndHelp(t *testing.T) {
 	}
 	if out := e.must("completion", "bash"); !strings.Contains(out, "bash completion") {
 		t.Errorf("completion bash printed no script")
+	}
+}
+
+// A typo in a rules file is a usage error that names the line and field.
+func TestRulesFileTypo(t *testing.T) {
+	e := newEnv(t)
+	rules := filepath.Join(t.TempDir(), "rules.yaml")
+	if err := os.WriteFile(rules, []byte("max_layers: 3\nmax_sise: 10MB\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := e.ctl("check", "--rules", rules, "busybox")
+	if r.code != 2 || !strings.Contains(r.err, "rules file line 2: unknown field max_sise") || strings.Contains(r.err, "JSON") {
+		t.Errorf("rules file with a typo: %s", r)
 	}
 }

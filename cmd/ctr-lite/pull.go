@@ -1,15 +1,20 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"sort"
+	"syscall"
 
 	"github.com/ctrlite/ctr-lite/pkg/content"
 	"github.com/ctrlite/ctr-lite/pkg/image"
+	"github.com/ctrlite/ctr-lite/pkg/inspect"
 	"github.com/ctrlite/ctr-lite/pkg/pipeline"
 	"github.com/ctrlite/ctr-lite/pkg/progress"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/ctrlite/ctr-lite/pkg/units"
 	"github.com/ctrlite/ctr-lite/registry"
+	"github.com/opencontainers/go-digest"
 	"github.com/spf13/cobra"
 )
 
@@ -22,6 +27,7 @@ func newPullCmd(g *globals) *cobra.Command {
 		quiet       bool
 		unpackToo   bool
 		limits      pullLimits
+		asJSON      bool
 	)
 	cmd := &cobra.Command{
 		Use:     "pull [flags] IMAGE...",
@@ -51,17 +57,27 @@ another platform than the one asked for is pulled as it is, with a warning
 				return err
 			}
 			out := cmd.OutOrStdout()
+			reports := []pullReport{}
 			for _, a := range args {
 				ref, err := reference.Parse(a)
 				if err != nil {
 					return err
 				}
+				var rep image.Progress = progress.Auto(out, quiet)
+				rec := progress.NewRecord()
+				if asJSON {
+					rep = rec
+				}
 				res, err := pipeline.Pull(cmd.Context(), st, rc, ref, pipeline.Options{
-					Pull:   limits.apply(image.PullOptions{Platform: p, MaxConcurrent: concurrency, Progress: progress.Auto(out, quiet)}),
+					Pull:   limits.apply(image.PullOptions{Platform: p, MaxConcurrent: concurrency, Progress: rep}),
 					Unpack: unpackToo,
 				})
 				if err != nil {
-					return err
+					return withPartials(st, err)
+				}
+				if asJSON {
+					reports = append(reports, newPullReport(ref, res, rec.Blobs()))
+					continue
 				}
 				pr := res.Pull
 				if pr.OtherPlatform {
@@ -82,6 +98,9 @@ another platform than the one asked for is pulled as it is, with a warning
 				}
 				fmt.Fprintf(out, "%s: %s\n", ref, pr.Image.Target.Digest) // what the name points at, as `images` shows
 			}
+			if asJSON {
+				return inspect.WriteJSON(out, reports)
+			}
 			return nil
 		},
 	}
@@ -91,7 +110,68 @@ another platform than the one asked for is pulled as it is, with a warning
 	f.BoolVarP(&quiet, "quiet", "q", false, "print only the digest (an index's, for a multi-platform image)")
 	f.BoolVar(&unpackToo, "unpack", false, "also unpack the layers into snapshots, while they download")
 	limits.add(f)
+	f.BoolVar(&asJSON, "json", false, "print what was downloaded, resumed and already stored as JSON (one object per image)")
 	return cmd
+}
+
+// pullReport is one image of `pull --json`.
+type pullReport struct {
+	Name   string        `json:"name"`
+	Digest digest.Digest `json:"digest"`
+	// Blobs are the config and the layers, in manifest order.
+	Blobs []progress.Blob `json:"blobs"`
+	// Downloaded counts the blobs fetched (resumed ones included),
+	// Resumed those that continued a partial download, AlreadyStored
+	// those not fetched; DownloadedBytes is what came over the network.
+	Downloaded      int   `json:"downloaded"`
+	Resumed         int   `json:"resumed"`
+	AlreadyStored   int   `json:"already_stored"`
+	DownloadedBytes int64 `json:"downloaded_bytes"`
+	// Snapshots is set with --unpack.
+	Snapshots *snapshotCounts `json:"snapshots,omitempty"`
+}
+
+type snapshotCounts struct {
+	Unpacked int `json:"unpacked"`
+	Reused   int `json:"reused"`
+}
+
+func newPullReport(ref reference.Reference, res *pipeline.Result, blobs []progress.Blob) pullReport {
+	pr := res.Pull
+	// Manifest order (config, then the layers bottom first), not the
+	// order the parallel downloads happened to start in.
+	rank := map[digest.Digest]int{pr.Image.Manifest.Config.Digest: 0}
+	for i, l := range pr.Image.Manifest.Layers {
+		if _, dup := rank[l.Digest]; !dup {
+			rank[l.Digest] = i + 1
+		}
+	}
+	sort.SliceStable(blobs, func(i, j int) bool { return rank[blobs[i].Digest] < rank[blobs[j].Digest] })
+	r := pullReport{Name: ref.String(), Digest: pr.Image.ManifestDesc.Digest, Blobs: blobs,
+		Downloaded: pr.Fetched, AlreadyStored: pr.Existing, DownloadedBytes: pr.Bytes}
+	for _, b := range blobs {
+		if b.Status == progress.StatusResumed {
+			r.Resumed++
+		}
+	}
+	if sn := res.Snapshots; sn != nil {
+		r.Snapshots = &snapshotCounts{Unpacked: sn.Built, Reused: sn.Reused}
+	}
+	return r
+}
+
+// withPartials adds to a full-disk error what the partial downloads hold
+// (a later pull resumes them) and how to free it.
+func withPartials(st *content.Store, err error) error {
+	if !errors.Is(err, syscall.ENOSPC) {
+		return err
+	}
+	n, b, perr := st.Partials()
+	if perr != nil || n == 0 {
+		return err
+	}
+	return fmt.Errorf("%w: %s held in %d partial downloads (the next pull resumes them; `ctr-lite gc` frees them)",
+		err, units.HumanSize(b), n)
 }
 
 // clients opens the store under --root and a registry client.
@@ -106,10 +186,16 @@ func (g *globals) clients() (*content.Store, *registry.Client, error) {
 
 // registry returns a client configured from the global flags.
 func (g *globals) registry() (*registry.Client, error) {
-	return registry.New(registry.Options{
+	return registry.New(g.registryOptions())
+}
+
+// registryOptions are the one host configuration (hosts.toml, --plain-http,
+// --insecure-registry) every command talking to a registry uses.
+func (g *globals) registryOptions() registry.Options {
+	return registry.Options{
 		ConfigDir: g.config,
 		PlainHTTP: g.plainHTTP,
 		Insecure:  g.insecure,
 		UserAgent: "ctr-lite/" + version,
-	})
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -64,7 +65,38 @@ every command works on the store directly and many may run at once.`,
 	for _, c := range commands(g) {
 		cmd.AddCommand(c)
 	}
+	usageArgs(cmd)
 	return cmd
+}
+
+// usageArgs makes every argument error of c and its subcommands a usage
+// error (exit status 2), by type rather than by cobra's wording. A command
+// that only groups subcommands prints its help when called alone and
+// refuses anything else: "inspect IMAGE" names no subcommand.
+func usageArgs(c *cobra.Command) {
+	if c.HasSubCommands() && c.Run == nil && c.RunE == nil {
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				hint := ""
+				if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+					hint = "; did you mean " + strings.Join(s, " or ") + "?"
+				}
+				return usageError("unknown command %q for %q%s", args[0], cmd.CommandPath(), hint)
+			}
+			return cmd.Help()
+		}
+	} else if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return usageError("%v", err)
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		usageArgs(sub)
+	}
 }
 
 // commands lists every subcommand; each file adds its constructor here.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/ctrlite/ctr-lite/pkg/image"
@@ -10,6 +11,7 @@ import (
 	"github.com/ctrlite/ctr-lite/pkg/progress"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/ctrlite/ctr-lite/pkg/units"
+	"github.com/ctrlite/ctr-lite/unpack"
 	"github.com/spf13/cobra"
 )
 
@@ -22,6 +24,7 @@ func newUnpackCmd(g *globals) *cobra.Command {
 		quiet    bool
 		limits   pullLimits
 		maxSize  string
+		asJSON   bool
 	)
 	cmd := &cobra.Command{
 		Use:     "unpack [flags] IMAGE DIR",
@@ -39,8 +42,9 @@ As root, DIR is made mode 0700, whatever the image says of its root: the
 image's setuid-root files and device nodes are reachable by root only (as
 with umoci); chmod DIR yourself to share the tree.
 
-As non-root (or with --rootless) device nodes are skipped with a warning and
-files are owned by the caller.`,
+As non-root (or with --rootless) device nodes are skipped, privileged
+xattrs (security.capability, trusted.*) dropped and files owned by the
+caller; a warning per kind says what and why (--json lists each).`,
 		Example: `  ctr-lite unpack alpine ./rootfs
   ctr-lite unpack --platform linux/arm64 debian:bookworm /srv/arm64-root`,
 		Args:              cobra.ExactArgs(2),
@@ -71,11 +75,19 @@ files are owned by the caller.`,
 				Private:         true,
 				MaxUncompressed: maxUncompressed,
 			})
-			if n := len(res.Skipped); n > 0 {
-				fmt.Fprintf(cmd.ErrOrStderr(), "warning: rootless unpack skipped %d device nodes: %s\n", n, strings.Join(res.Skipped, " "))
-			}
+			writeSkips(cmd.ErrOrStderr(), res.Skipped)
 			if err != nil {
 				return err
+			}
+			if asJSON {
+				rep := unpackReport{Dir: args[1], Entries: res.Stats.Entries, Bytes: res.Stats.Bytes, Skipped: res.Skipped}
+				if img := res.Image; img != nil {
+					rep.Name, rep.Digest, rep.Layers = img.Name, img.ManifestDesc.Digest.String(), len(img.Manifest.Layers)
+				}
+				if rep.Skipped == nil {
+					rep.Skipped = []unpack.Skip{}
+				}
+				return inspect.WriteJSON(cmd.OutOrStdout(), rep)
 			}
 			if !quiet {
 				img := res.Image
@@ -91,5 +103,47 @@ files are owned by the caller.`,
 	f.BoolVarP(&quiet, "quiet", "q", false, "print nothing on success")
 	f.StringVar(&maxSize, "max-uncompressed", "", "fail (leaving DIR empty) when the layers uncompress to more than `SIZE` in all, e.g. 2GB")
 	limits.add(f)
+	f.BoolVar(&asJSON, "json", false, "print what was unpacked, and each thing not reproduced, as JSON")
 	return cmd
+}
+
+// unpackReport is `unpack --json`.
+type unpackReport struct {
+	Name    string        `json:"name"`
+	Digest  string        `json:"digest"`
+	Dir     string        `json:"dir"`
+	Layers  int           `json:"layers"`
+	Entries int           `json:"entries"`
+	Bytes   int64         `json:"bytes"`
+	Skipped []unpack.Skip `json:"skipped"`
+}
+
+// writeSkips prints one warning per kind and reason of what the unpack
+// did not reproduce, with how many and the first few paths.
+func writeSkips(w io.Writer, skips []unpack.Skip) {
+	type group struct {
+		kind, reason string
+		items        []string
+	}
+	var groups []*group
+	byKey := map[[2]string]*group{}
+	for _, s := range skips {
+		k := [2]string{s.Kind, s.Reason}
+		g := byKey[k]
+		if g == nil {
+			g = &group{kind: s.Kind, reason: s.Reason}
+			byKey[k] = g
+			groups = append(groups, g)
+		}
+		g.items = append(g.items, "/"+s.Path+" ("+s.Detail+")")
+	}
+	what := map[string]string{unpack.SkipDevice: "device node skipped", unpack.SkipXattr: "xattr dropped", unpack.SkipOwner: "owner not kept"}
+	for _, g := range groups {
+		shown := g.items
+		more := ""
+		if len(shown) > 5 {
+			shown, more = shown[:5], fmt.Sprintf(" and %d more", len(g.items)-5)
+		}
+		fmt.Fprintf(w, "warning: unpack: %s: %d (%s): %s%s\n", what[g.kind], len(g.items), g.reason, strings.Join(shown, ", "), more)
+	}
 }

@@ -29,7 +29,8 @@ const (
 	Exited  Status = "exited"
 )
 
-// Container is one record (state.json).
+// Container is one record (state.json, and `ps --json`): snake_case names
+// as every --json of ctr-lite.
 type Container struct {
 	ID      string   `json:"id"`
 	Name    string   `json:"name,omitempty"`
@@ -40,11 +41,11 @@ type Container struct {
 	Chains   []string  `json:"chains,omitempty"`
 	Created  time.Time `json:"created"`
 	Status   Status    `json:"status"`
-	ExitCode int       `json:"exitCode"`
+	ExitCode int       `json:"exit_code"`
 	Pid      int       `json:"pid,omitempty"`
 	// PidStart is the pid's start time (clock ticks since boot, from
 	// /proc/<pid>/stat) to tell the process from a later one with its pid.
-	PidStart uint64    `json:"pidStart,omitempty"`
+	PidStart uint64    `json:"pid_start,omitempty"`
 	Started  time.Time `json:"started,omitzero"`
 	Finished time.Time `json:"finished,omitzero"`
 	// Cgroup is the container's cgroup path (in every hierarchy), removed
@@ -346,6 +347,19 @@ func (s *Store) read(id string) (*Container, error) {
 	var c Container
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, fmt.Errorf("read container %s: %w", id, err)
+	}
+	// Records written before the names became snake_case.
+	var old struct {
+		ExitCode *int    `json:"exitCode"`
+		PidStart *uint64 `json:"pidStart"`
+	}
+	if err := json.Unmarshal(b, &old); err == nil {
+		if old.ExitCode != nil {
+			c.ExitCode = *old.ExitCode
+		}
+		if old.PidStart != nil {
+			c.PidStart = *old.PidStart
+		}
 	}
 	return &c, nil
 }

@@ -2,6 +2,7 @@ package container
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -324,5 +325,38 @@ func TestInUseContainerKept(t *testing.T) {
 	}
 	if err := s.Remove(ctx, id, false); err != nil {
 		t.Errorf("remove once nobody uses it: %v", err)
+	}
+}
+
+// Records are snake_case, as every --json; a record written with the
+// earlier camelCase names still reads whole.
+func TestStateNames(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	c, err := s.Create(ctx, Container{Image: "busybox"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.ExitCode, c.PidStart, c.Status = 7, 12345, Exited
+	b, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys map[string]any
+	if err := json.Unmarshal(b, &keys); err != nil {
+		t.Fatal(err)
+	}
+	for k := range keys {
+		if strings.ToLower(k) != k {
+			t.Errorf("JSON name %q is not snake_case", k)
+		}
+	}
+	legacy := strings.NewReplacer(`"exit_code"`, `"exitCode"`, `"pid_start"`, `"pidStart"`).Replace(string(b))
+	if err := os.WriteFile(filepath.Join(s.Dir(c.ID), stateFile), []byte(legacy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Load(ctx, c.ID)
+	if err != nil || got.ExitCode != 7 || got.PidStart != 12345 {
+		t.Errorf("legacy record read as %+v, %v", got, err)
 	}
 }

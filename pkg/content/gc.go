@@ -100,6 +100,26 @@ func (s *Store) collect(ctx context.Context, dryRun bool) (GCResult, error) {
 	return res, nil
 }
 
+// Partials counts the partial downloads kept for resuming (and temporary
+// files left beside them) and their bytes: what gc frees once no pull
+// holds them.
+func (s *Store) Partials() (n int, bytes int64, err error) {
+	ents, err := os.ReadDir(s.ingest)
+	if err != nil {
+		return 0, 0, fmt.Errorf("list partial downloads: %w", err)
+	}
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".lock") {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() {
+			n++
+			bytes += fi.Size()
+		}
+	}
+	return n, bytes, nil
+}
+
 // gcIngest removes partials and lock files nobody holds.
 func (s *Store) gcIngest(dryRun bool, res *GCResult) error {
 	dir := s.ingest

@@ -161,3 +161,30 @@ func TestFsck(t *testing.T) {
 		t.Fatalf("after repair, want only the missing layer reported: %v", probs)
 	}
 }
+
+// Partials counts what partial downloads hold, and nothing once gc ran.
+func TestPartials(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	if n, b, err := s.Partials(); err != nil || n != 0 || b != 0 {
+		t.Fatalf("empty store: %d partials, %d bytes, %v", n, b, err)
+	}
+	for _, k := range []int{1000, 2500} {
+		data, desc := randomBlob(t, 4000)
+		w, err := s.Writer(ctx, desc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(data[:k])
+		w.Close()
+	}
+	if n, b, err := s.Partials(); err != nil || n != 2 || b != 3500 {
+		t.Errorf("two partials: %d, %d bytes, %v; want 2, 3500", n, b, err)
+	}
+	if _, err := s.GC(ctx, GCOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if n, b, err := s.Partials(); err != nil || n != 0 || b != 0 {
+		t.Errorf("after gc: %d partials, %d bytes, %v", n, b, err)
+	}
+}

@@ -15,12 +15,12 @@ import (
 type CheckResult struct {
 	// Rule is the rule's field name in Rules ("max_size", "forbid", ...).
 	Rule string `json:"rule"`
-	// Value is what the image has and Limit what the rule allows, as
-	// plain strings: bytes as integers, fractions and percentages as
-	// decimals, a user name, or the number of matching paths for forbid
-	// (whose Limit is the glob).
-	Value   string `json:"value"`
-	Limit   string `json:"limit"`
+	// Value is what the image has and Limit what the rule allows: bytes
+	// and counts as int64, fractions and percentages as float64 (JSON
+	// numbers both), a user name and "not root" for no_root_user, and
+	// for forbid the number of matching paths and the glob.
+	Value   any    `json:"value"`
+	Limit   any    `json:"limit"`
 	Pass    bool   `json:"pass"`
 	Message string `json:"message"`
 }
@@ -112,28 +112,33 @@ func Check(ctx context.Context, src, baseline Source, rules Rules) (CheckReport,
 
 	if rules.MaxSize != nil {
 		v, lim := facts.size(rules.Uncompressed), int64(*rules.MaxSize)
-		add(CheckResult{Rule: "max_size", Value: itoa(v), Limit: itoa(lim), Pass: v <= lim,
+		add(CheckResult{Rule: "max_size", Value: v, Limit: lim, Pass: v <= lim,
 			Message: fmt.Sprintf("%s size %s, limit %s", kind, units.HumanSize(v), units.HumanSize(lim))})
 	}
 	if rules.MaxLayers != nil {
 		v, lim := facts.layers, *rules.MaxLayers
-		add(CheckResult{Rule: "max_layers", Value: strconv.Itoa(v), Limit: strconv.Itoa(lim), Pass: v <= lim,
+		add(CheckResult{Rule: "max_layers", Value: int64(v), Limit: int64(lim), Pass: v <= lim,
 			Message: fmt.Sprintf("%d layers, limit %d", v, lim)})
 	}
 	if rules.MinEfficiency != nil {
 		v, lim := facts.eff.Efficiency, *rules.MinEfficiency
-		add(CheckResult{Rule: "min_efficiency", Value: ftoa(v), Limit: ftoa(lim), Pass: v >= lim,
+		add(CheckResult{Rule: "min_efficiency", Value: v, Limit: lim, Pass: v >= lim,
 			Message: fmt.Sprintf("efficiency %.2f %%, minimum %.2f %%", 100*v, 100*lim)})
 	}
 	if rules.MaxWastedBytes != nil {
 		v, lim := facts.eff.WastedBytes, int64(*rules.MaxWastedBytes)
-		add(CheckResult{Rule: "max_wasted_bytes", Value: itoa(v), Limit: itoa(lim), Pass: v <= lim,
+		add(CheckResult{Rule: "max_wasted_bytes", Value: v, Limit: lim, Pass: v <= lim,
 			Message: fmt.Sprintf("wasted %s, limit %s", units.HumanSize(v), units.HumanSize(lim))})
 	}
 	if rules.MaxWastedPercent != nil {
 		v, lim := facts.eff.WastedPercent, *rules.MaxWastedPercent
-		add(CheckResult{Rule: "max_wasted_percent", Value: ftoa(v), Limit: ftoa(lim), Pass: v <= lim,
-			Message: fmt.Sprintf("wasted %.2f %% of the bytes above the first layer, limit %.2f %%", v, lim)})
+		pass, msg := v <= lim, fmt.Sprintf("wasted %.2f %% of the bytes above the first layer, limit %.2f %%", v, lim)
+		if facts.eff.UserBytes == 0 && facts.eff.WastedBytes > 0 {
+			// dive divides by zero: +Inf %, which fails every threshold.
+			pass, msg = false, fmt.Sprintf("wasted %s with no bytes above the first layer (dive: +Inf %%), limit %.2f %%",
+				units.HumanSize(facts.eff.WastedBytes), lim)
+		}
+		add(CheckResult{Rule: "max_wasted_percent", Value: v, Limit: lim, Pass: pass, Message: msg})
 	}
 	if rules.NoRootUser {
 		u := src.Config().Config.User
@@ -160,7 +165,7 @@ func Check(ctx context.Context, src, baseline Source, rules Rules) (CheckReport,
 		if len(hits) > 0 {
 			msg = fmt.Sprintf("%d path(s) match: %s", len(hits), listSome(hits, 10))
 		}
-		add(CheckResult{Rule: "forbid", Value: strconv.Itoa(len(hits)), Limit: pattern, Pass: len(hits) == 0, Message: msg})
+		add(CheckResult{Rule: "forbid", Value: int64(len(hits)), Limit: pattern, Pass: len(hits) == 0, Message: msg})
 	}
 	if rules.NoNewSetuid {
 		had := map[string]bool{}
@@ -180,11 +185,11 @@ func Check(ctx context.Context, src, baseline Source, rules Rules) (CheckReport,
 		if len(added) > 0 {
 			msg = fmt.Sprintf("%d new setuid/setgid files: %s", len(added), listSome(added, 10))
 		}
-		add(CheckResult{Rule: "no_new_setuid", Value: strconv.Itoa(len(added)), Limit: "0", Pass: len(added) == 0, Message: msg})
+		add(CheckResult{Rule: "no_new_setuid", Value: int64(len(added)), Limit: int64(0), Pass: len(added) == 0, Message: msg})
 	}
 	if rules.MaxGrowth != nil {
 		v, lim := facts.size(rules.Uncompressed)-base.size(rules.Uncompressed), int64(*rules.MaxGrowth)
-		add(CheckResult{Rule: "max_growth", Value: itoa(v), Limit: itoa(lim), Pass: v <= lim,
+		add(CheckResult{Rule: "max_growth", Value: v, Limit: lim, Pass: v <= lim,
 			Message: fmt.Sprintf("%s size grew by %s over the baseline, limit %s", kind, units.HumanSize(v), units.HumanSize(lim))})
 	}
 	rep.Pass = rep.Failed() == 0
@@ -198,8 +203,15 @@ func isRootUser(u string) bool {
 	return name == "" || name == "root" || strings.TrimLeft(name, "0") == "" // "0", "00"
 }
 
-func itoa(n int64) string   { return strconv.FormatInt(n, 10) }
-func ftoa(f float64) string { return strconv.FormatFloat(f, 'f', 4, 64) }
+// show prints a Value or Limit in the table and JUnit: fractions and
+// percentages with four decimals.
+func show(v any) string {
+	if f, ok := v.(float64); ok {
+		return strconv.FormatFloat(f, 'f', 4, 64)
+	}
+	return fmt.Sprint(v)
+}
+
 func listSome(s []string, n int) string {
 	if len(s) <= n {
 		return strings.Join(s, ", ")
@@ -217,7 +229,7 @@ func WriteCheckTable(w io.Writer, rep CheckReport) error {
 		if !r.Pass {
 			res = "FAIL"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", res, r.Rule, r.Value, r.Limit, r.Message)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", res, r.Rule, show(r.Value), show(r.Limit), r.Message)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

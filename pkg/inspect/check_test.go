@@ -3,6 +3,7 @@ package inspect
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"strings"
@@ -172,6 +173,26 @@ func TestParseRules(t *testing.T) {
 	}
 }
 
+// A typo in a rules file is named with its line, in YAML's terms.
+func TestParseRulesUnknownFieldLine(t *testing.T) {
+	for in, want := range map[string]string{
+		"max_layers: 1\nmax_sise: 1\n":         "rules file line 2: unknown field max_sise",
+		"{\"max_layers\": 1,\n \"forbd\": []}": "rules file line 2: unknown field forbd",
+		"- max_size: 1\n":                      "rules file line 1: want a mapping",
+	} {
+		_, err := ParseRules([]byte(in))
+		if !errors.Is(err, ErrBadRules) || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "JSON") {
+			t.Errorf("ParseRules(%q) = %v, want %q", in, err, want)
+		}
+	}
+	if r, err := ParseRules([]byte("")); err != nil || !r.Empty() {
+		t.Errorf("empty rules: %+v %v", r, err)
+	}
+	if r, err := ParseRules([]byte("uncompressed: true\n")); err != nil || !r.Empty() {
+		t.Errorf("uncompressed alone is a rule: %+v %v", r, err)
+	}
+}
+
 func TestParseSize(t *testing.T) {
 	cases := []struct {
 		in   string
@@ -262,5 +283,53 @@ func TestJUnit(t *testing.T) {
 		if !names[n] {
 			t.Errorf("no testcase %q in %v", n, names)
 		}
+	}
+}
+
+// Every rule value and limit but a user name and a glob is a JSON number.
+func TestCheckJSONNumbers(t *testing.T) {
+	img, base, _ := checkImages(t, "")
+	rules := Rules{MaxSize: ptr(Size(50_000_000)), MinEfficiency: ptr(0.5), MaxWastedPercent: ptr(12.5),
+		MaxGrowth: ptr(Size(1000)), NoRootUser: true, Forbid: []string{"**/.env"}}
+	rep, err := Check(context.Background(), img, base, rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep.Image = "example.com/app:1.0"
+	b := jsonBytes(t, rep)
+	golden(t, "check-numbers.json", b)
+	var back struct {
+		Results []struct {
+			Rule         string
+			Value, Limit any
+		}
+	}
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range back.Results {
+		_, vnum := r.Value.(float64)
+		_, lnum := r.Limit.(float64)
+		wantNum := r.Rule != "no_root_user"
+		if vnum != wantNum || lnum != (wantNum && r.Rule != "forbid") {
+			t.Errorf("%s: value %#v limit %#v", r.Rule, r.Value, r.Limit)
+		}
+	}
+}
+
+// Waste with no bytes above the first layer is +Inf % for dive, which
+// fails every max_wasted_percent; so it does here.
+func TestCheckWastedPercentNoUserBytes(t *testing.T) {
+	src := newMemSource(t, "", nil, []ent{{name: "foo", size: 4}}, []ent{{name: ".wh.foo"}})
+	rep, err := Check(context.Background(), src, nil, Rules{MaxWastedPercent: ptr(1000.0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rep.Results[0]; r.Pass || rep.Pass || !strings.Contains(r.Message, "+Inf") {
+		t.Errorf("result %+v", r)
+	}
+	clean := newMemSource(t, "", nil, []ent{{name: "foo", size: 4}}, []ent{{name: "bar", size: 4}})
+	if rep, err := Check(context.Background(), clean, nil, Rules{MaxWastedPercent: ptr(0.0)}); err != nil || !rep.Pass {
+		t.Errorf("no waste: %+v %v", rep, err)
 	}
 }

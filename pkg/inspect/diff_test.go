@@ -128,3 +128,14 @@ func TestDiffLayerLists(t *testing.T) {
 	}
 	golden(t, "debian-diff-layers.txt", buf.Bytes())
 }
+
+// The JSON of a diff, pinned: snake_case names, sizes as numbers.
+func TestDiffJSONGolden(t *testing.T) {
+	a := newMemSource(t, "", nil, []ent{{name: "f", size: 3}, {name: "g", size: 3, mode: 0o755}, {name: "gone", size: 9}})
+	b := newMemSource(t, "", nil, []ent{{name: "f", size: 3}, {name: "g", size: 5, mode: 0o4755, uid: 7}, {name: "new", size: 11}})
+	rep, err := Diff(context.Background(), a, b, DiffOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "diff.json", jsonBytes(t, rep))
+}

@@ -48,7 +48,8 @@
 //     merged trees; with DiffOptions.Layers instead layers{shared, added,
 //     removed} (diffIDs; no layer is read).
 //   - Check / WriteCheckTable / WriteJUnit: CheckReport{image, pass,
-//     results[{rule, value, limit, pass, message}]}.
+//     results[{rule, value, limit, pass, message}]}; value and limit are
+//     JSON numbers but for no_root_user (strings) and forbid's glob limit.
 //
 // # Efficiency (dive's definitions)
 //
@@ -86,8 +87,10 @@
 // have, reports those: the header bytes of lower-layer entries hidden by
 // whiteouts and opaque markers. Where dive fails on a whiteout of a path
 // absent below (it stops visiting that layer), we count the whiteout as
-// 0 bytes and go on; dive ignores opaque markers when stacking the lower
-// layers, we apply them.
+// 0 bytes and go on. dive ignores opaque markers when it stacks the lower
+// layers that size a directory whiteout (rule 2): so does efficiency, so
+// that what an opaque directory hid still counts in the deleted
+// directory's size; deleted_bytes and the merged tree apply them.
 //
 // # Check rules
 //

@@ -57,6 +57,9 @@ type wsKey struct {
 func efficiency(scans []*layerScan) (EfficiencyReport, *tree) {
 	stats := map[string]*pathStat{}
 	lower := newTree()
+	// dive sizes a directory whiteout on layers stacked without their
+	// opaque markers: what an opaque directory hid still counts.
+	diveLower := newTree()
 	var rep EfficiencyReport
 	for li, s := range scans {
 		// The layer's own tree, as dive builds it: one node per path (a
@@ -92,7 +95,7 @@ func efficiency(scans []*layerScan) (EfficiencyReport, *tree) {
 			size := e.hdrSize
 			if k.whiteout {
 				size = 0
-				if n := lower.lookup(k.path); n != nil && (n.entry == nil || n.entry.Type == TypeDir) {
+				if n := diveLower.lookup(k.path); n != nil && (n.entry == nil || n.entry.Type == TypeDir) {
 					size = subtreeHdrSize(n)
 				}
 			}
@@ -108,6 +111,7 @@ func efficiency(scans []*layerScan) (EfficiencyReport, *tree) {
 			}
 		}
 		rep.DeletedBytes += lower.apply(s.entries)
+		diveLower.apply(withoutOpaque(s.entries))
 	}
 	var minSum, cumSum int64
 	rep.WastedPaths = []WastedPath{}
@@ -138,6 +142,25 @@ func efficiency(scans []*layerScan) (EfficiencyReport, *tree) {
 	return rep, lower
 }
 
+// Top returns the report with only the n most wasteful paths (all of them
+// when n <= 0); the totals still count every path.
+func (r EfficiencyReport) Top(n int) EfficiencyReport {
+	if n > 0 && len(r.WastedPaths) > n {
+		r.WastedPaths = r.WastedPaths[:n:n]
+	}
+	return r
+}
+
+func withoutOpaque(entries []*Entry) []*Entry {
+	out := make([]*Entry, 0, len(entries))
+	for _, e := range entries {
+		if e.Type != TypeOpaque {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 // WriteEfficiencyTable prints the summary and the top largest wasted
 // paths (all of them when top <= 0).
 func WriteEfficiencyTable(w io.Writer, rep EfficiencyReport, top int) error {
@@ -148,10 +171,7 @@ func WriteEfficiencyTable(w io.Writer, rep EfficiencyReport, top int) error {
 	fmt.Fprintf(w, "deleted bytes:   %d (%s) hidden by whiteouts and opaque directories\n\n", rep.DeletedBytes, units.HumanSize(rep.DeletedBytes))
 	tw := newTable(w)
 	fmt.Fprintln(tw, "COUNT\tWASTED\tPATH")
-	for i, p := range rep.WastedPaths {
-		if top > 0 && i >= top {
-			break
-		}
+	for _, p := range rep.Top(top).WastedPaths {
 		fmt.Fprintf(tw, "%d\t%s\t%s\n", p.Count, units.HumanSize(p.Bytes), p.Path)
 	}
 	return tw.Flush()

@@ -77,6 +77,15 @@ func TestEfficiencyGolden(t *testing.T) {
 	}
 	golden(t, "wasteful-efficiency.txt", buf.Bytes())
 	golden(t, "wasteful-efficiency.json", jsonBytes(t, rep))
+	// --top N keeps the N most wasteful paths in the JSON too.
+	top := rep.Top(1)
+	golden(t, "wasteful-efficiency-top1.json", jsonBytes(t, top))
+	if len(top.WastedPaths) != 1 || top.WastedPaths[0] != rep.WastedPaths[0] || top.WastedBytes != rep.WastedBytes {
+		t.Errorf("Top(1) = %+v", top)
+	}
+	if all := rep.Top(0); len(all.WastedPaths) != len(rep.WastedPaths) {
+		t.Errorf("Top(0) kept %d of %d paths", len(all.WastedPaths), len(rep.WastedPaths))
+	}
 }
 
 func TestEfficiencyNoWaste(t *testing.T) {
@@ -98,5 +107,26 @@ func BenchmarkEfficiencyDebian(b *testing.B) {
 		if _, err := Efficiency(ctx, src); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A directory whiteout is sized as dive sizes it: on the lower layers
+// stacked without their opaque markers, so /var/log/b, hidden by the
+// opaque directory, still counts (dive 0.13.1 reports 71.8750 %).
+func TestEfficiencyOpaqueThenWhiteoutAsDive(t *testing.T) {
+	src := newMemSource(t, "", nil,
+		[]ent{{name: "var/", typ: '5'}, {name: "var/log/", typ: '5'}, {name: "var/log/a", size: 900}, {name: "var/log/b", size: 1100}},
+		[]ent{{name: "var/", typ: '5'}, {name: "var/log/", typ: '5'}, {name: "var/log/.wh..wh..opq"}, {name: "var/log/a", size: 50}},
+		[]ent{{name: "var/", typ: '5'}, {name: "var/.wh.log"}},
+	)
+	rep, err := Efficiency(context.Background(), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Efficiency != 2300.0/3200.0 || rep.WastedBytes != 950 {
+		t.Errorf("efficiency %v wasted %d; want %v (dive's 71.8750 %%) and 950", rep.Efficiency, rep.WastedBytes, 2300.0/3200.0)
+	}
+	if rep.DeletedBytes != 900+1100+50 {
+		t.Errorf("deleted bytes %d; want 2050 (a and b under the opaque marker, then the new a)", rep.DeletedBytes)
 	}
 }

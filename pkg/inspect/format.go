@@ -10,8 +10,6 @@ import (
 	"text/tabwriter"
 	"unicode"
 	"unicode/utf8"
-
-	digest "github.com/opencontainers/go-digest"
 )
 
 func newTable(w io.Writer) *tabwriter.Writer {
@@ -75,16 +73,19 @@ func WriteJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// WriteRawJSON pretty-prints a raw manifest, index or config (for
-// `inspect manifest|config|index`) followed by a "digest: ..." line
-// computed over the raw bytes as stored.
-func WriteRawJSON(w io.Writer, raw []byte) error {
+// WriteRaw writes a manifest, index or config exactly as stored, so that
+// its sha256 is its digest (`inspect manifest|config|index`); with pretty
+// it indents the JSON and ends it with a newline instead.
+func WriteRaw(w io.Writer, raw []byte, pretty bool) error {
+	if !pretty {
+		_, err := w.Write(raw)
+		return err
+	}
 	var buf bytes.Buffer
-	if err := json.Indent(&buf, raw, "", "  "); err != nil {
+	if err := json.Indent(&buf, bytes.TrimSpace(raw), "", "  "); err != nil {
 		return fmt.Errorf("pretty-print json: %w", err)
 	}
 	buf.WriteByte('\n')
-	fmt.Fprintf(&buf, "digest: %s\n", digest.FromBytes(raw))
 	_, err := w.Write(buf.Bytes())
 	return err
 }

@@ -47,14 +47,14 @@ func WriteJUnit(w io.Writer, rep CheckReport) error {
 	for _, r := range rep.Results {
 		name := r.Rule
 		if r.Rule == "forbid" {
-			name += " " + r.Limit
+			name += " " + show(r.Limit)
 		}
 		c := junitCase{Name: name, Classname: "ctr-lite.check", Time: "0"}
 		if r.Pass {
 			c.SystemOut = r.Message
 		} else {
 			c.Failure = &junitFailure{Message: r.Message, Type: r.Rule,
-				Text: fmt.Sprintf("rule %s: value %s, limit %s: %s", r.Rule, r.Value, r.Limit, r.Message)}
+				Text: fmt.Sprintf("rule %s: value %s, limit %s: %s", r.Rule, show(r.Value), show(r.Limit), r.Message)}
 		}
 		suite.Cases = append(suite.Cases, c)
 	}

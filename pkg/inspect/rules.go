@@ -3,7 +3,10 @@ package inspect
 import (
 	"fmt"
 	"os"
+	"reflect"
+	"strings"
 
+	yamlv3 "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/yaml"
 )
 
@@ -39,9 +42,13 @@ type Rules struct {
 	MaxGrowth *Size `json:"max_growth,omitempty" yaml:"max_growth,omitempty"`
 }
 
-// ParseRules reads rules from YAML or JSON; unknown fields are errors.
+// ParseRules reads rules from YAML or JSON; unknown fields are errors
+// that name their line.
 func ParseRules(data []byte) (Rules, error) {
 	var r Rules
+	if err := checkFields(data); err != nil {
+		return Rules{}, err
+	}
 	if err := yaml.UnmarshalStrict(data, &r); err != nil {
 		return Rules{}, fmt.Errorf("%w: %v", ErrBadRules, err)
 	}
@@ -49,6 +56,35 @@ func ParseRules(data []byte) (Rules, error) {
 		return Rules{}, err
 	}
 	return r, nil
+}
+
+// checkFields reports a syntax error or the first unknown top-level field
+// of a rules document with its line, in YAML's terms (a JSON document is
+// YAML too).
+func checkFields(data []byte) error {
+	var doc yamlv3.Node
+	if err := yamlv3.Unmarshal(data, &doc); err != nil {
+		return fmt.Errorf("%w: rules file: %v", ErrBadRules, err)
+	}
+	if len(doc.Content) == 0 {
+		return nil // empty: no rules
+	}
+	m := doc.Content[0]
+	if m.Kind != yamlv3.MappingNode {
+		return fmt.Errorf("%w: rules file line %d: want a mapping of rule names to limits", ErrBadRules, m.Line)
+	}
+	known := map[string]bool{}
+	t := reflect.TypeFor[Rules]()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		known[name] = true
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if k := m.Content[i]; !known[k.Value] {
+			return fmt.Errorf("%w: rules file line %d: unknown field %s", ErrBadRules, k.Line, k.Value)
+		}
+	}
+	return nil
 }
 
 // LoadRules reads a YAML or JSON rules file.
@@ -81,6 +117,12 @@ func (r Rules) Validate() error {
 		}
 	}
 	return nil
+}
+
+// Empty reports whether no rule is set (Uncompressed alone checks nothing).
+func (r Rules) Empty() bool {
+	return r.MaxSize == nil && r.MaxLayers == nil && r.MinEfficiency == nil && r.MaxWastedBytes == nil &&
+		r.MaxWastedPercent == nil && !r.NoRootUser && len(r.Forbid) == 0 && !r.NoNewSetuid && r.MaxGrowth == nil
 }
 
 // NeedsBaseline reports whether a rule compares against a baseline image.

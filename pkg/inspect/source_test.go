@@ -12,6 +12,7 @@ import (
 
 	"github.com/ctrlite/ctr-lite/internal/testutil"
 	"github.com/ctrlite/ctr-lite/pkg/errdefs"
+	"github.com/opencontainers/go-digest"
 )
 
 // The same image stored gzip, zstd and uncompressed gives the same report
@@ -117,16 +118,23 @@ func copyTree(t *testing.T, src, dst string) {
 	}
 }
 
-func TestWriteRawJSON(t *testing.T) {
+func TestWriteRaw(t *testing.T) {
 	src := busybox(t)
 	var buf bytes.Buffer
-	if err := WriteRawJSON(&buf, src.RawConfig()); err != nil {
+	if err := WriteRaw(&buf, src.RawConfig(), false); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasSuffix(buf.String(), "digest: "+src.Manifest().Config.Digest.String()+"\n") || !strings.Contains(buf.String(), "\n  \"config\": {") {
-		t.Errorf("output:\n%s", buf.String())
+	if got := digest.FromBytes(buf.Bytes()); got != src.Manifest().Config.Digest {
+		t.Errorf("raw output hashes to %s, want %s:\n%s", got, src.Manifest().Config.Digest, buf.String())
 	}
-	if err := WriteRawJSON(&buf, []byte("{not json")); err == nil {
+	buf.Reset()
+	if err := WriteRaw(&buf, src.RawConfig(), true); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "\n  \"config\": {") || !strings.HasSuffix(buf.String(), "}\n") {
+		t.Errorf("pretty output:\n%s", buf.String())
+	}
+	if err := WriteRaw(&buf, []byte("{not json"), true); err == nil {
 		t.Error("invalid JSON accepted")
 	}
 }

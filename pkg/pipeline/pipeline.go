@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/ctrlite/ctr-lite/pkg/content"
 	"github.com/ctrlite/ctr-lite/pkg/image"
@@ -36,7 +37,7 @@ type Result struct {
 	Pull      *image.PullResult // nil when the stored image was used
 	Snapshots *snapshot.Result  // Prepare, and Pull with Unpack
 	Stats     unpack.Stats      // Flatten
-	Skipped   []string          // Flatten: entries not applied (device nodes when rootless)
+	Skipped   []unpack.Skip     // Flatten: what a rootless unpack did not reproduce
 }
 
 // Pull pulls ref into the store and, with opts.Unpack, builds its
@@ -80,12 +81,17 @@ func prepare(ctx context.Context, st *content.Store, f image.Fetcher, ref refere
 // downloads) when it is not stored. The Result is never nil.
 func Flatten(ctx context.Context, st *content.Store, f image.Fetcher, ref reference.Reference, dir string, opts Options) (*Result, error) {
 	res := &Result{}
+	var mu sync.Mutex // layers may be applied in parallel
 	err := with(ctx, st, f, ref, false, opts.Pull, res, func(ctx context.Context, img *image.Image, open content.Opener) error {
 		var err error
 		res.Stats, err = rootfs.Flatten(ctx, st, img, dir, rootfs.Options{
-			Rootless:        opts.Rootless,
-			Private:         opts.Private,
-			Skipped:         func(name, _ string) { res.Skipped = append(res.Skipped, name) },
+			Rootless: opts.Rootless,
+			Private:  opts.Private,
+			Skipped: func(s unpack.Skip) {
+				mu.Lock()
+				res.Skipped = append(res.Skipped, s)
+				mu.Unlock()
+			},
 			Open:            open,
 			MaxUncompressed: opts.MaxUncompressed,
 		})

@@ -20,7 +20,7 @@ type Bars struct {
 
 // NewBars returns a bar reporter drawing on w, which should be a terminal.
 func NewBars(w io.Writer) *Bars {
-	return &Bars{p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(32)), bars: map[digest.Digest]*mpb.Bar{}}
+	return &Bars{p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(32), mpb.WithAutoRefresh()), bars: map[digest.Digest]*mpb.Bar{}}
 }
 
 func (b *Bars) Start(d digest.Digest, label string, size, offset int64, ev image.Event) {
@@ -35,9 +35,9 @@ func (b *Bars) Start(d digest.Digest, label string, size, offset int64, ev image
 	bar := b.p.AddBar(size,
 		mpb.PrependDecorators(decor.Name(name, decor.WC{C: decor.DindentRight | decor.DextraSpace})),
 		mpb.AppendDecorators(
-			decor.CountersKibiByte("% .1f / % .1f"),
+			decor.CountersKiloByte("% .1f / % .1f"),
 			decor.Name(" "),
-			decor.OnComplete(decor.AverageSpeed(decor.SizeB1024(0), "% .1f"), "done"+note),
+			decor.OnComplete(decor.AverageSpeed(decor.SizeB1000(0), "% .1f"), "done"+note),
 		),
 	)
 	bar.SetCurrent(offset)

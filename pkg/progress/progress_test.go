@@ -46,3 +46,19 @@ func TestQuiet(t *testing.T) {
 		t.Fatalf("quiet reporter printed %q", buf.String())
 	}
 }
+
+// Bars count in decimal units, as the summaries and inspect do: the same
+// blob is "5.2 MB" everywhere, never "5.0 MiB".
+func TestBarsDecimalUnits(t *testing.T) {
+	var buf bytes.Buffer
+	b := NewBars(&buf)
+	d := digest.FromString("a")
+	b.Start(d, "layer", 5<<20, 0, image.Fetching)
+	b.Add(d, 5<<20)
+	b.Done(d, nil)
+	b.Wait()
+	out := buf.String()
+	if !strings.Contains(out, "5.2 MB") || strings.Contains(out, "iB") {
+		t.Errorf("bars printed %q; want decimal units (5.2 MB)", out)
+	}
+}

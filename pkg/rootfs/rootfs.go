@@ -21,8 +21,9 @@ type Options struct {
 	// Rootless: no device nodes, no chown. Always so when st's data root
 	// is rootless (dataroot.Root.Rootless); set it to ask for it as root.
 	Rootless bool
-	// Skipped is told about entries not applied in rootless mode.
-	Skipped func(name, reason string)
+	// Skipped is told about entries, xattrs and owners not applied in
+	// rootless mode.
+	Skipped func(unpack.Skip)
 	// Open returns a layer blob's bytes; default: the store's committed
 	// blob (content.Store.Follow unpacks while a pull downloads).
 	Open content.Opener
