@@ -1,0 +1,41 @@
+package transfer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ctrlite/ctr-lite/pkg/content"
+)
+
+// reindex writes a new index like raw but listing only kept: every other
+// field is carried over as it was.
+func reindex(root ocispec.Descriptor, raw []byte, kept []ocispec.Descriptor) (doc, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return doc{}, fmt.Errorf("index %s: %w", root.Digest, err)
+	}
+	m, err := json.Marshal(kept)
+	if err != nil {
+		return doc{}, err
+	}
+	fields["manifests"] = m
+	b, err := json.Marshal(fields)
+	if err != nil {
+		return doc{}, err
+	}
+	d := ocispec.Descriptor{MediaType: root.MediaType, Digest: digest.FromBytes(b), Size: int64(len(b))}
+	return doc{d, b}, nil
+}
+
+// stripPlatform makes an index entry a root descriptor.
+func stripPlatform(d ocispec.Descriptor) ocispec.Descriptor {
+	d.Platform = nil
+	d.Annotations = nil
+	return d
+}
+
+func isNotFound(err error) bool { return errors.Is(err, content.ErrNotFound) }

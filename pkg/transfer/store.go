@@ -1,0 +1,61 @@
+package transfer
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/reference"
+)
+
+// storeSource reads an image named in the content store.
+type storeSource struct {
+	st   *content.Store
+	name string
+}
+
+// FromStore is the image the store names name (a full reference).
+func FromStore(st *content.Store, name string) Source {
+	return &storeSource{st: st, name: name}
+}
+
+func (s *storeSource) Root(ctx context.Context) (ocispec.Descriptor, []byte, error) {
+	d, err := s.st.Get(ctx, s.name)
+	if err != nil {
+		return d, nil, err
+	}
+	raw, err := s.st.ReadBlob(ctx, d, content.MaxManifestSize)
+	if err != nil {
+		return d, nil, fmt.Errorf("image %s: %w", s.name, err)
+	}
+	return stripPlatform(d), raw, nil
+}
+
+func (s *storeSource) Manifest(ctx context.Context, d ocispec.Descriptor) ([]byte, error) {
+	return s.st.ReadBlob(ctx, d, content.MaxManifestSize)
+}
+
+func (s *storeSource) Open(ctx context.Context, d ocispec.Descriptor, offset int64) (io.ReadCloser, error) {
+	f, err := s.st.Open(ctx, d.Digest)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("blob %s: %w", d.Digest, err)
+	}
+	return f, nil
+}
+
+// Repository is where the image was pulled from: its blobs may still be
+// there, to be mounted when pushing to another repository of that registry.
+func (s *storeSource) Repository() string {
+	ref, err := reference.Parse(s.name)
+	if err != nil {
+		return ""
+	}
+	return ref.Name()
+}
