@@ -177,6 +177,11 @@ func (u *upload) resume(ctx context.Context) error {
 		return newErr(u.op, u.ref.String(), ErrUnsupported, "upload session reports Range %q for a blob of %d bytes",
 			resp.Header.Get("Range"), u.desc.Size)
 	}
+	if held <= 1 {
+		// "0-0" means one byte or (for some registries) none: start over.
+		_, err := u.start(ctx, "")
+		return err
+	}
 	if loc, err := location(req, resp); err == nil {
 		u.loc = loc
 	}
