@@ -117,3 +117,5 @@ func TestPushResumesAfterDroppedConnection(t *testing.T) {
 	e2.must("pull", target)
 	e2.fsckClean()
 }
+
+func skopeoCmd(args ...string) *exec.Cmd { return exec.Command("skopeo", args...) }
