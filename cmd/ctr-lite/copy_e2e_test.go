@@ -1,0 +1,118 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+
+	"github.com/ctrlite/ctr-lite/internal/testutil"
+)
+
+// TestCopyBetweenRegistries copies from a TLS registry with htpasswd to a
+// plain one, each with its own credentials: the manifest digests are the
+// source's, memory stays bounded, a copy within the destination mounts.
+func TestCopyBetweenRegistries(t *testing.T) {
+	corpus := testutil.Corpus(t)
+	src := testutil.StartRegistry(t, testutil.RegistryOptions{TLS: true, Htpasswd: true})
+	testutil.PushLayout(t, src, corpus+"/debian-bookworm-2layer-oci", "sec/debian:1")
+	dst := testutil.StartRegistry(t, testutil.RegistryOptions{})
+	proxy := testutil.StartFaultProxy(t, dst)
+	e := newEnv(t)
+	e.config = src.ConfigDir(t)
+	t.Setenv("DOCKER_CONFIG", src.DockerConfig(t))
+	t.Setenv("REGISTRY_AUTH_FILE", t.TempDir()+"/auth.json")
+
+	from := src.Host + "/sec/debian:1"
+	to := proxy.Host + "/copied/debian:1"
+	r := e.runBin(2*time.Minute, "copy", from, to)
+	if r.code != 0 {
+		t.Fatalf("copy: %s", r.result)
+	}
+	want := skopeoRaw(t, "docker://"+from, "--cert-dir", certDir(t, src), "--creds", src.User+":"+src.Password)
+	if ll := lastLine(r.out); ll != to+": "+want {
+		t.Errorf("copy printed %q, want %s: %s", ll, to, want)
+	}
+	if got := skopeoRaw(t, "docker://"+to); got != want {
+		t.Errorf("copied manifest %s, source %s", got, want)
+	}
+	t.Logf("copy of a %d byte layer: peak RSS %d MiB", blobSize(t, bigLayer(t)), r.rss>>20)
+	if r.rss > 40<<20 {
+		t.Errorf("copy peak RSS %d MiB: memory grows with the blob", r.rss>>20)
+	}
+	// Within one registry, blobs are mounted, not sent.
+	proxy.ResetLog()
+	out := e.must("copy", to, proxy.Host+"/other/debian:1")
+	if !strings.Contains(out, "sent 0 blobs") || !strings.Contains(out, "3 mounted") {
+		t.Errorf("copy within a registry did not mount:\n%s", out)
+	}
+	if n := uploads(proxy.Log()); n["PATCH"] != 0 {
+		t.Errorf("copy within a registry sent blob data: %v", n)
+	}
+	// Wrong credentials for the destination name the registry and the scope.
+	sec := src.Host + "/sec/debian:2"
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	r2 := e.ctl("copy", to, sec)
+	if r2.code == 0 || !strings.Contains(r2.err, src.Host) || !strings.Contains(r2.err, "push") {
+		t.Errorf("copy to a registry refusing us: %s", r2)
+	}
+}
+
+// certDir makes a directory with the registry's CA for skopeo --cert-dir.
+func certDir(t *testing.T, reg *testutil.Registry) string {
+	t.Helper()
+	dir := t.TempDir()
+	b, err := os.ReadFile(reg.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir+"/ca.crt", b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// twoPlatformIndex is an index of two random images, linux/amd64 and
+// linux/arm64.
+func twoPlatformIndex(t *testing.T) v1.ImageIndex {
+	t.Helper()
+	var adds []mutate.IndexAddendum
+	for _, arch := range []string{"amd64", "arm64"} {
+		img, err := random.Image(2048, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
+	}
+	return mutate.AppendManifests(empty.Index, adds...)
+}
+
+func TestCopyIndexAllPlatforms(t *testing.T) {
+	src := testutil.StartRegistry(t, testutil.RegistryOptions{})
+	testutil.PushIndex(t, src, "multi:1", twoPlatformIndex(t))
+	e := newEnv(t)
+	from := src.Host + "/multi:1"
+	want := skopeoRaw(t, "docker://"+from)
+	out := e.must("copy", from, src.Host+"/multi-copy:1")
+	if !strings.Contains(out, "sent 0 blobs") || !strings.Contains(out, "6 mounted") {
+		t.Errorf("copy of 2 platforms (6 blobs) within a registry:\n%s", out)
+	}
+	if got := skopeoRaw(t, "docker://"+src.Host+"/multi-copy:1"); got != want {
+		t.Errorf("copied index %s, source %s", got, want)
+	}
+	for _, arch := range []string{"amd64", "arm64"} {
+		skopeoRaw(t, "docker://"+src.Host+"/multi-copy:1", "--override-arch", arch)
+		e2 := newEnv(t)
+		e2.must("pull", "--platform", "linux/"+arch, src.Host+"/multi-copy:1")
+	}
+	// One platform only: the destination is that platform's manifest.
+	e.must("copy", "--platform", "linux/arm64", from, src.Host+"/multi-arm:1")
+	if got := skopeoRaw(t, "docker://"+src.Host+"/multi-arm:1"); got == want {
+		t.Errorf("--platform copied the whole index")
+	}
+}
