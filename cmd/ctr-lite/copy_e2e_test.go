@@ -116,3 +116,26 @@ func TestCopyIndexAllPlatforms(t *testing.T) {
 		t.Errorf("--platform copied the whole index")
 	}
 }
+
+func TestTagRemote(t *testing.T) {
+	reg, refs := corpusRegistry(t, testutil.RegistryOptions{})
+	proxy := testutil.StartFaultProxy(t, reg)
+	e := newEnv(t)
+	src := proxy.Host + "/debian:bookworm-2layer"
+	want := skopeoRaw(t, "docker://"+refs["debian"])
+	out := e.must("tag", "--remote", src, "prod")
+	if strings.TrimSpace(out) != proxy.Host+"/debian:prod: "+want {
+		t.Errorf("tag --remote printed %q", out)
+	}
+	if got := skopeoRaw(t, "docker://"+reg.Host+"/debian:prod"); got != want {
+		t.Errorf("retagged manifest %s, want %s", got, want)
+	}
+	for _, r := range proxy.Log() {
+		if strings.Contains(r.Path, "/blobs/") {
+			t.Errorf("tag --remote touched a blob: %s %s", r.Method, r.Path)
+		}
+	}
+	if r := e.ctl("tag", "--remote", src, proxy.Host+"/elsewhere:1"); r.code == 0 || !strings.Contains(r.err, "use copy") {
+		t.Errorf("tag --remote into another repository: %s", r)
+	}
+}
