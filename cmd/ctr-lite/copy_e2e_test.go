@@ -139,3 +139,45 @@ func TestTagRemote(t *testing.T) {
 		t.Errorf("tag --remote into another repository: %s", r)
 	}
 }
+
+// TestCopyLayoutAndArchiveEnds moves an image registry -> oci:DIR:TAG ->
+// registry and registry -> docker-archive:FILE -> registry, checked with
+// skopeo: the manifest digest survives every leg.
+func TestCopyLayoutAndArchiveEnds(t *testing.T) {
+	reg, refs := corpusRegistry(t, testutil.RegistryOptions{})
+	e := newEnv(t)
+	from := refs["debian"]
+	want := skopeoRaw(t, "docker://"+from)
+	dir := t.TempDir() + "/layout"
+	e.must("copy", from, "oci:"+dir+":bookworm")
+	if got := skopeoRaw(t, "oci:"+dir+":bookworm"); got != want {
+		t.Errorf("oci layout: manifest %s, want %s", got, want)
+	}
+	e.must("copy", refs["busybox"], "oci:"+dir+":busybox")
+	e.must("copy", "oci:"+dir+":bookworm", reg.Host+"/from-layout:1")
+	if got := skopeoRaw(t, "docker://"+reg.Host+"/from-layout:1"); got != want {
+		t.Errorf("from oci layout: manifest %s, want %s", got, want)
+	}
+	if r := e.ctl("copy", "oci:"+dir, reg.Host+"/x:1"); r.code == 0 || !strings.Contains(r.err, "oci:DIR:TAG") {
+		t.Errorf("copy from a layout of two images without a tag: %s", r)
+	}
+
+	file := t.TempDir() + "/debian.tar"
+	e.must("copy", from, "docker-archive:"+file)
+	if out, err := skopeoCmd("inspect", "docker-archive:"+file).CombinedOutput(); err != nil {
+		t.Fatalf("skopeo inspect docker-archive: %v\n%s", err, out)
+	}
+	e.must("copy", "docker-archive:"+file, reg.Host+"/from-archive:1")
+	if got := skopeoRaw(t, "docker://"+reg.Host+"/from-archive:1"); got != want {
+		t.Errorf("from docker-archive: manifest %s, want %s", got, want)
+	}
+	// skopeo's own docker-archive is read too (its manifest is rebuilt).
+	sk := t.TempDir() + "/skopeo.tar"
+	if out, err := skopeoCmd("copy", "--src-tls-verify=false", "docker://"+from, "docker-archive:"+sk+":debian:sk").CombinedOutput(); err != nil {
+		t.Fatalf("skopeo copy to docker-archive: %v\n%s", err, out)
+	}
+	e.must("copy", "docker-archive:"+sk, reg.Host+"/from-skopeo:1")
+	e2 := newEnv(t)
+	e2.must("pull", reg.Host+"/from-skopeo:1")
+	e2.fsckClean()
+}

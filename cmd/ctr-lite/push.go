@@ -107,10 +107,11 @@ An index is copied with all its platforms unless --platform picks one.`,
 				return err
 			}
 			defer done()
-			dst, err := transfer.OpenTarget(rc, args[1], args[0])
+			dst, release, err := transfer.OpenTarget(rc, args[1], args[0])
 			if err != nil {
 				return err
 			}
+			defer release()
 			out := cmd.OutOrStdout()
 			opts.MaxConcurrent, opts.Progress = concurrency, progress.Auto(out, quiet)
 			res, err := transfer.Copy(cmd.Context(), src, dst, opts)

@@ -1,9 +1,11 @@
 package transfer
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -39,3 +41,5 @@ func stripPlatform(d ocispec.Descriptor) ocispec.Descriptor {
 }
 
 func isNotFound(err error) bool { return errors.Is(err, content.ErrNotFound) }
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
