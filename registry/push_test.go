@@ -177,3 +177,30 @@ func TestUploadedUpTo(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// A registry that does not mount (it ignores mount= and opens a session)
+// gets the blob uploaded into that session.
+func TestUploadMountRefused(t *testing.T) {
+	var mountAsked bool
+	m := startMem(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost && r.URL.Query().Get("mount") != "" {
+				mountAsked = true
+				r.URL.RawQuery = ""
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	c := testClient(t, Options{})
+	ctx := testCtx(t)
+	blob := []byte("mount me")
+	desc := ocispec.Descriptor{Digest: digest.FromBytes(blob), Size: int64(len(blob))}
+	ref := m.ref(t, "b/app:1")
+	mounted, err := c.Upload(ctx, ref, desc, blobOpener(blob), UploadOptions{MountFrom: "a/app"})
+	if err != nil || mounted || !mountAsked {
+		t.Fatalf("upload with a refused mount: mounted %v, asked %v, %v", mounted, mountAsked, err)
+	}
+	if ok, err := c.BlobExists(ctx, ref, desc); err != nil || !ok {
+		t.Errorf("blob not there after the upload: %v %v", ok, err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -119,3 +120,51 @@ func TestPushResumesAfterDroppedConnection(t *testing.T) {
 }
 
 func skopeoCmd(args ...string) *exec.Cmd { return exec.Command("skopeo", args...) }
+
+// buildahImage builds a one-file image from scratch with buildah into an
+// OCI layout, tagged "built", and returns the layout directory.
+func buildahImage(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("buildah"); err != nil {
+		t.Skip("buildah not installed")
+	}
+	testutil.RequireRoot(t)
+	d := t.TempDir()
+	s := []string{"--root", d + "/root", "--runroot", d + "/run", "--storage-driver", "vfs"}
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("buildah", append(append([]string{}, s...), args...)...)
+		cmd.Env = append(os.Environ(), "BUILDAH_ISOLATION=chroot")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("buildah %v: %v", args, err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	if err := os.WriteFile(d+"/hello", []byte("built by buildah\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctr := run("from", "scratch")
+	run("copy", ctr, d+"/hello", "/hello")
+	run("config", "--cmd", "/hello", ctr)
+	run("commit", "-q", ctr, "oci:"+d+"/layout:built")
+	return d + "/layout"
+}
+
+func TestPushBuildahImage(t *testing.T) {
+	layout := buildahImage(t)
+	reg := testutil.StartRegistry(t, testutil.RegistryOptions{})
+	want := skopeoRaw(t, "oci:"+layout+":built")
+	e := newEnv(t)
+	if out := e.must("import", layout); !strings.Contains(out, want) {
+		t.Fatalf("import of the buildah layout: %s", out)
+	}
+	e.must("push", "built", reg.Host+"/buildah/built:1")
+	if got := skopeoRaw(t, "docker://"+reg.Host+"/buildah/built:1"); got != want {
+		t.Errorf("pushed buildah image: %s, want %s", got, want)
+	}
+	e.must("copy", "oci:"+layout+":built", reg.Host+"/buildah/copied:1")
+	if got := skopeoRaw(t, "docker://"+reg.Host+"/buildah/copied:1"); got != want {
+		t.Errorf("copied buildah image: %s, want %s", got, want)
+	}
+}
