@@ -88,7 +88,8 @@ An index is copied with all its platforms unless --platform picks one.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var opts transfer.Options
-			if platform != "" {
+			switch {
+			case platform != "":
 				if cmd.Flags().Changed("all-platforms") && allPlatforms {
 					return usageError("--platform and --all-platforms exclude each other")
 				}
@@ -96,6 +97,9 @@ An index is copied with all its platforms unless --platform picks one.`,
 				if err != nil {
 					return usageError("%v", err)
 				}
+				opts.Platform = &p
+			case !allPlatforms:
+				p := image.HostPlatform()
 				opts.Platform = &p
 			}
 			rc, err := g.registry()
@@ -123,7 +127,7 @@ An index is copied with all its platforms unless --platform picks one.`,
 		},
 	}
 	f := cmd.Flags()
-	f.BoolVarP(&allPlatforms, "all-platforms", "a", true, "copy every platform of an index (the default)")
+	f.BoolVarP(&allPlatforms, "all-platforms", "a", true, "copy every platform of an index (false: this machine's only)")
 	f.StringVar(&platform, "platform", "", "copy only this `os/arch[/variant]` of an index")
 	f.IntVar(&concurrency, "max-concurrent-uploads", 3, "blobs copied at once")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print only the manifest digest")
