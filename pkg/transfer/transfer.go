@@ -219,7 +219,7 @@ func (c *copier) blob(ctx context.Context, b ocispec.Descriptor) error {
 		c.count(func(r *Result) { r.Existing++ })
 		return nil
 	}
-	p.Start(b.Digest, label, b.Size, 0, image.Fetching)
+	p.Start(b.Digest, label, b.Size, 0, image.Uploading)
 	mounted, err := c.dst.PutBlob(ctx, b, c.src, c.src.Repository(), func(n int64) {
 		p.Add(b.Digest, n)
 		c.count(func(r *Result) { r.Bytes += n })
