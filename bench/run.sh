@@ -466,19 +466,21 @@ copy_cmd() {
   esac
 }
 
-# task_copy IMAGE copies into a second registry, a new repository each
-# time (a registry links blobs per repository, so every copy sends them all).
+# task_copy IMAGE copies into a new, empty registry each run: skopeo
+# remembers where it saw blobs and would mount them from an earlier run's
+# repository on the same registry.
 task_copy() {
-  local img=$1 i tool why
-  if [ -z "${HOST2:-}" ]; then
-    HOST2=$("$ROOT/hack/registry.sh" "$W/registry2") || { log "note: second registry did not start: no copy rows"; return; }
-  fi
+  local img=$1 i tool why d host
   for ((i = 1; i <= RUNS; i++)); do
     for tool in $(rotate "$i" ctr-lite skopeo crane); do
       why=$(peer_missing "$tool")
       [ -n "$why" ] && { na copy "$img" "$tool" "$i" "$why"; continue; }
+      d=$W/copy-dest/$img-$tool-$i
+      host=$("$ROOT/hack/registry.sh" "$d") || { na copy "$img" "$tool" "$i" "destination registry did not start"; continue; }
       # shellcheck disable=SC2046
-      measure copy "$img" "$tool" "$i" $(copy_cmd "$tool" "$img" "$HOST2/copy/$tool-$i:$img")
+      measure copy "$img" "$tool" "$i" $(copy_cmd "$tool" "$img" "$host/copy/$img:1")
+      kill "$(cat "$d/registry.pid")" 2>/dev/null
+      rm -rf "$d"
     done
   done
 }
@@ -488,7 +490,7 @@ task_copy() {
 cleanup() {
   ctrd_stop
   [ -f "$W/registry/registry.pid" ] && kill "$(cat "$W/registry/registry.pid")" 2>/dev/null
-  [ -f "$W/registry2/registry.pid" ] && kill "$(cat "$W/registry2/registry.pid")" 2>/dev/null
+  for p in "$W"/copy-dest/*/registry.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null; done
   if [ "${BENCH_KEEP:-0}" = 1 ]; then log "scratch kept in $W"; else rm -rf "$W"; fi
 }
 trap cleanup EXIT
