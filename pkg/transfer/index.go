@@ -11,6 +11,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/ctrlite/ctr-lite/pkg/content"
+	"github.com/ctrlite/ctr-lite/pkg/image"
 )
 
 // reindex writes a new index like raw but listing only kept: every other
@@ -43,3 +44,18 @@ func stripPlatform(d ocispec.Descriptor) ocispec.Descriptor {
 func isNotFound(err error) bool { return errors.Is(err, content.ErrNotFound) }
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+// sniff is the media type a manifest or index names, else what its shape
+// says.
+func sniff(raw []byte) string {
+	var doc struct {
+		MediaType string `json:"mediaType"`
+	}
+	if json.Unmarshal(raw, &doc) == nil && doc.MediaType != "" {
+		return doc.MediaType
+	}
+	if k, err := image.KindOf("", raw); err == nil && k == image.KindIndex {
+		return ocispec.MediaTypeImageIndex
+	}
+	return ocispec.MediaTypeImageManifest
+}

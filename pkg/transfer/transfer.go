@@ -128,6 +128,9 @@ type copier struct {
 
 // plan reads the manifests and lists the blobs.
 func (c *copier) plan(ctx context.Context, root ocispec.Descriptor, raw []byte) (*tree, error) {
+	if root.MediaType == "" {
+		root.MediaType = sniff(raw) // a layout entry may leave it out; a registry needs it
+	}
 	t := &tree{root: doc{root, raw}}
 	if !content.IsIndex(root.MediaType) {
 		return t, c.addManifest(t, root, raw)

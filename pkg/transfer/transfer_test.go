@@ -121,3 +121,15 @@ func TestSplitLocations(t *testing.T) {
 		t.Errorf("splitArchive = %q %q", f, n)
 	}
 }
+
+func TestSniff(t *testing.T) {
+	for raw, want := range map[string]string{
+		`{"mediaType":"application/vnd.docker.distribution.manifest.v2+json","layers":[]}`: "application/vnd.docker.distribution.manifest.v2+json",
+		`{"schemaVersion":2,"manifests":[]}`:                                               ocispec.MediaTypeImageIndex,
+		`{"schemaVersion":2,"config":{},"layers":[]}`:                                      ocispec.MediaTypeImageManifest,
+	} {
+		if got := sniff([]byte(raw)); got != want {
+			t.Errorf("sniff(%s) = %s, want %s", raw, got, want)
+		}
+	}
+}
