@@ -43,7 +43,13 @@ func TestCopyBetweenRegistries(t *testing.T) {
 	}
 	t.Logf("copy of a %d byte layer: peak RSS %d MiB", blobSize(t, bigLayer(t)), r.rss>>20)
 	if r.rss > 40<<20 {
-		t.Errorf("copy peak RSS %d MiB: memory grows with the blob", r.rss>>20)
+		// Memory that grows with the blob does so every time; a busy
+		// machine's lagging garbage collector, once.
+		again := e.runBin(2*time.Minute, "copy", from, proxy.Host+"/again/debian:1")
+		t.Logf("peak RSS %d MiB; a second copy: %d MiB", r.rss>>20, again.rss>>20)
+		if again.code != 0 || again.rss > 40<<20 {
+			t.Errorf("copy peak RSS %d and %d MiB: memory grows with the blob", r.rss>>20, again.rss>>20)
+		}
 	}
 	// Within one registry, blobs are mounted, not sent.
 	proxy.ResetLog()
