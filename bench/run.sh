@@ -8,7 +8,7 @@
 # Environment:
 #   BENCH_QUICK=1        ~60 MB large image instead of ~600 MB
 #   BENCH_RUNS=N         timed runs per task, image and tool (default 5)
-#   BENCH_TASKS="..."    subset of: pull-cold re-pull pull-unpack unpack-store run efficiency
+#   BENCH_TASKS="..."    subset of: pull-cold re-pull pull-unpack unpack-store run efficiency copy
 #   BENCH_SEED=N         seed of the generated image (default 1)
 #   BENCH_WORK=DIR       parent of the scratch directory (default /dev/shm when
 #                        it has 8 GiB free, else /tmp)
@@ -24,7 +24,7 @@ RES=$ROOT/bench/results
 RUNS=${BENCH_RUNS:-5}
 QUICK=${BENCH_QUICK:-0}
 SEED=${BENCH_SEED:-1}
-TASKS=${BENCH_TASKS:-pull-cold re-pull pull-unpack unpack-store run efficiency}
+TASKS=${BENCH_TASKS:-pull-cold re-pull pull-unpack unpack-store run efficiency copy}
 CORPUS=${CTRLITE_CORPUS:-$ROOT/../shared/corpus}
 CTRLITE=${CTRLITE_BIN:-$ROOT/bin/ctr-lite}
 TIMEOUT=${BENCH_TIMEOUT:-900}
@@ -455,11 +455,42 @@ task_efficiency() {
   done
 }
 
+# copy_cmd TOOL IMAGE DEST: registry to registry, every platform, nothing
+# stored locally.
+copy_cmd() {
+  local ref=${REF[$2]}
+  case $1 in
+  ctr-lite) echo "$CTRLITE --root $W/copy-root --plain-http copy -q $ref $3" ;;
+  skopeo) echo "skopeo --insecure-policy copy -q --all --src-tls-verify=false --dest-tls-verify=false docker://$ref docker://$3" ;;
+  crane) echo "crane copy --insecure $ref $3" ;;
+  esac
+}
+
+# task_copy IMAGE copies into a new, empty registry each run: skopeo
+# remembers where it saw blobs and would mount them from an earlier run's
+# repository on the same registry.
+task_copy() {
+  local img=$1 i tool why d host
+  for ((i = 1; i <= RUNS; i++)); do
+    for tool in $(rotate "$i" ctr-lite skopeo crane); do
+      why=$(peer_missing "$tool")
+      [ -n "$why" ] && { na copy "$img" "$tool" "$i" "$why"; continue; }
+      d=$W/copy-dest/$img-$tool-$i
+      host=$("$ROOT/hack/registry.sh" "$d") || { na copy "$img" "$tool" "$i" "destination registry did not start"; continue; }
+      # shellcheck disable=SC2046
+      measure copy "$img" "$tool" "$i" $(copy_cmd "$tool" "$img" "$host/copy/$img:1")
+      kill "$(cat "$d/registry.pid")" 2>/dev/null
+      rm -rf "$d"
+    done
+  done
+}
+
 # ---------------------------------------------------------------- main
 
 cleanup() {
   ctrd_stop
   [ -f "$W/registry/registry.pid" ] && kill "$(cat "$W/registry/registry.pid")" 2>/dev/null
+  for p in "$W"/copy-dest/*/registry.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null; done
   if [ "${BENCH_KEEP:-0}" = 1 ]; then log "scratch kept in $W"; else rm -rf "$W"; fi
 }
 trap cleanup EXIT
@@ -493,7 +524,8 @@ for task in $TASKS; do
   unpack-store) for img in debian large large-zstd; do task_unpack_store "$img"; done ;;
   run) task_run busybox ;;
   efficiency) for img in debian large; do task_efficiency "$img"; done ;;
-  *) log "unknown task $task (known: pull-cold re-pull pull-unpack unpack-store run efficiency)" ;;
+  copy) for img in debian large; do task_copy "$img"; done ;;
+  *) log "unknown task $task (known: pull-cold re-pull pull-unpack unpack-store run efficiency copy)" ;;
   esac
 done
 ctrd_stop

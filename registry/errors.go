@@ -10,8 +10,8 @@ import (
 )
 
 // Sentinels, matched with errors.Is against any error this package returns,
-// besides errdefs.ErrNotFound, ErrTooLarge, ErrDigestMismatch and
-// ErrUnsupported (schema 1, a registry answer this client cannot use).
+// besides errdefs.ErrNotFound, errdefs.ErrTooLarge, errdefs.ErrDigestMismatch and
+// errdefs.ErrUnsupported (schema 1, a registry answer this client cannot use).
 var (
 	// ErrUnauthorized: access denied or credentials missing or wrong.
 	ErrUnauthorized = errors.New("unauthorized")

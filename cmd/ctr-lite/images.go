@@ -3,11 +3,13 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
+	"github.com/ctrlite/ctr-lite/pkg/transfer"
 	"github.com/ctrlite/ctr-lite/pkg/units"
 	"github.com/spf13/cobra"
 )
@@ -70,14 +72,22 @@ func orNone(s string) string {
 }
 
 func newTagCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:               "tag SOURCE TARGET",
-		GroupID:           "images",
-		Short:             "Give a stored image another name",
-		Example:           `  ctr-lite tag alpine:3.20 localhost:5000/base:prod`,
+	var remote bool
+	cmd := &cobra.Command{
+		Use:     "tag [--remote] SOURCE TARGET",
+		GroupID: "images",
+		Short:   "Give a stored image another name, or retag in a registry",
+		Long: `Tag names a stored image also as TARGET. With --remote it names SOURCE's
+manifest in its registry also as TARGET (a tag, or a reference in the same
+repository) with one manifest upload: no blob moves.`,
+		Example: `  ctr-lite tag alpine:3.20 localhost:5000/base:prod
+  ctr-lite tag --remote registry.example.com/app:1.2 prod`,
 		Args:              cobra.ExactArgs(2),
 		ValidArgsFunction: completeImages(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if remote {
+				return tagRemote(cmd, g, args[0], args[1])
+			}
 			st, err := g.store()
 			if err != nil {
 				return err
@@ -90,6 +100,35 @@ func newTagCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&remote, "remote", false, "retag in the registry, not in the local store")
+	return cmd
+}
+
+// tagRemote retags src in its registry as dst: a bare tag, or a full
+// reference.
+func tagRemote(cmd *cobra.Command, g *globals, src, dst string) error {
+	from, err := reference.Parse(src)
+	if err != nil {
+		return err
+	}
+	full := dst
+	if !strings.ContainsAny(dst, "/:@") {
+		full = from.Name() + ":" + dst
+	}
+	to, err := reference.Parse(full)
+	if err != nil {
+		return err
+	}
+	rc, err := g.registry()
+	if err != nil {
+		return err
+	}
+	desc, err := transfer.Retag(cmd.Context(), rc, from, to)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", to, desc.Digest)
+	return nil
 }
 
 func newRmiCmd(g *globals) *cobra.Command {

@@ -31,6 +31,7 @@ const (
 	FaultSelfIndex   FaultKind = "self-index"   // manifest: an index whose only child is (claims to be) itself
 	FaultIgnoreRange FaultKind = "ignore-range" // drop the Range header: answer 200 with the whole body
 	FaultTrickle     FaultKind = "trickle"      // after After bytes, send one byte every Duration (default 1s)
+	FaultCutRequest  FaultKind = "cut-request"  // pass After bytes of the request body upstream (none: do not forward), then drop the connection
 )
 
 // Fault is one programmed misbehaviour. It applies to requests whose method
@@ -40,6 +41,7 @@ type Fault struct {
 	Method     string        // "GET", "HEAD"; empty: any
 	Path       string        // substring of the URL path, e.g. "/blobs/sha256:..." or "/manifests/"
 	Times      int           // how many matching requests get the fault; 0 means every one
+	Skip       int           // how many matching requests pass unharmed first
 	After      int64         // byte offset for cut, stall, flip
 	Status     int           // for FaultStatus
 	RetryAfter string        // Retry-After header for FaultStatus
@@ -77,7 +79,8 @@ type FaultProxy struct {
 
 type activeFault struct {
 	Fault
-	used int
+	used    int
+	skipped int
 }
 
 // bogusIndexDigest is what a self-index claims as its child (and is served
@@ -180,6 +183,10 @@ func (p *FaultProxy) pick(r *http.Request) *Fault {
 		if f.Times > 0 && f.used >= f.Times {
 			continue
 		}
+		if f.skipped < f.Skip {
+			f.skipped++
+			continue
+		}
 		f.used++
 		ff := f.Fault
 		return &ff
@@ -237,7 +244,11 @@ func (p *FaultProxy) handle(w http.ResponseWriter, r *http.Request, f *Fault) (i
 	}
 	p.mu.Unlock()
 
-	out, err := http.NewRequestWithContext(r.Context(), r.Method, p.upstream.URL+path+qs(r), r.Body)
+	reqBody := io.Reader(r.Body)
+	if f != nil && f.Kind == FaultCutRequest {
+		reqBody = io.LimitReader(r.Body, f.After)
+	}
+	out, err := http.NewRequestWithContext(r.Context(), r.Method, p.upstream.URL+path+qs(r), reqBody)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return http.StatusBadGateway, 0
@@ -246,6 +257,17 @@ func (p *FaultProxy) handle(w http.ResponseWriter, r *http.Request, f *Fault) (i
 	out.Header.Set("X-Forwarded-Proto", "http")
 	out.Host = r.Host
 	out.ContentLength = r.ContentLength
+	if f != nil && f.Kind == FaultCutRequest {
+		out.ContentLength = -1
+		out.Header.Del("Content-Length")
+		if f.After > 0 {
+			if resp, err := p.client.Do(out); err == nil {
+				resp.Body.Close()
+			}
+		}
+		p.record(r, 0, 0, f.Kind)
+		panic(http.ErrAbortHandler) // the client never gets an answer
+	}
 	if f != nil && f.Kind == FaultIgnoreRange {
 		out.Header.Del("Range")
 	}

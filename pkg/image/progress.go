@@ -10,11 +10,14 @@ const (
 	Fetching Event = iota
 	// Resumed is a download that continues a partial ingest.
 	Resumed
-	// Exists is a blob already in the store: nothing is downloaded.
+	// Exists is a blob already in the store (or, for an upload, at the
+	// destination): nothing is transferred.
 	Exists
+	// Uploading is an upload (push, copy) from byte zero.
+	Uploading
 )
 
-// Progress receives a pull's transfer events (pkg/progress draws them).
+// Progress receives a pull's (or a push's) transfer events (pkg/progress draws them).
 // Implementations are safe for concurrent use: layers download in parallel.
 type Progress interface {
 	// Start announces a blob of size bytes; offset is where the download begins.

@@ -51,6 +51,8 @@ func (l *Lines) Start(d digest.Digest, label string, size, offset int64, ev imag
 		return
 	case image.Resumed:
 		fmt.Fprintf(l.w, "%s %s: resuming at %s of %s\n", label, short, units.HumanSize(offset), units.HumanSize(size))
+	case image.Uploading:
+		fmt.Fprintf(l.w, "%s %s: uploading %s\n", label, short, units.HumanSize(size))
 	default:
 		fmt.Fprintf(l.w, "%s %s: downloading %s\n", label, short, units.HumanSize(size))
 	}
