@@ -40,7 +40,7 @@ func (rf *runFlags) add(cmd *cobra.Command) {
 	f.StringArrayVar(&rf.so.CapAdd, "cap-add", nil, "add a capability (e.g. NET_ADMIN, or ALL)")
 	f.StringArrayVar(&rf.so.CapDrop, "cap-drop", nil, "drop a capability (e.g. CHOWN, or ALL)")
 	f.BoolVar(&rf.so.Privileged, "privileged", false, "all capabilities, no seccomp filter, no no_new_privs")
-	f.StringArrayVar(&rf.so.SecurityOpt, "security-opt", nil, "`OPT`: apparmor=PROFILE|unconfined, no-new-privileges=true|false, seccomp=unconfined")
+	f.StringArrayVar(&rf.so.SecurityOpt, "security-opt", nil, "`OPT`: apparmor=PROFILE|unconfined, no-new-privileges=true|false, seccomp=unconfined|PROFILE.json")
 	f.BoolVar(&rf.so.ReadOnly, "read-only", false, "mount the root filesystem read-only")
 	f.StringArrayVarP(&rf.so.Volumes, "volume", "v", nil, "bind mount `HOST:CONTAINER[:ro]`")
 	f.StringArrayVar(&rf.so.Tmpfs, "tmpfs", nil, "mount a tmpfs at `PATH[:options]`")

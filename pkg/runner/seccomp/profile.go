@@ -61,6 +61,8 @@ var allowed = []string{
 	"timerfd_settime", "times", "tkill", "truncate", "umask", "uname", "unlink",
 	"unlinkat", "utime", "utimensat", "utimes", "vfork", "vmsplice", "wait4",
 	"waitid", "waitpid", "write", "writev", "arch_prctl", "modify_ldt",
+	"getxattrat", "listmount", "listxattrat", "removexattrat", "setxattrat", "statmount",
+	"uretprobe",
 }
 
 // byCap lists syscalls docker allows only with a given capability.
@@ -68,11 +70,14 @@ var byCap = map[string][]string{
 	"CAP_SYS_ADMIN": {"bpf", "fanotify_init", "fsconfig", "fsmount", "fsopen", "fspick",
 		"lookup_dcookie", "mount", "mount_setattr", "move_mount", "open_tree",
 		"perf_event_open", "quotactl", "quotactl_fd", "setdomainname", "sethostname",
-		"setns", "syslog", "umount", "umount2", "unshare", "pivot_root", "clone3"},
-	"CAP_SYS_BOOT":       {"reboot"},
-	"CAP_SYS_CHROOT":     {"chroot"},
-	"CAP_SYS_MODULE":     {"delete_module", "init_module", "finit_module"},
-	"CAP_SYS_PACCT":      {"acct"},
+		"setns", "syslog", "umount", "umount2", "unshare", "clone3",
+		"lsm_get_self_attr", "lsm_list_modules", "lsm_set_self_attr"},
+	"CAP_SYS_BOOT":   {"reboot"},
+	"CAP_SYS_CHROOT": {"chroot"},
+	"CAP_SYS_MODULE": {"delete_module", "init_module", "finit_module"},
+	"CAP_SYS_PACCT":  {"acct"},
+	// Stricter than moby, which allows ptrace and process_vm_* to every
+	// container on kernels from 4.8: here they need CAP_SYS_PTRACE.
 	"CAP_SYS_PTRACE":     {"kcmp", "pidfd_getfd", "process_madvise", "process_vm_readv", "process_vm_writev", "ptrace"},
 	"CAP_SYS_RAWIO":      {"iopl", "ioperm"},
 	"CAP_SYS_TIME":       {"settimeofday", "stime", "clock_settime"},

@@ -2,6 +2,9 @@ package spec
 
 import (
 	"fmt"
+	"github.com/ctrlite/ctr-lite/pkg/runner/seccomp"
+	"os"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -11,7 +14,7 @@ import (
 
 // applySecurityOpts applies --security-opt values, docker's spellings:
 // apparmor=PROFILE|unconfined, no-new-privileges[=true|false] (or
-// no-new-privileges:BOOL), seccomp=unconfined. Without apparmor= a
+// no-new-privileges:BOOL), seccomp=unconfined|FILE (docker's JSON format). Without apparmor= a
 // container that is not privileged asks for the default profile, which
 // the runner applies only where AppArmor is enabled.
 func applySecurityOpts(s *specs.Spec, privileged bool, opts []string) error {
@@ -43,12 +46,21 @@ func applySecurityOpts(s *specs.Spec, privileged bool, opts []string) error {
 			}
 			s.Process.NoNewPrivileges = on
 		case "seccomp":
-			if v != "unconfined" {
-				return fmt.Errorf("%w: --security-opt %q: only seccomp=unconfined is supported (profiles from a file are not yet)", ErrInvalidOption, o)
+			if v == "unconfined" {
+				s.Linux.Seccomp = nil
+				continue
 			}
-			s.Linux.Seccomp = nil
+			data, err := os.ReadFile(v)
+			if err != nil {
+				return fmt.Errorf("%w: --security-opt seccomp: %v", ErrInvalidOption, err)
+			}
+			p, err := seccomp.FromDocker(data, s.Process.Capabilities.Bounding, runtime.GOARCH, seccomp.KernelRelease())
+			if err != nil {
+				return fmt.Errorf("%w: --security-opt seccomp=%s: %v", ErrInvalidOption, v, err)
+			}
+			s.Linux.Seccomp = p
 		default:
-			return fmt.Errorf("%w: --security-opt %q (want apparmor=, no-new-privileges or seccomp=unconfined)", ErrInvalidOption, o)
+			return fmt.Errorf("%w: --security-opt %q (want apparmor=, no-new-privileges or seccomp=)", ErrInvalidOption, o)
 		}
 	}
 	return nil

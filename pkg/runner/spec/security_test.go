@@ -27,7 +27,8 @@ func TestSecurityOpts(t *testing.T) {
 		{"no-new-privileges:true", true, []string{"no-new-privileges:true"}, "", true, false, nil},
 		{"bare no-new-privileges", true, []string{"no-new-privileges"}, "", true, false, nil},
 		{"seccomp unconfined", false, []string{"seccomp=unconfined"}, apparmor.Default, true, false, nil},
-		{"seccomp file", false, []string{"seccomp=/x.json"}, "", false, false, ErrInvalidOption},
+		{"seccomp missing file", false, []string{"seccomp=/no/such.json"}, "", false, false, ErrInvalidOption},
+		{"seccomp moby's profile", false, []string{"seccomp=../seccomp/testdata/moby-default.json"}, apparmor.Default, true, true, nil},
 		{"unknown", false, []string{"label=disable"}, "", false, false, ErrInvalidOption},
 		{"bad bool", false, []string{"no-new-privileges=maybe"}, "", false, false, ErrInvalidOption},
 	}
