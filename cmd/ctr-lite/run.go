@@ -23,6 +23,7 @@ type runFlags struct {
 	so          spec.Options
 	entrypoint  string
 	memory      string
+	shmSize     string
 	platform    string
 	interactive bool
 	pull        pullLimits
@@ -42,6 +43,9 @@ func (rf *runFlags) add(cmd *cobra.Command) {
 	f.BoolVar(&rf.so.Privileged, "privileged", false, "all capabilities, no seccomp filter, no no_new_privs")
 	f.StringArrayVar(&rf.so.SecurityOpt, "security-opt", nil, "`OPT`: apparmor=PROFILE|unconfined, no-new-privileges=true|false, seccomp=unconfined|PROFILE.json")
 	f.BoolVar(&rf.so.ReadOnly, "read-only", false, "mount the root filesystem read-only")
+	f.StringArrayVar(&rf.so.Ulimits, "ulimit", nil, "resource limit `NAME=SOFT[:HARD]` (docker's names: nofile, nproc, core, ...; -1 is unlimited)")
+	f.StringArrayVar(&rf.so.GroupAdd, "group-add", nil, "add a supplementary `GROUP` (name from the image's /etc/group, or id)")
+	f.StringVar(&rf.shmSize, "shm-size", "", "size of /dev/shm, e.g. 256m (default 64m)")
 	f.StringArrayVarP(&rf.so.Volumes, "volume", "v", nil, "bind mount `HOST:CONTAINER[:ro]`")
 	f.StringArrayVar(&rf.so.Tmpfs, "tmpfs", nil, "mount a tmpfs at `PATH[:options]`")
 	f.StringVarP(&rf.memory, "memory", "m", "", "memory limit, e.g. 64m or 1g (OOM kill exits 137)")
@@ -66,6 +70,13 @@ func (rf *runFlags) options(cmd *cobra.Command, args []string) (spec.Options, im
 			return so, image.Platform{}, err
 		}
 		so.Memory = n
+	}
+	if rf.shmSize != "" {
+		n, err := parseMemory(rf.shmSize)
+		if err != nil {
+			return so, image.Platform{}, usageError("--shm-size: %v", err)
+		}
+		so.ShmSize = n
 	}
 	if so.Network != "host" && so.Network != "none" {
 		return so, image.Platform{}, usageError("--network %q: want host or none", so.Network)

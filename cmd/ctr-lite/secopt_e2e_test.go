@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -35,5 +36,39 @@ func TestSeccompProfileFromFile(t *testing.T) {
 	out := e.must("run", "--rm", "--security-opt", "seccomp="+p, bb, "sh", "-c", "mkdir /tmp/d 2>&1 || echo refused; echo still running")
 	if !strings.Contains(out, "Operation not permitted") || !strings.HasSuffix(out, "refused\nstill running\n") {
 		t.Errorf("profile denying mkdir: %q", out)
+	}
+}
+
+// TestRunLimitsAndGroups: --ulimit, --group-add (by name from the image's
+// /etc/group, and by id) and --shm-size reach the container's process.
+func TestRunLimitsAndGroups(t *testing.T) {
+	e, bb := busyboxEnv(t)
+	// A group the image names in its /etc/group (its last line).
+	groupLines := strings.Split(strings.TrimSpace(e.must("run", "--rm", bb, "cat", "/etc/group")), "\n")
+	last := strings.Split(groupLines[len(groupLines)-1], ":")
+	if len(last) < 3 || last[2] == "0" {
+		t.Fatalf("no usable group in the image's /etc/group: %q", groupLines)
+	}
+	name, gid := last[0], last[2]
+	out := e.must("run", "--rm", "--ulimit", "nofile=123:456", "--group-add", name, "--group-add", "4242",
+		"--shm-size", "8m", bb, "sh", "-c", "ulimit -n; ulimit -Hn; id -G; df -k /dev/shm | tail -1")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("output: %q", out)
+	}
+	if lines[0] != "123" || lines[1] != "456" {
+		t.Errorf("nofile soft/hard = %s/%s, want 123/456", lines[0], lines[1])
+	}
+	groups := strings.Fields(lines[2])
+	for _, g := range []string{gid, "4242"} {
+		if !slices.Contains(groups, g) {
+			t.Errorf("groups %v lack %s", groups, g)
+		}
+	}
+	if f := strings.Fields(lines[3]); len(f) < 2 || f[1] != "8192" {
+		t.Errorf("/dev/shm: %q, want 8192 1K-blocks", lines[3])
+	}
+	if r := e.ctl("run", "--rm", "--group-add", "no-such-group", bb, "true"); r.code == 0 {
+		t.Errorf("an unknown group was accepted: %s", r)
 	}
 }

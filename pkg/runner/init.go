@@ -71,6 +71,13 @@ func childMain() error {
 			return err
 		}
 	}
+	if g, ok := s.Annotations[rspec.AnnotationGroupAdd]; ok {
+		gids, err := rspec.AdditionalGroupsIn("/", strings.Split(g, ","))
+		if err != nil {
+			return &errdefs.ExitError{Code: CodeRunnerFailed, Err: err}
+		}
+		s.Process.User.AdditionalGids = append(s.Process.User.AdditionalGids, gids...)
+	}
 	if s.Process.Terminal {
 		if err := setupConsole(); err != nil {
 			return err

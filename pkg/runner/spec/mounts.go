@@ -22,7 +22,7 @@ var ReadonlyPaths = []string{
 }
 
 // defaultMounts mirrors runc's default spec (plus docker's /dev/shm size).
-func defaultMounts(privileged bool) []specs.Mount {
+func defaultMounts(privileged bool, shmSize int64) []specs.Mount {
 	sysOpts := []string{"nosuid", "noexec", "nodev", "ro"}
 	cgOpts := []string{"nosuid", "noexec", "nodev", "relatime", "ro"}
 	if privileged {
@@ -33,7 +33,7 @@ func defaultMounts(privileged bool) []specs.Mount {
 		{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
 		{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
 		{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
-		{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+		{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", shmOption(shmSize)}},
 		{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
 		{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: sysOpts},
 		{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: cgOpts},
@@ -41,7 +41,7 @@ func defaultMounts(privileged bool) []specs.Mount {
 }
 
 func buildMounts(opts Options) ([]specs.Mount, error) {
-	m := defaultMounts(opts.Privileged)
+	m := defaultMounts(opts.Privileged, opts.ShmSize)
 	for _, v := range opts.Volumes {
 		bm, err := ParseVolume(v)
 		if err != nil {

@@ -42,8 +42,11 @@ type Options struct {
 	CapDrop    []string
 	Privileged bool
 	// SecurityOpt are --security-opt values: apparmor=, no-new-privileges,
-	// seccomp=unconfined.
+	// seccomp=unconfined|FILE.
 	SecurityOpt []string
+	Ulimits     []string // --ulimit NAME=SOFT[:HARD]
+	GroupAdd    []string // --group-add GROUP (name or id)
+	ShmSize     int64    // --shm-size in bytes, 0 = docker's 64 MiB
 	ReadOnly    bool
 	Volumes     []string // HOST:CTR[:ro|rw]
 	Tmpfs       []string // PATH[:opts]
@@ -137,6 +140,16 @@ func Build(img ocispec.ImageConfig, rootfs string, opts Options) (*specs.Spec, e
 	}
 	if deferUser {
 		s.Annotations[AnnotationUser] = userSpec
+		if len(opts.GroupAdd) > 0 {
+			s.Annotations[AnnotationGroupAdd] = strings.Join(opts.GroupAdd, ",")
+		}
+	} else if gids, err := AdditionalGroupsIn(rootfs, opts.GroupAdd); err != nil {
+		return nil, err
+	} else {
+		s.Process.User.AdditionalGids = append(s.Process.User.AdditionalGids, gids...)
+	}
+	if s.Process.Rlimits, err = parseUlimits(opts.Ulimits); err != nil {
+		return nil, err
 	}
 	switch opts.Network {
 	case "", "host":
