@@ -8,16 +8,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 )
-
-// AlpineMinirootfs is the corpus tarball AlpineImage packages.
-const AlpineMinirootfs = "alpine-minirootfs-3.20.3-x86_64.tar.gz"
 
 func encodeAuth(user, pass string) string {
 	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
@@ -108,38 +101,10 @@ func LayoutImage(t testing.TB, layoutDir string) v1.Image {
 	return img
 }
 
-// AlpineImage packages the corpus Alpine minirootfs tarball as a one-layer
-// OCI image: the gzip tarball is the layer as is, config Cmd ["/bin/sh"],
-// linux/amd64, rootfs.diff_ids set.
+// AlpineImage is Image(t, Alpine).
 func AlpineImage(t testing.TB) v1.Image {
 	t.Helper()
-	path := CorpusFile(t, AlpineMinirootfs)
-	layer, err := tarball.LayerFromFile(path, tarball.WithMediaType(types.OCILayer))
-	if err != nil {
-		t.Fatalf("alpine layer: %v", err)
-	}
-	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	img, err = mutate.AppendLayers(img, layer)
-	if err != nil {
-		t.Fatalf("alpine image: %v", err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatalf("alpine config: %v", err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	cf.Config.Cmd = []string{"/bin/sh"}
-	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
-	img, err = mutate.ConfigFile(img, cf)
-	if err != nil {
-		t.Fatalf("alpine config: %v", err)
-	}
-	if _, err := img.Digest(); err != nil {
-		t.Fatalf("alpine image: %v", err)
-	}
-	return img
+	return Image(t, Alpine)
 }
 
 // String names the registry in test output.
