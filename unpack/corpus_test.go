@@ -185,9 +185,7 @@ func layerReader(t *testing.T, p string) io.ReadCloser {
 // extracts the layer without its whiteout files.
 func referenceUnpack(t *testing.T, img testImage, dir string) {
 	t.Helper()
-	if _, err := exec.LookPath("tar"); err != nil {
-		t.Skip("GNU tar not installed")
-	}
+	testutil.RequireTool(t, "tar", "tar")
 	for _, l := range img.layers {
 		rc := layerReader(t, l.path)
 		tr := tar.NewReader(rc)

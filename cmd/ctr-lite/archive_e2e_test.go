@@ -1,35 +1,28 @@
 package main
 
 import (
-	"archive/tar"
-	"encoding/json"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ctrlite/ctr-lite/internal/testutil"
-	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 func TestImportExportRoundTrip(t *testing.T) {
 	e := newEnv(t)
 	debian := testutil.ImageLayout(t, testutil.Debian)
-	debianName := layoutName(t, debian)
+	debianName := testutil.LayoutRefName(t, debian)
 	type importCase struct {
 		file string
 		ok   bool
 		want string
 	}
 	tests := []importCase{
-		{dockerSave(t, "busybox-save.tar", testutil.Image(t, testutil.Busybox)), true, "imported "},
+		{testutil.DockerSave(t, testutil.Image(t, testutil.Busybox), "example.com/saved:1"), true, "imported "},
 		{debian, true, debianName},
-		{tarOf(t, "no-manifest.tar", map[string]string{"repositories": "{}"}), false, "no manifest.json or index.json"},
-		{tarOf(t, "null-manifest.tar", map[string]string{"manifest.json": "null"}), false, "lists no images"},
+		{testutil.TarFile(t, map[string]string{"repositories": "{}"}), false, "no manifest.json or index.json"},
+		{testutil.TarFile(t, map[string]string{"manifest.json": "null"}), false, "lists no images"},
 	}
 	// The corpus adds real-world archives: docker-save tarballs of several
 	// Docker versions and ggcr's broken ones.
@@ -73,58 +66,6 @@ func TestImportExportRoundTrip(t *testing.T) {
 			}
 		}
 	}
-}
-
-// layoutName is the reference name of an OCI layout's first image.
-func layoutName(t *testing.T, dir string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "index.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var idx ocispec.Index
-	if err := json.Unmarshal(b, &idx); err != nil || len(idx.Manifests) == 0 {
-		t.Fatalf("%s/index.json: %v", dir, err)
-	}
-	return idx.Manifests[0].Annotations[ocispec.AnnotationRefName]
-}
-
-// dockerSave writes img as a docker-save tarball and returns its path.
-func dockerSave(t *testing.T, file string, img v1.Image) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), file)
-	tag, err := name.NewTag("example.com/saved:1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tarball.WriteToFile(p, tag, img); err != nil {
-		t.Fatalf("docker-save tarball: %v", err)
-	}
-	return p
-}
-
-// tarOf writes a tar file of the given members and returns its path.
-func tarOf(t *testing.T, file string, members map[string]string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), file)
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	tw := tar.NewWriter(f)
-	for n, body := range members {
-		if err := tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write([]byte(body)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // digestOf finds the digest field printed right after name in images --json.

@@ -3,6 +3,9 @@ package testutil
 import (
 	"encoding/base64"
 	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -10,6 +13,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 func encodeAuth(user, pass string) string {
@@ -109,3 +113,45 @@ func AlpineImage(t testing.TB) v1.Image {
 
 // String names the registry in test output.
 func (r *Registry) String() string { return fmt.Sprintf("registry %s", r.URL) }
+
+// LayoutRefName is the reference name (org.opencontainers.image.ref.name)
+// of an OCI layout directory's first image.
+func LayoutRefName(t testing.TB, layoutDir string) string {
+	t.Helper()
+	_, im := layoutIndex(t, layoutDir)
+	if len(im.Manifests) == 0 || im.Manifests[0].Annotations["org.opencontainers.image.ref.name"] == "" {
+		t.Fatalf("layout %s: first image has no reference name", layoutDir)
+	}
+	return im.Manifests[0].Annotations["org.opencontainers.image.ref.name"]
+}
+
+// DockerSave writes img as a docker-save tarball tagged tag (e.g.
+// "example.com/saved:1") in a temp dir and returns its path.
+func DockerSave(t testing.TB, img v1.Image, tag string) string {
+	t.Helper()
+	ref, err := name.NewTag(tag)
+	if err != nil {
+		t.Fatalf("tag %q: %v", tag, err)
+	}
+	p := filepath.Join(t.TempDir(), "save.tar")
+	if err := tarball.WriteToFile(p, ref, img); err != nil {
+		t.Fatalf("docker-save tarball: %v", err)
+	}
+	return p
+}
+
+// TarFile writes a tar file of the given regular files (name -> content)
+// in a temp dir and returns its path: for archives that are not images.
+func TarFile(t testing.TB, files map[string]string) string {
+	t.Helper()
+	var es []Entry
+	for n, body := range files {
+		es = append(es, File(n, body))
+	}
+	sort.Slice(es, func(i, j int) bool { return es[i].Name < es[j].Name })
+	p := filepath.Join(t.TempDir(), "files.tar")
+	if err := os.WriteFile(p, Layer(t, es), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
