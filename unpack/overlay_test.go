@@ -17,7 +17,7 @@ import (
 // the merged tree with the Flat unpack.
 func TestOverlayMatchesFlat(t *testing.T) {
 	testutil.RequireRoot(t)
-	img := ociImage(t, testutil.CorpusFile(t, "debian-bookworm-2layer-oci"))
+	img := ociImage(t, testutil.ImageLayout(t, testutil.Debian))
 	flat := t.TempDir()
 	applyImage(t, img, flat, Options{})
 
