@@ -12,12 +12,12 @@ import (
 func TestBuiltImages(t *testing.T) {
 	t.Setenv("CTRLITE_CORPUS", "")
 	type facts struct {
-		layers              int
-		files               int   // regular files, links and whiteouts in layer 0
-		compressed0, raw    int64 // first layer's blob size, all layers' tar bytes
-		paths               []string
-		top                 []string // entries of the last layer
-		releasePath, passwd string
+		layers           int
+		files            int   // regular files, links and whiteouts in layer 0
+		compressed0, raw int64 // first layer's blob size, all layers' tar bytes
+		paths            []string
+		top              []string // entries of the last layer
+		passwd           string
 	}
 	want := map[string]func(t *testing.T, f facts){
 		Busybox: func(t *testing.T, f facts) {
