@@ -2,13 +2,14 @@ package testutil
 
 import (
 	"archive/tar"
-	"bytes"
+	"bufio"
 	"debug/elf"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -29,17 +30,20 @@ const BusyboxBinary = "/bin/busybox"
 
 // builders build the images ImageLayout serves without the corpus; each
 // returns the image and its reference name.
-var builders = map[string]func(testing.TB) (v1.Image, string){
-	Busybox: func(t testing.TB) (v1.Image, string) {
-		return imageOf(t, []string{"sh"}, layerSpec{busyboxTree(t), "testutil: Debian busybox-static, applets as hard links"}), "busybox:built"
+// Layers are written to files in dir, never held in memory: a test
+// process that grew by the Debian base would report that growth as the
+// peak RSS of every child it starts afterwards.
+var builders = map[string]func(t testing.TB, dir string) (v1.Image, string){
+	Busybox: func(t testing.TB, dir string) (v1.Image, string) {
+		return imageOf(t, dir, []string{"sh"}, layerSpec{entries: busyboxTree(t), createdBy: "testutil: Debian busybox-static, applets as hard links"}), "busybox:built"
 	},
-	Alpine: func(t testing.TB) (v1.Image, string) {
-		return imageOf(t, []string{"/bin/sh"}, layerSpec{miniTree(t), "testutil: Debian busybox-static, applets as symbolic links"}), "busybox-mini:built"
+	Alpine: func(t testing.TB, dir string) (v1.Image, string) {
+		return imageOf(t, dir, []string{"/bin/sh"}, layerSpec{entries: miniTree(t), createdBy: "testutil: Debian busybox-static, applets as symbolic links"}), "busybox-mini:built"
 	},
-	Debian: func(t testing.TB) (v1.Image, string) {
-		return imageOf(t, []string{"/bin/sh"},
-			layerSpec{baseTree(t), "testutil: generated base laid out like debootstrap --variant=minbase (merged /usr, busybox for coreutils)"},
-			layerSpec{topTree(), "testutil: add busybox-static docs; rm /etc/motd; rm -rf /usr/share/man; rm -rf /var/log && mkdir /var/log"},
+	Debian: func(t testing.TB, dir string) (v1.Image, string) {
+		return imageOf(t, dir, []string{"/bin/sh"},
+			layerSpec{entries: baseTree(t), big: baseData(), createdBy: "testutil: generated base laid out like debootstrap --variant=minbase (merged /usr, busybox as coreutils)"},
+			layerSpec{entries: topTree(t), createdBy: "testutil: add busybox-static docs; rm /etc/motd; rm -rf /usr/share/man; rm -rf /var/log && mkdir /var/log"},
 		), "two-layer-whiteouts:built"
 	},
 }
@@ -87,22 +91,31 @@ func busyboxBytes(t testing.TB) []byte {
 	return b
 }
 
-// layerSpec is one layer of a built image: its entries and history line.
+// layerSpec is one layer of a built image: its entries, then big regular
+// files generated as they are written, and its history line.
 type layerSpec struct {
 	entries   []Entry
+	big       []bigFile
 	createdBy string
 }
 
-// imageOf builds a linux/amd64 OCI image of gzip layers with cmd as Cmd.
-func imageOf(t testing.TB, cmd []string, layers ...layerSpec) v1.Image {
+// bigFile is a regular file of size bytes that write produces.
+type bigFile struct {
+	name  string
+	size  int64
+	write func(io.Writer) error
+}
+
+// imageOf builds a linux/amd64 OCI image of gzip layers with cmd as Cmd;
+// the layers are files in dir.
+func imageOf(t testing.TB, dir string, cmd []string, layers ...layerSpec) v1.Image {
 	t.Helper()
 	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	for _, l := range layers {
-		gz := gzipLayer(t, l.entries)
-		layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-			return io.NopCloser(bytes.NewReader(gz)), nil
-		}, tarball.WithMediaType(types.OCILayer))
+	for i, l := range layers {
+		path := filepath.Join(dir, fmt.Sprintf("layer%d.tar.gz", i))
+		gzipLayer(t, path, l)
+		layer, err := tarball.LayerFromFile(path, tarball.WithMediaType(types.OCILayer))
 		if err != nil {
 			t.Fatalf("built layer: %v", err)
 		}
@@ -125,14 +138,18 @@ func imageOf(t testing.TB, cmd []string, layers ...layerSpec) v1.Image {
 	return img
 }
 
-// gzipLayer writes entries as a gzip tar stream (Layer, compressed as it
-// is written: the Debian base is too big to hold twice).
-func gzipLayer(t testing.TB, entries []Entry) []byte {
+// gzipLayer writes a layer's entries and big files to path as a gzip tar
+// stream (the tar stream of Layer).
+func gzipLayer(t testing.TB, path string, l layerSpec) {
 	t.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zw := gzip.NewWriter(f)
 	tw := tar.NewWriter(zw)
-	for _, e := range entries {
+	for _, e := range l.entries {
 		h := Header(e)
 		if err := tw.WriteHeader(h); err != nil {
 			t.Fatalf("layer: header %q: %v", e.Name, err)
@@ -141,13 +158,23 @@ func gzipLayer(t testing.TB, entries []Entry) []byte {
 			t.Fatalf("layer: write %q: %v", e.Name, err)
 		}
 	}
+	for _, b := range l.big {
+		if err := tw.WriteHeader(Header(Entry{Name: b.name, Size: b.size})); err != nil {
+			t.Fatalf("layer: header %q: %v", b.name, err)
+		}
+		if err := b.write(tw); err != nil {
+			t.Fatalf("layer: write %q: %v", b.name, err)
+		}
+	}
 	if err := tw.Close(); err != nil {
 		t.Fatalf("layer: %v", err)
 	}
 	if err := zw.Close(); err != nil {
 		t.Fatalf("layer: %v", err)
 	}
-	return buf.Bytes()
+	if err := f.Close(); err != nil {
+		t.Fatalf("layer: %v", err)
+	}
 }
 
 func mode(e Entry, m int64) Entry { e.Mode = m; return e }
@@ -196,9 +223,9 @@ func miniTree(t testing.TB) []Entry {
 	)
 }
 
-// baseTree is the Debian stand-in's first layer: merged /usr with busybox
-// for coreutils, a setuid file, more than 1000 small files, symbolic and
-// hard links, and 100 MB of data (24 MiB of it incompressible).
+// baseTree is the Debian stand-in's first layer but for its data
+// (baseData): merged /usr with busybox for coreutils, a setuid file, more
+// than 1000 small files, symbolic and hard links.
 func baseTree(t testing.TB) []Entry {
 	es := []Entry{
 		Symlink("bin", "usr/bin"), Symlink("lib", "usr/lib"), Symlink("sbin", "usr/sbin"),
@@ -212,15 +239,16 @@ func baseTree(t testing.TB) []Entry {
 		File("etc/passwd", "root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"),
 		File("etc/group", "root:x:0:\ndaemon:x:1:\nshadow:x:42:\nnogroup:x:65534:\n"),
 		owner(mode(File("etc/shadow", "root:*:19000:0:99999:7:::\n"), 0o640), 0, 42),
-		mode(File("usr/bin/busybox", ""), 0o755),
+		Dir("usr/lib/coreutils/"), mode(File("usr/lib/coreutils/busybox", ""), 0o755),
 	}
 	es[len(es)-1].Content = busyboxBytes(t)
 	names := applets(t)
 	for _, a := range names {
-		es = append(es, Hardlink("usr/bin/"+a, "usr/bin/busybox"))
+		es = append(es, Hardlink("usr/bin/"+a, "usr/lib/coreutils/busybox"))
 	}
-	es = append(es, mode(File("usr/bin/setuid-test", "#!/bin/sh\nid\n"), 0o4755))
-	for _, a := range names[:40] {
+	es = append(es, mode(File("usr/bin/setuid-test", "#!/bin/sh\nid\n"), 0o4755),
+		Dir("var/lib/"), Dir("var/lib/dpkg/"), File("var/lib/dpkg/status", dpkgStatus))
+	for _, a := range names[:120] {
 		es = append(es, File("usr/share/man/man1/"+a+".1", ".TH "+strings.ToUpper(a)+" 1\n.SH NAME\n"+a+" \\- busybox applet\n"))
 	}
 	for i := range 1000 {
@@ -232,36 +260,59 @@ func baseTree(t testing.TB) []Entry {
 	}
 	es = append(es, File("var/log/dpkg.log", "2026-01-01 00:00:00 startup archives unpack\n"),
 		File("var/log/apt/history.log", "Start-Date: 2026-01-01 00:00:00\n"))
-	rng := rand.NewChaCha8([32]byte{'c', 't', 'r', '-', 'l', 'i', 't', 'e'})
-	for i := range 3 {
-		b := make([]byte, 8<<20)
-		rng.Read(b)
-		e := File(fmt.Sprintf("usr/lib/testdata/random-%d.bin", i), "")
-		e.Content = b
-		es = append(es, e)
-	}
-	var text []byte
-	for i := 0; len(text) < 28<<20; i++ {
-		text = fmt.Appendf(text, "%09d %09d compressible test data\n", i, i*7919%1000003)
-	}
-	for i := range 3 {
-		e := File(fmt.Sprintf("usr/lib/testdata/text-%d.txt", i), "")
-		e.Content = text
-		es = append(es, e)
-	}
 	return es
 }
 
-// topTree is the Debian stand-in's second layer: a few files, and the
-// whiteouts and opaque marker of `rm /etc/motd`, `rm -rf /usr/share/man`
-// and `rm -rf /var/log && mkdir /var/log`.
-func topTree() []Entry {
+// baseData is the Debian stand-in's 108 MB of data: three 8 MiB files of
+// random bytes and three 28 MiB text files that gzip shrinks about 6 times.
+func baseData() []bigFile {
+	var out []bigFile
+	for i := range 3 {
+		seed := [32]byte{'c', 't', 'r', '-', 'l', 'i', 't', 'e', byte(i)}
+		out = append(out, bigFile{fmt.Sprintf("usr/lib/testdata/random-%d.bin", i), 8 << 20, func(w io.Writer) error {
+			_, err := io.CopyN(w, rand.NewChaCha8(seed), 8<<20)
+			return err
+		}})
+	}
+	const textSize = 28 << 20
+	for i := range 3 {
+		out = append(out, bigFile{fmt.Sprintf("usr/lib/testdata/text-%d.txt", i), textSize, func(w io.Writer) error {
+			bw := bufio.NewWriterSize(w, 64<<10)
+			line := make([]byte, 0, 64)
+			for n, written := 0, 0; written < textSize; n++ {
+				line = fmt.Appendf(line[:0], "%09d %09d compressible test data\n", n, n*7919%1000003)
+				if rest := textSize - written; len(line) > rest {
+					line = line[:rest]
+				}
+				if _, err := bw.Write(line); err != nil {
+					return err
+				}
+				written += len(line)
+			}
+			return bw.Flush()
+		}})
+	}
+	return out
+}
+
+// dpkgStatus is the base layer's var/lib/dpkg/status; the top layer
+// appends busybox-static to it, as dpkg -i does.
+const dpkgStatus = "Package: base-files\nStatus: install ok installed\nVersion: 12.4\n"
+
+// topTree is the Debian stand-in's second layer: busybox-static's files,
+// dpkg's status rewritten, and the whiteouts and opaque marker of
+// `rm /etc/motd`, `rm -rf /usr/share/man` and `rm -rf /var/log && mkdir /var/log`.
+func topTree(t testing.TB) []Entry {
+	bb := mode(File("usr/bin/busybox", ""), 0o755)
+	bb.Content = busyboxBytes(t)
 	return []Entry{
 		Dir("etc/"), File("etc/.wh.motd", ""),
 		Dir("usr/"), Dir("usr/share/"), File("usr/share/.wh.man", ""),
 		Dir("usr/share/doc/"), Dir("usr/share/doc/busybox-static/"),
-		File("usr/share/doc/busybox-static/README", "busybox-static: the test image's shell and tools\n"),
-		Dir("usr/bin/"), Symlink("usr/bin/static-sh", "busybox"),
+		File("usr/share/doc/busybox-static/copyright", "busybox-static: GPL-2, from Debian\n"),
+		Dir("usr/bin/"), bb, Symlink("usr/bin/static-sh", "busybox"),
+		Dir("var/lib/"), Dir("var/lib/dpkg/"),
+		File("var/lib/dpkg/status", dpkgStatus+"\nPackage: busybox-static\nStatus: install ok installed\nVersion: 1:1.35.0-4\n"),
 		Dir("var/"), Dir("var/log/"), File("var/log/.wh..wh..opq", ""), File("var/log/README", "Logs go to the journal.\n"),
 	}
 }

@@ -28,7 +28,8 @@ const (
 	// Alpine 3.20.3 minirootfs. See AlpineRelease.
 	Alpine = "alpine"
 	// Debian is two layers: a base of more than 1000 files, 100 MB and a
-	// first layer of more than 20 MB compressed, then a layer with a file
+	// first layer of more than 20 MB compressed, then a layer that adds
+	// usr/bin/busybox, changes var/lib/dpkg/status, and holds a file
 	// whiteout (etc/motd), a directory whiteout (usr/share/man) and an
 	// opaque directory (var/log, left with only README). Corpus: Debian
 	// bookworm minbase plus busybox-static.
@@ -53,7 +54,7 @@ func ImageLayout(t testing.TB, name string) string {
 		}
 		if name == Alpine {
 			src := CorpusFile(t, AlpineMinirootfs)
-			return cachedLayout(t, "alpine-corpus", src, func(t testing.TB) (v1.Image, string) {
+			return cachedLayout(t, "alpine-corpus", src, func(t testing.TB, _ string) (v1.Image, string) {
 				return alpineFromCorpus(t, filepath.Join(c, AlpineMinirootfs)), "alpine:3.20.3"
 			})
 		}
@@ -82,7 +83,7 @@ func AlpineRelease(t testing.TB) (path, content string) {
 }
 
 // cacheVersion changes whenever a builder changes what it builds.
-const cacheVersion = "1"
+const cacheVersion = "3"
 
 var cacheMu sync.Mutex
 
@@ -90,7 +91,7 @@ var cacheMu sync.Mutex
 // built from, building it first when it is missing. A layout is written
 // beside its final name and renamed into place, so concurrent test
 // processes see a whole layout or none.
-func cachedLayout(t testing.TB, key, src string, build func(testing.TB) (v1.Image, string)) string {
+func cachedLayout(t testing.TB, key, src string, build func(t testing.TB, dir string) (v1.Image, string)) string {
 	t.Helper()
 	cacheMu.Lock()
 	defer cacheMu.Unlock()
@@ -114,7 +115,12 @@ func cachedLayout(t testing.TB, key, src string, build func(testing.TB) (v1.Imag
 		t.Fatalf("test image cache: %v", err)
 	}
 	defer os.RemoveAll(tmp)
-	img, ref := build(t)
+	scratch, err := os.MkdirTemp(parent, key+".layers-")
+	if err != nil {
+		t.Fatalf("test image cache: %v", err)
+	}
+	defer os.RemoveAll(scratch)
+	img, ref := build(t, scratch)
 	p, err := layout.Write(tmp, empty.Index)
 	if err != nil {
 		t.Fatalf("write layout %s: %v", key, err)

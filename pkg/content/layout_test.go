@@ -48,7 +48,7 @@ func copyLayout(t *testing.T, s *Store, dir, name string) ocispec.Descriptor {
 }
 
 func TestLayoutReadableByTools(t *testing.T) {
-	src := testutil.CorpusFile(t, "busybox-1.38.0-musl-amd64-oci")
+	src := testutil.ImageLayout(t, testutil.Busybox)
 	s := openStore(t)
 	const name = "docker.io/library/busybox:1.38.0-musl"
 	m := copyLayout(t, s, src, name)
