@@ -4,22 +4,33 @@ GO ?= go
 BIN := bin/ctr-lite
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
-# Real images used by the tests (never copied into the repository).
+# The Go the module needs (go.mod); Debian 12's golang-go (1.19) is too old.
+GO_NEED := $(shell sed -n 's/^go //p' go.mod)
+# Real-world images the tests add when present (never copied into the
+# repository); without them the tests build their images from busybox-static.
 CORPUS_DIR := $(abspath ../shared/corpus)
 ifneq ($(wildcard $(CORPUS_DIR)/README.md),)
 export CTRLITE_CORPUS ?= $(CORPUS_DIR)
 endif
 # Debian packages the tests and the demo use; installed when missing.
-APT_PACKAGES := curl docker-registry busybox-static skopeo umoci runc crun apache2-utils openssl tar time qemu-system-x86 linux-image-amd64 cpio apparmor
+APT_PACKAGES := curl docker-registry busybox-static skopeo umoci runc crun apache2-utils openssl tar time qemu-system-x86 linux-image-amd64 cpio apparmor podman buildah
 DIVE_VERSION := v0.13.1
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all build test test-short lint deps demo bench fuzz stress clean
+.PHONY: all build gocheck test test-short lint deps demo bench fuzz stress clean
 
 all: build
 
-build:
+build: gocheck
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ctr-lite
+
+# gocheck stops early, with the fix, when go is missing or older than go.mod
+# asks (Go 1.21 or newer fetches the right toolchain by itself).
+gocheck:
+	@v=$$($(GO) env GOVERSION 2>/dev/null) || { echo "go not found: install Go $(GO_NEED) (see README, Requirements)"; exit 1; }; \
+	if [ "$$(printf '%s\n' "go$(GO_NEED)" "$$v" | sort -V | head -1)" != "go$(GO_NEED)" ]; then \
+		echo "$$v is too old: ctr-lite needs Go $(GO_NEED) (see README, Requirements)"; exit 1; \
+	fi
 
 # deps installs what the tests need when it is missing (root only; CI runs as root).
 deps:
@@ -37,7 +48,7 @@ deps:
 		{ echo "installing dive $(DIVE_VERSION)"; $(GO) install github.com/wagoodman/dive@$(DIVE_VERSION); }
 
 test: deps build
-	@if [ -z "$$CTRLITE_CORPUS" ]; then echo "note: CTRLITE_CORPUS is unset (no ../shared/corpus): corpus tests skip"; fi
+	@if [ -z "$$CTRLITE_CORPUS" ]; then echo "note: no ../shared/corpus: the tests use images built from busybox-static (the corpus adds real-world ones)"; fi
 	CTRLITE_BIN=$(abspath $(BIN)) $(GO) test -timeout $(TEST_TIMEOUT) -count=1 ./...
 
 lint:
@@ -56,7 +67,7 @@ fuzz:
 	./hack/fuzz.sh $(FUZZTIME)
 
 stress: deps build
-	CTRLITE_STRESS=1 CTRLITE_BIN=$(abspath $(BIN)) $(GO) test -timeout 60m -count=1 -run 'Stress|CrashLoop|Concurren' ./...
+	CTRLITE_STRESS=1 CTRLITE_BIN=$(abspath $(BIN)) $(GO) test -timeout 60m -count=1 -run 'Stress|CrashLoop|Concurren|StreamingMemory' ./...
 
 clean:
 	rm -rf bin bench/results

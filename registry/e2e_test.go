@@ -75,9 +75,8 @@ func pullAll(t *testing.T, c *Client, ref reference.Reference) ocispec.Manifest 
 }
 
 func TestE2EPlainHTTP(t *testing.T) {
-	corpus := testutil.Corpus(t)
 	reg := testutil.StartRegistry(t, testutil.RegistryOptions{})
-	testutil.PushLayout(t, reg, filepath.Join(corpus, "busybox-1.38.0-musl-amd64-oci"), "library/busybox:1.38.0-musl")
+	testutil.PushLayout(t, reg, testutil.ImageLayout(t, testutil.Busybox), "library/busybox:1.38.0-musl")
 	testutil.PushImage(t, reg, "library/alpine:3.20", testutil.AlpineImage(t))
 	c := testClient(t, Options{})
 	for _, name := range []string{"library/busybox:1.38.0-musl", "library/alpine:3.20"} {
@@ -238,10 +237,9 @@ func TestE2EPullThroughMirror(t *testing.T) {
 
 // faultCase drives one FaultProxy scenario.
 func TestE2EFaultyRegistry(t *testing.T) {
-	corpus := testutil.Corpus(t)
 	reg := testutil.StartRegistry(t, testutil.RegistryOptions{})
-	testutil.PushLayout(t, reg, filepath.Join(corpus, "busybox-1.38.0-musl-amd64-oci"), "library/busybox:1")
-	img := testutil.LayoutImage(t, filepath.Join(corpus, "busybox-1.38.0-musl-amd64-oci"))
+	testutil.PushLayout(t, reg, testutil.ImageLayout(t, testutil.Busybox), "library/busybox:1")
+	img := testutil.Image(t, testutil.Busybox)
 	layer := layerDesc(t, img, 0)
 	full := layerBytes(t, img, 0)
 	blobPath := "/blobs/" + string(layer.Digest)

@@ -78,7 +78,7 @@ func TestSparse(t *testing.T) {
 	f.Close()
 	tarFile := filepath.Join(t.TempDir(), "l.tar")
 	if out, err := runCmd("tar", "--sparse", "-cf", tarFile, "-C", filepath.Dir(src), "sparse"); err != nil {
-		t.Skipf("GNU tar --sparse: %v %s", err, out)
+		testutil.Skipf(t, "GNU tar --sparse: %v %s", err, out)
 	}
 	r, err := os.Open(tarFile)
 	if err != nil {

@@ -108,8 +108,8 @@ func dockerSave(t *testing.T, file string) testImage {
 	return img
 }
 
-// alpineImage packages the Alpine minirootfs tarball as a one-layer image;
-// its diffID is computed here with the standard library's gzip.
+// alpineImage packages the corpus Alpine minirootfs tarball as a one-layer
+// image; its diffID is computed here with the standard library's gzip.
 func alpineImage(t *testing.T) testImage {
 	p := testutil.CorpusFile(t, "alpine-minirootfs-3.20.3-x86_64.tar.gz")
 	f, err := os.Open(p)
@@ -130,17 +130,25 @@ func alpineImage(t *testing.T) testImage {
 	}}}
 }
 
+// corpusImages are the test images (built, or the corpus's own) and, with
+// the corpus, its real-world whiteout images and moby's broken tar.
 func corpusImages(t *testing.T) []testImage {
-	c := testutil.Corpus(t)
-	return []testImage{
-		ociImage(t, filepath.Join(c, "busybox-1.38.0-musl-amd64-oci")),
+	imgs := []testImage{
+		ociImage(t, testutil.ImageLayout(t, testutil.Busybox)),
+		ociImage(t, testutil.ImageLayout(t, testutil.Alpine)),
+		ociImage(t, testutil.ImageLayout(t, testutil.Debian)),
+	}
+	c, ok := testutil.CorpusDir(t)
+	if !ok {
+		return imgs
+	}
+	return append(imgs,
 		alpineImage(t),
-		ociImage(t, filepath.Join(c, "debian-bookworm-2layer-oci")),
 		dockerSave(t, filepath.Join(c, "ggcr-testdata", "whiteout_image.tar")),
 		dockerSave(t, filepath.Join(c, "ggcr-testdata", "whiteout_dir.tar")),
 		dockerSave(t, filepath.Join(c, "ggcr-testdata", "overwritten_file.tar")),
 		plainTar(t, filepath.Join(c, "ggcr-testdata", "moby-go-archive-v0.3.3-broken.tar")),
-	}
+	)
 }
 
 // plainTar is a one-layer image made of an uncompressed tar file (moby's
@@ -185,9 +193,7 @@ func layerReader(t *testing.T, p string) io.ReadCloser {
 // extracts the layer without its whiteout files.
 func referenceUnpack(t *testing.T, img testImage, dir string) {
 	t.Helper()
-	if _, err := exec.LookPath("tar"); err != nil {
-		t.Skip("GNU tar not installed")
-	}
+	testutil.RequireTool(t, "tar", "tar")
 	for _, l := range img.layers {
 		rc := layerReader(t, l.path)
 		tr := tar.NewReader(rc)
@@ -256,5 +262,5 @@ func TestCorpusFlatMatchesTar(t *testing.T) {
 }
 
 func ociImageB(b *testing.B) testImage {
-	return ociImage(b, testutil.CorpusFile(b, "debian-bookworm-2layer-oci"))
+	return ociImage(b, testutil.ImageLayout(b, testutil.Debian))
 }

@@ -17,7 +17,7 @@ import (
 // the merged tree with the Flat unpack.
 func TestOverlayMatchesFlat(t *testing.T) {
 	testutil.RequireRoot(t)
-	img := ociImage(t, testutil.CorpusFile(t, "debian-bookworm-2layer-oci"))
+	img := ociImage(t, testutil.ImageLayout(t, testutil.Debian))
 	flat := t.TempDir()
 	applyImage(t, img, flat, Options{})
 
@@ -54,7 +54,7 @@ func TestOverlayMatchesFlat(t *testing.T) {
 	}
 	opts := "lowerdir=" + strings.Join(lowers, ":")
 	if err := unix.Mount("overlay", mnt, "overlay", unix.MS_RDONLY, opts); err != nil {
-		t.Skipf("overlayfs mount: %v", err)
+		testutil.Skipf(t, "overlayfs mount: %v", err)
 	}
 	defer unix.Unmount(mnt, unix.MNT_DETACH)
 	testutil.AssertSameTree(t, flat, mnt, testutil.TreeOptions{MTime: true, IgnoreXattrs: []string{"trusted.overlay."}})
@@ -164,7 +164,7 @@ func TestOverlaySyntheticMatchesFlat(t *testing.T) {
 			mnt := filepath.Join(base, "merged")
 			os.Mkdir(mnt, 0o755)
 			if err := unix.Mount("overlay", mnt, "overlay", unix.MS_RDONLY, "lowerdir="+strings.Join(lowers, ":")); err != nil {
-				t.Skipf("overlayfs mount: %v", err)
+				testutil.Skipf(t, "overlayfs mount: %v", err)
 			}
 			defer unix.Unmount(mnt, unix.MNT_DETACH)
 			testutil.AssertSameTree(t, flat, mnt, testutil.TreeOptions{MTime: true, IgnoreXattrs: []string{"trusted.overlay."}})

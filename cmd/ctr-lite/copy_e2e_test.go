@@ -18,9 +18,8 @@ import (
 // plain one, each with its own credentials: the manifest digests are the
 // source's, memory stays bounded, a copy within the destination mounts.
 func TestCopyBetweenRegistries(t *testing.T) {
-	corpus := testutil.Corpus(t)
 	src := testutil.StartRegistry(t, testutil.RegistryOptions{TLS: true, Htpasswd: true})
-	testutil.PushLayout(t, src, corpus+"/debian-bookworm-2layer-oci", "sec/debian:1")
+	testutil.PushLayout(t, src, testutil.ImageLayout(t, testutil.Debian), "sec/debian:1")
 	dst := testutil.StartRegistry(t, testutil.RegistryOptions{})
 	proxy := testutil.StartFaultProxy(t, dst)
 	e := newEnv(t)

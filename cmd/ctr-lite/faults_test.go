@@ -226,7 +226,7 @@ func TestFaultyRegistryInspectRemote(t *testing.T) {
 func runFaultCases(t *testing.T, cases []faultCase, args ...string) {
 	reg, _ := corpusRegistry(t, testutil.RegistryOptions{})
 	big := bigLayer(t)
-	cfgName, err := testutil.LayoutImage(t, filepath.Join(testutil.Corpus(t), "debian-bookworm-2layer-oci")).ConfigName()
+	cfgName, err := testutil.Image(t, testutil.Debian).ConfigName()
 	if err != nil {
 		t.Fatal(err)
 	}

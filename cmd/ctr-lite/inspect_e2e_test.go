@@ -15,11 +15,11 @@ import (
 	"github.com/opencontainers/go-digest"
 )
 
-// pushDebianBase pushes an image made of the Debian corpus image's first
+// pushDebianBase pushes an image made of the Debian image's first
 // layer alone, so diff has a real before and after.
 func pushDebianBase(t *testing.T, reg *testutil.Registry) string {
 	t.Helper()
-	img := testutil.LayoutImage(t, filepath.Join(testutil.Corpus(t), "debian-bookworm-2layer-oci"))
+	img := testutil.Image(t, testutil.Debian)
 	layers, err := img.Layers()
 	if err != nil {
 		t.Fatal(err)

@@ -170,9 +170,8 @@ func dirState(t *testing.T, p string) string {
 // target; the sentinel beside the target never changes.
 func TestMaliciousImagesEndToEnd(t *testing.T) {
 	testutil.RequireRoot(t)
-	corpus := testutil.Corpus(t)
 	reg := testutil.StartRegistry(t, testutil.RegistryOptions{})
-	base := testutil.LayoutImage(t, filepath.Join(corpus, "busybox-1.38.0-musl-amd64-oci"))
+	base := testutil.Image(t, testutil.Busybox)
 	canRun := hasCommand("run")
 	if !canRun {
 		t.Log("`run` is not wired yet: the run step of each case is skipped")

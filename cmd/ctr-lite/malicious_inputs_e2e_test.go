@@ -111,9 +111,8 @@ func gcDoesNotWait(t *testing.T, e *env, _ binResult, _ string) {
 // clear one-line error, fast, and nothing left behind.
 func TestMaliciousInputsEndToEnd(t *testing.T) {
 	testutil.RequireRoot(t)
-	corpus := testutil.Corpus(t)
 	reg := testutil.StartRegistry(t, testutil.RegistryOptions{})
-	base := testutil.LayoutImage(t, filepath.Join(corpus, "busybox-1.38.0-musl-amd64-oci"))
+	base := testutil.Image(t, testutil.Busybox)
 	cases := inputCases()
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

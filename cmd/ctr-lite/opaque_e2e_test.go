@@ -16,13 +16,12 @@ import (
 // rootless sequential) and run must all see only that layer's entries.
 func TestOpaqueRootSameEverywhere(t *testing.T) {
 	testutil.RequireRoot(t)
-	corpus := testutil.Corpus(t)
 	bb, err := os.ReadFile("/bin/busybox")
 	if err != nil {
-		t.Skipf("no static busybox on the host: %v", err)
+		testutil.Skipf(t, "no static busybox on the host (apt-get install busybox-static): %v", err)
 	}
 	reg := testutil.StartRegistry(t, testutil.RegistryOptions{})
-	base := testutil.LayoutImage(t, filepath.Join(corpus, "busybox-1.38.0-musl-amd64-oci"))
+	base := testutil.Image(t, testutil.Busybox)
 	top := testutil.Layer(t, []testutil.Entry{
 		testutil.File(".wh..wh..opq", ""),
 		{Name: "bin/busybox", Mode: 0o755, Content: bb},

@@ -73,7 +73,7 @@ func TestPipelineRejectsTamperedLayer(t *testing.T) {
 	}
 	// The big layer's snapshot (its chain ID is its diff ID) is never
 	// completed. The small top layer's may be: its own bytes were good.
-	cfg, err := testutil.LayoutImage(t, filepath.Join(testutil.Corpus(t), "debian-bookworm-2layer-oci")).ConfigFile()
+	cfg, err := testutil.Image(t, testutil.Debian).ConfigFile()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func shellImage(t *testing.T, arch string, layers ...[]testutil.Entry) v1.Image 
 	t.Helper()
 	bb, err := os.ReadFile(staticBusybox)
 	if err != nil {
-		t.Skipf("%s (apt-get install busybox-static): %v", staticBusybox, err)
+		testutil.Skipf(t, "%s (apt-get install busybox-static): %v", staticBusybox, err)
 	}
 	base := []testutil.Entry{testutil.Dir("bin"), {Name: "bin/busybox", Mode: 0o755, Content: bb}}
 	for _, n := range []string{"sh", "ls", "cat"} {

@@ -18,20 +18,20 @@ import (
 	"github.com/ctrlite/ctr-lite/pkg/image"
 )
 
-// corpusRegistry starts a real registry holding the corpus images and
-// returns it with their references.
+// corpusRegistry starts a real registry holding the test images (the
+// corpus's real ones when CTRLITE_CORPUS is set, else built ones: see
+// testutil.Image) and returns it with their references.
 func corpusRegistry(t *testing.T, opts testutil.RegistryOptions) (*testutil.Registry, map[string]string) {
 	t.Helper()
-	corpus := testutil.Corpus(t)
 	reg := testutil.StartRegistry(t, opts)
 	refs := map[string]string{
 		"busybox": reg.Host + "/library/busybox:1.38.0-musl",
 		"debian":  reg.Host + "/debian:bookworm-2layer",
 		"alpine":  reg.Host + "/alpine:3.20",
 	}
-	testutil.PushLayout(t, reg, filepath.Join(corpus, "busybox-1.38.0-musl-amd64-oci"), "library/busybox:1.38.0-musl")
-	testutil.PushLayout(t, reg, filepath.Join(corpus, "debian-bookworm-2layer-oci"), "debian:bookworm-2layer")
-	testutil.PushImage(t, reg, "alpine:3.20", testutil.AlpineImage(t))
+	testutil.PushLayout(t, reg, testutil.ImageLayout(t, testutil.Busybox), "library/busybox:1.38.0-musl")
+	testutil.PushLayout(t, reg, testutil.ImageLayout(t, testutil.Debian), "debian:bookworm-2layer")
+	testutil.PushLayout(t, reg, testutil.ImageLayout(t, testutil.Alpine), "alpine:3.20")
 	return reg, refs
 }
 
@@ -113,9 +113,8 @@ func TestPullCorpusFromRealRegistry(t *testing.T) {
 }
 
 func TestPullWithAuthOverTLS(t *testing.T) {
-	corpus := testutil.Corpus(t)
 	reg := testutil.StartRegistry(t, testutil.RegistryOptions{TLS: true, Htpasswd: true})
-	testutil.PushLayout(t, reg, filepath.Join(corpus, "busybox-1.38.0-musl-amd64-oci"), "sec/busybox:1")
+	testutil.PushLayout(t, reg, testutil.ImageLayout(t, testutil.Busybox), "sec/busybox:1")
 	e := newEnv(t)
 	e.config = reg.ConfigDir(t) // trusts the test CA through hosts.toml `ca`
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
@@ -145,20 +144,21 @@ func TestPullWithAuthOverTLS(t *testing.T) {
 	}
 }
 
-// blobSize is the size of a corpus Debian blob.
+// blobSize is the size of a Debian image blob.
 func blobSize(t *testing.T, d string) int64 {
 	t.Helper()
-	fi, err := os.Stat(filepath.Join(testutil.Corpus(t), "debian-bookworm-2layer-oci", "blobs", "sha256", strings.TrimPrefix(d, "sha256:")))
+	fi, err := os.Stat(filepath.Join(testutil.ImageLayout(t, testutil.Debian), "blobs", "sha256", strings.TrimPrefix(d, "sha256:")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return fi.Size()
 }
 
-// bigLayer is the Debian image's first (49 MB) layer.
+// bigLayer is the Debian image's first layer (49 MB in the corpus, 40 MB
+// built).
 func bigLayer(t *testing.T) string {
 	t.Helper()
-	img := testutil.LayoutImage(t, filepath.Join(testutil.Corpus(t), "debian-bookworm-2layer-oci"))
+	img := testutil.Image(t, testutil.Debian)
 	layers, err := img.Layers()
 	if err != nil {
 		t.Fatal(err)

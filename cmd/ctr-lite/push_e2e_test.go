@@ -16,9 +16,7 @@ import (
 // (docker://..., oci:..., docker-archive:...), skipping without skopeo.
 func skopeoRaw(t *testing.T, loc string, extra ...string) string {
 	t.Helper()
-	if _, err := exec.LookPath("skopeo"); err != nil {
-		t.Skip("skopeo not installed")
-	}
+	testutil.RequireTool(t, "skopeo", "skopeo")
 	args := append([]string{"inspect", "--raw"}, extra...)
 	if strings.HasPrefix(loc, "docker://") {
 		args = append(args, "--tls-verify=false")
@@ -125,9 +123,7 @@ func skopeoCmd(args ...string) *exec.Cmd { return exec.Command("skopeo", args...
 // OCI layout, tagged "built", and returns the layout directory.
 func buildahImage(t *testing.T) string {
 	t.Helper()
-	if _, err := exec.LookPath("buildah"); err != nil {
-		t.Skip("buildah not installed")
-	}
+	testutil.RequireTool(t, "buildah", "buildah")
 	testutil.RequireRoot(t)
 	d := t.TempDir()
 	s := []string{"--root", d + "/root", "--runroot", d + "/run", "--storage-driver", "vfs"}

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -160,12 +162,16 @@ func TestRunSignalsAndKill(t *testing.T) {
 	e, bb := busyboxEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	// A signal to ctr-lite reaches the container's process.
-	cmd := e.bin(ctx, "run", "--rm", bb, "sh", "-c", "trap 'exit 42' TERM; while :; do sleep 0.1; done")
+	// A signal to ctr-lite reaches the container's process. The shell is
+	// PID 1, which ignores a TERM it has no trap for: wait until it says
+	// the trap is set.
+	cmd := e.bin(ctx, "run", "--rm", bb, "sh", "-c", "trap 'exit 42' TERM; echo ready; while :; do sleep 0.1; done")
+	var out lockedBuffer
+	cmd.Stdout = &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return strings.Contains(e.must("ps"), "trap") })
+	waitFor(t, func() bool { return strings.Contains(out.String(), "ready") })
 	cmd.Process.Signal(syscall.SIGTERM)
 	cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != 42 {
@@ -191,7 +197,8 @@ func TestRunPullsMissingImageAndBundles(t *testing.T) {
 	testutil.RequireRoot(t)
 	_, refs := corpusRegistry(t, testutil.RegistryOptions{})
 	e := newEnv(t)
-	if out := e.must("run", "--rm", refs["alpine"], "cat", "/etc/alpine-release"); out != "3.20.3\n" {
+	release, want := testutil.AlpineRelease(t)
+	if out := e.must("run", "--rm", refs["alpine"], "cat", release); out != want {
 		t.Errorf("run of an image not yet stored: %q", out)
 	}
 	if out := e.must("run", "--rm", "--runtime", "runc", refs["alpine"], "sh", "-c", "echo via runc"); out != "via runc\n" {
@@ -202,9 +209,27 @@ func TestRunPullsMissingImageAndBundles(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "config.json")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "rootfs", "etc", "alpine-release")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "rootfs", release)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// lockedBuffer is a bytes.Buffer a child process writes while the test reads.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func waitFor(t *testing.T, ok func() bool) {

@@ -72,7 +72,7 @@ func TestHostNetworkDropsNetRaw(t *testing.T) {
 func TestUnpackedTreeIsPrivate(t *testing.T) {
 	testutil.RequireRoot(t)
 	reg := testutil.StartRegistry(t, testutil.RegistryOptions{})
-	base := testutil.LayoutImage(t, filepath.Join(testutil.Corpus(t), "busybox-1.38.0-musl-amd64-oci"))
+	base := testutil.Image(t, testutil.Busybox)
 	layer := testutil.Layer(t, []testutil.Entry{
 		{Type: tar.TypeDir, Name: "./", Mode: 0o755},
 		{Type: tar.TypeReg, Name: "bin/suid-root", Mode: 0o4755, Content: []byte("#!/bin/sh\nid -u\n")},

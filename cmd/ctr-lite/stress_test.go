@@ -204,7 +204,7 @@ func (s *concState) fail(format string, a ...any) {
 func TestConcurrentStoreUse(t *testing.T) {
 	reg, refs := corpusRegistry(t, testutil.RegistryOptions{})
 	// An image sharing Alpine's layer: removing Alpine must not take it.
-	derived := withLayers(t, testutil.AlpineImage(t), testutil.Layer(t, []testutil.Entry{
+	derived := withLayers(t, testutil.Image(t, testutil.Alpine), testutil.Layer(t, []testutil.Entry{
 		testutil.Dir("etc"), testutil.File("etc/derived", "derived image\n"),
 	}))
 	testutil.PushImage(t, reg, "derived:1", derived)

@@ -3,21 +3,18 @@ package testutil
 import (
 	"encoding/base64"
 	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 )
-
-// AlpineMinirootfs is the corpus tarball AlpineImage packages.
-const AlpineMinirootfs = "alpine-minirootfs-3.20.3-x86_64.tar.gz"
 
 func encodeAuth(user, pass string) string {
 	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
@@ -108,39 +105,53 @@ func LayoutImage(t testing.TB, layoutDir string) v1.Image {
 	return img
 }
 
-// AlpineImage packages the corpus Alpine minirootfs tarball as a one-layer
-// OCI image: the gzip tarball is the layer as is, config Cmd ["/bin/sh"],
-// linux/amd64, rootfs.diff_ids set.
+// AlpineImage is Image(t, Alpine).
 func AlpineImage(t testing.TB) v1.Image {
 	t.Helper()
-	path := CorpusFile(t, AlpineMinirootfs)
-	layer, err := tarball.LayerFromFile(path, tarball.WithMediaType(types.OCILayer))
-	if err != nil {
-		t.Fatalf("alpine layer: %v", err)
-	}
-	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	img, err = mutate.AppendLayers(img, layer)
-	if err != nil {
-		t.Fatalf("alpine image: %v", err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatalf("alpine config: %v", err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	cf.Config.Cmd = []string{"/bin/sh"}
-	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
-	img, err = mutate.ConfigFile(img, cf)
-	if err != nil {
-		t.Fatalf("alpine config: %v", err)
-	}
-	if _, err := img.Digest(); err != nil {
-		t.Fatalf("alpine image: %v", err)
-	}
-	return img
+	return Image(t, Alpine)
 }
 
 // String names the registry in test output.
 func (r *Registry) String() string { return fmt.Sprintf("registry %s", r.URL) }
+
+// LayoutRefName is the reference name (org.opencontainers.image.ref.name)
+// of an OCI layout directory's first image.
+func LayoutRefName(t testing.TB, layoutDir string) string {
+	t.Helper()
+	_, im := layoutIndex(t, layoutDir)
+	if len(im.Manifests) == 0 || im.Manifests[0].Annotations["org.opencontainers.image.ref.name"] == "" {
+		t.Fatalf("layout %s: first image has no reference name", layoutDir)
+	}
+	return im.Manifests[0].Annotations["org.opencontainers.image.ref.name"]
+}
+
+// DockerSave writes img as a docker-save tarball tagged tag (e.g.
+// "example.com/saved:1") in a temp dir and returns its path.
+func DockerSave(t testing.TB, img v1.Image, tag string) string {
+	t.Helper()
+	ref, err := name.NewTag(tag)
+	if err != nil {
+		t.Fatalf("tag %q: %v", tag, err)
+	}
+	p := filepath.Join(t.TempDir(), "save.tar")
+	if err := tarball.WriteToFile(p, ref, img); err != nil {
+		t.Fatalf("docker-save tarball: %v", err)
+	}
+	return p
+}
+
+// TarFile writes a tar file of the given regular files (name -> content)
+// in a temp dir and returns its path: for archives that are not images.
+func TarFile(t testing.TB, files map[string]string) string {
+	t.Helper()
+	var es []Entry
+	for n, body := range files {
+		es = append(es, File(n, body))
+	}
+	sort.Slice(es, func(i, j int) bool { return es[i].Name < es[j].Name })
+	p := filepath.Join(t.TempDir(), "files.tar")
+	if err := os.WriteFile(p, Layer(t, es), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

@@ -99,16 +99,18 @@ func TestAlpineImage(t *testing.T) {
 	if len(layers) != 1 || len(cf.RootFS.DiffIDs) != 1 {
 		t.Fatalf("%d layers, %d diff_ids", len(layers), len(cf.RootFS.DiffIDs))
 	}
-	// The layer is the corpus tarball byte for byte; its diff_id is the
-	// sha256 of the uncompressed tar.
-	raw, err := os.ReadFile(CorpusFile(t, AlpineMinirootfs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, _ := layers[0].Digest()
-	sum := sha256.Sum256(raw)
-	if d.Hex != hex.EncodeToString(sum[:]) {
-		t.Fatalf("layer digest %s is not the tarball's", d)
+	// With the corpus, the layer is its tarball byte for byte; either way
+	// its diff_id is the sha256 of the uncompressed tar.
+	if _, ok := CorpusDir(t); ok {
+		raw, err := os.ReadFile(CorpusFile(t, AlpineMinirootfs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, _ := layers[0].Digest()
+		sum := sha256.Sum256(raw)
+		if d.Hex != hex.EncodeToString(sum[:]) {
+			t.Fatalf("layer digest %s is not the tarball's", d)
+		}
 	}
 	rc, err := layers[0].Uncompressed()
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 func SkopeoInspect(t testing.TB, transport, path, arch string) bool {
 	t.Helper()
 	if _, err := exec.LookPath("skopeo"); err != nil {
-		t.Logf("skopeo not installed (make deps): %s not checked with it", path)
+		Skipf(t, "skopeo not installed (make deps): %s not checked with it", path)
 		return false
 	}
 	args := []string{"inspect", transport + ":" + path}
@@ -35,7 +35,7 @@ func SkopeoInspect(t testing.TB, transport, path, arch string) bool {
 func PodmanLoad(t testing.TB, path string) string {
 	t.Helper()
 	if _, err := exec.LookPath("podman"); err != nil {
-		t.Logf("podman not installed: %s not loaded with it", path)
+		Skipf(t, "podman not installed (make deps): %s not loaded with it", path)
 		return ""
 	}
 	dir, err := os.MkdirTemp("", "podman") // podman wants a runroot under 50 bytes

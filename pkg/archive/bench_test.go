@@ -12,7 +12,7 @@ import (
 // BenchmarkImportDebian imports the 2-layer Debian layout (49 MB of gzip
 // layers) into a fresh store: hashing, copying and fsyncing every blob.
 func BenchmarkImportDebian(b *testing.B) {
-	src := testutil.CorpusFile(b, "debian-bookworm-2layer-oci")
+	src := testutil.ImageLayout(b, testutil.Debian)
 	for i := 0; i < b.N; i++ {
 		s, err := content.Open(b.TempDir())
 		if err != nil {
@@ -30,7 +30,7 @@ func BenchmarkExportDebian(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := Import(context.Background(), s, testutil.CorpusFile(b, "debian-bookworm-2layer-oci")); err != nil {
+	if _, err := Import(context.Background(), s, testutil.ImageLayout(b, testutil.Debian)); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()

@@ -8,25 +8,39 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/ctrlite/ctr-lite/internal/testutil"
 	"github.com/ctrlite/ctr-lite/pkg/content"
 	"github.com/ctrlite/ctr-lite/pkg/errdefs"
+	"github.com/ctrlite/ctr-lite/pkg/reference"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// importCorpus fills a store from corpus entries and returns it.
-func importCorpus(t *testing.T, rels ...string) *content.Store {
+// importImages fills a store from archives or layouts and returns it.
+func importImages(t *testing.T, paths ...string) *content.Store {
 	t.Helper()
 	s := openStore(t)
-	for _, rel := range rels {
-		if _, err := Import(context.Background(), s, testutil.CorpusFile(t, rel)); err != nil {
+	for _, p := range paths {
+		if _, err := Import(context.Background(), s, p); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return s
+}
+
+// testImage returns the layout of a test image (testutil.Busybox, ...) and
+// the name it has once imported.
+func testImage(t *testing.T, name string) (string, string) {
+	t.Helper()
+	dir := testutil.ImageLayout(t, name)
+	ref, err := reference.Parse(testutil.LayoutRefName(t, dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, ref.String()
 }
 
 func exportFile(t *testing.T, s *content.Store, names []string, format string) string {
@@ -44,9 +58,14 @@ func exportFile(t *testing.T, s *content.Store, names []string, format string) s
 }
 
 func TestExportRoundTrip(t *testing.T) {
-	const busybox = "docker.io/library/busybox:1.38.0-musl"
-	const whiteout = "localhost:5000/whiteout:latest"
-	s := importCorpus(t, "busybox-1.38.0-musl-amd64-oci", "ggcr-testdata/whiteout_dir.tar")
+	bbDir, busybox := testImage(t, testutil.Busybox)
+	// A second image: ggcr's whiteout_dir.tar from the corpus, else the
+	// built Alpine image.
+	other, whiteout := testImage(t, testutil.Alpine)
+	if _, ok := testutil.CorpusDir(t); ok {
+		other, whiteout = testutil.CorpusFile(t, "ggcr-testdata/whiteout_dir.tar"), "localhost:5000/whiteout:latest"
+	}
+	s := importImages(t, bbDir, other)
 	for _, format := range []string{"docker", "oci"} {
 		for _, names := range [][]string{{busybox}, {busybox, whiteout}} {
 			t.Run(format+"-"+strings.Join(names, "+"), func(t *testing.T) {
@@ -57,7 +76,7 @@ func TestExportRoundTrip(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if strings.Join(namesOf(imgs), ",") != strings.Join(names, ",") {
+				if want := slices.Sorted(slices.Values(names)); strings.Join(namesOf(imgs), ",") != strings.Join(want, ",") {
 					t.Fatalf("re-imported names %v, want %v", namesOf(imgs), names)
 				}
 				for _, n := range names {
@@ -76,11 +95,9 @@ func TestExportRoundTrip(t *testing.T) {
 func namesOf(imgs []content.Named) []string { return names(imgs) }
 
 func TestExportSkopeo(t *testing.T) {
-	if _, err := exec.LookPath("skopeo"); err != nil {
-		t.Skip("skopeo not installed")
-	}
-	const name = "docker.io/library/debian-bookworm-minbase-2layer:latest"
-	s := importCorpus(t, "debian-bookworm-2layer-oci")
+	testutil.RequireTool(t, "skopeo", "skopeo")
+	dir, name := testImage(t, testutil.Debian)
+	s := importImages(t, dir)
 	want, _ := s.Get(context.Background(), name)
 
 	t.Run("docker-archive", func(t *testing.T) {
@@ -121,14 +138,15 @@ func TestExportSkopeo(t *testing.T) {
 }
 
 func TestExportErrors(t *testing.T) {
-	s := importCorpus(t, "busybox-1.38.0-musl-amd64-oci")
+	dir, busybox := testImage(t, testutil.Busybox)
+	s := importImages(t, dir)
 	tests := []struct {
 		name   string
 		names  []string
 		format string
 		want   error
 	}{
-		{"unknown format", []string{"docker.io/library/busybox:1.38.0-musl"}, "zip", ErrUnknownFormatName},
+		{"unknown format", []string{busybox}, "zip", ErrUnknownFormatName},
 		{"unknown image", []string{"docker.io/library/nope:1"}, "oci", errdefs.ErrNotFound},
 	}
 	for _, tc := range tests {

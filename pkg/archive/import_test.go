@@ -43,27 +43,40 @@ func checkStore(t *testing.T, s *content.Store) {
 }
 
 func TestImport(t *testing.T) {
-	corpus := testutil.Corpus(t)
-	g := filepath.Join(corpus, "ggcr-testdata")
-	tests := []struct {
+	type importCase struct {
 		path   string
 		names  []string // images named after import ("" for an unnamed one)
 		layers int      // layers of the first image (-1: do not check)
 		errHas string   // non-empty: import fails with this in its message
-	}{
-		{g + "/test_image_1.tar", []string{"docker.io/bazel/v1/tarball:test_image_1"}, 1, ""},
-		{g + "/test_bundle.tar", []string{"docker.io/library/test_image_1:latest", "docker.io/library/test_image_2:latest"}, 1, ""},
-		{g + "/test_link.tar", []string{"docker.io/bazel/v1/tarball:test_image_1", "docker.io/bazel/v1/tarball:test_image_3"}, -1, ""},
-		{g + "/source_image.tar", []string{"docker.io/bazel/pkg/v1/mutate:source_image"}, 1, ""},
-		{g + "/whiteout_image.tar", []string{"docker.io/bazel/pkg/v1/mutate:whiteout_image"}, 3, ""},
-		{g + "/whiteout_dir.tar", []string{"localhost:5000/whiteout:latest"}, 4, ""},
-		{g + "/overwritten_file.tar", []string{"docker.io/bazel/pkg/v1/mutate:overwritten_file"}, 3, ""},
-		{g + "/hello-world-v25.tar", []string{""}, 1, ""},
-		{g + "/no_manifest.tar", nil, 0, "no manifest.json or index.json"},
-		{g + "/null_manifest.tar", nil, 0, "lists no images"},
-		{g + "/moby-go-archive-v0.3.3-broken.tar", nil, 0, "no manifest.json or index.json"},
-		{corpus + "/busybox-1.38.0-musl-amd64-oci", []string{"docker.io/library/busybox:1.38.0-musl"}, 1, ""},
-		{corpus + "/debian-bookworm-2layer-oci", []string{"docker.io/library/debian-bookworm-minbase-2layer:latest"}, 2, ""},
+	}
+	bb, bbName := testImage(t, testutil.Busybox)
+	deb, debName := testImage(t, testutil.Debian)
+	tests := []importCase{
+		{bb, []string{bbName}, 1, ""},
+		{deb, []string{debName}, 2, ""},
+		{testutil.DockerSave(t, testutil.Image(t, testutil.Alpine), "example.com/saved:1"), []string{"example.com/saved:1"}, 1, ""},
+		{testutil.TarFile(t, map[string]string{"repositories": "{}"}), nil, 0, "no manifest.json or index.json"},
+		{testutil.TarFile(t, map[string]string{"manifest.json": "null"}), nil, 0, "lists no images"},
+		{testutil.TarFile(t, map[string]string{"etc/hostname": "a layer, not an archive\n"}), nil, 0, "no manifest.json or index.json"},
+	}
+	// The corpus adds real-world archives: ggcr's docker-save tarballs
+	// (bundles, a symlinked layer.tar, Docker 25's OCI-in-save, broken ones).
+	corpus, ok := testutil.CorpusDir(t)
+	g := filepath.Join(corpus, "ggcr-testdata")
+	if ok {
+		tests = append(tests, []importCase{
+			{g + "/test_image_1.tar", []string{"docker.io/bazel/v1/tarball:test_image_1"}, 1, ""},
+			{g + "/test_bundle.tar", []string{"docker.io/library/test_image_1:latest", "docker.io/library/test_image_2:latest"}, 1, ""},
+			{g + "/test_link.tar", []string{"docker.io/bazel/v1/tarball:test_image_1", "docker.io/bazel/v1/tarball:test_image_3"}, -1, ""},
+			{g + "/source_image.tar", []string{"docker.io/bazel/pkg/v1/mutate:source_image"}, 1, ""},
+			{g + "/whiteout_image.tar", []string{"docker.io/bazel/pkg/v1/mutate:whiteout_image"}, 3, ""},
+			{g + "/whiteout_dir.tar", []string{"localhost:5000/whiteout:latest"}, 4, ""},
+			{g + "/overwritten_file.tar", []string{"docker.io/bazel/pkg/v1/mutate:overwritten_file"}, 3, ""},
+			{g + "/hello-world-v25.tar", []string{""}, 1, ""},
+			{g + "/no_manifest.tar", nil, 0, "no manifest.json or index.json"},
+			{g + "/null_manifest.tar", nil, 0, "lists no images"},
+			{g + "/moby-go-archive-v0.3.3-broken.tar", nil, 0, "no manifest.json or index.json"},
+		}...)
 	}
 	for _, tc := range tests {
 		t.Run(filepath.Base(tc.path), func(t *testing.T) {
@@ -112,7 +125,7 @@ func TestImport(t *testing.T) {
 }
 
 func TestImportRejectsCorruptBlob(t *testing.T) {
-	src := testutil.CorpusFile(t, "busybox-1.38.0-musl-amd64-oci")
+	src := testutil.ImageLayout(t, testutil.Busybox)
 	dir := t.TempDir()
 	if out, err := exec.Command("cp", "-a", src+"/.", dir).CombinedOutput(); err != nil {
 		t.Fatalf("cp: %v %s", err, out)

@@ -18,7 +18,11 @@ import (
 )
 
 func TestImportGzippedSave(t *testing.T) {
-	src, err := os.ReadFile(testutil.CorpusFile(t, "ggcr-testdata/test_image_1.tar"))
+	save, want := testutil.DockerSave(t, testutil.Image(t, testutil.Busybox), "example.com/saved:1"), "example.com/saved:1"
+	if _, ok := testutil.CorpusDir(t); ok {
+		save, want = testutil.CorpusFile(t, "ggcr-testdata/test_image_1.tar"), "docker.io/bazel/v1/tarball:test_image_1"
+	}
+	src, err := os.ReadFile(save)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +37,7 @@ func TestImportGzippedSave(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(imgs) != 1 || imgs[0].Name != "docker.io/bazel/v1/tarball:test_image_1" {
+	if len(imgs) != 1 || imgs[0].Name != want {
 		t.Fatalf("imported %v", namesOf(imgs))
 	}
 	ents, _ := os.ReadDir(filepath.Join(s.Root().Path(), "ingest"))
@@ -44,8 +48,8 @@ func TestImportGzippedSave(t *testing.T) {
 }
 
 func TestExportRefusesCorruptBlob(t *testing.T) {
-	s := importCorpus(t, "busybox-1.38.0-musl-amd64-oci")
-	const name = "docker.io/library/busybox:1.38.0-musl"
+	dir, name := testImage(t, testutil.Busybox)
+	s := importImages(t, dir)
 	var biggest content.Info
 	s.Walk(context.Background(), func(in content.Info) error {
 		if in.Size > biggest.Size {
@@ -66,15 +70,17 @@ func TestExportRefusesCorruptBlob(t *testing.T) {
 	}
 }
 
-// TestDockerLoad runs only where a docker daemon answers.
+// TestDockerLoad runs only where a docker daemon answers: docker is not
+// one of the tools `make deps` installs, so it skips even under CI=true.
 func TestDockerLoad(t *testing.T) {
 	if err := exec.Command("docker", "info").Run(); err != nil {
 		t.Skip("no docker daemon")
 	}
-	s := importCorpus(t, "busybox-1.38.0-musl-amd64-oci")
-	p := exportFile(t, s, []string{"docker.io/library/busybox:1.38.0-musl"}, "docker")
+	dir, name := testImage(t, testutil.Busybox)
+	s := importImages(t, dir)
+	p := exportFile(t, s, []string{name}, "docker")
 	out, err := exec.Command("docker", "load", "-i", p).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "busybox:1.38.0-musl") {
+	if err != nil || !strings.Contains(string(out), strings.TrimPrefix(name, "docker.io/library/")) {
 		t.Fatalf("docker load: %v: %s", err, out)
 	}
 }
@@ -122,13 +128,11 @@ func tarOf(files map[string]string) []byte {
 	return buf.Bytes()
 }
 
-// TestImportSkopeoArchives imports archives skopeo writes from the corpus
+// TestImportSkopeoArchives imports archives skopeo writes from the
 // busybox layout: an oci-archive and a docker-archive.
 func TestImportSkopeoArchives(t *testing.T) {
-	if _, err := exec.LookPath("skopeo"); err != nil {
-		t.Skip("skopeo not installed")
-	}
-	src := testutil.CorpusFile(t, "busybox-1.38.0-musl-amd64-oci")
+	testutil.RequireTool(t, "skopeo", "skopeo")
+	src := testutil.ImageLayout(t, testutil.Busybox)
 	tests := []struct {
 		dest string // skopeo destination, %s is the file
 		want string // name after import
@@ -140,7 +144,7 @@ func TestImportSkopeoArchives(t *testing.T) {
 		t.Run(strings.SplitN(tc.dest, ":", 2)[0], func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "a.tar")
 			dest := strings.Replace(tc.dest, "%s", p, 1)
-			if out, err := exec.Command("skopeo", "copy", "oci:"+src+":busybox:1.38.0-musl", dest).CombinedOutput(); err != nil {
+			if out, err := exec.Command("skopeo", "copy", "oci:"+src+":"+testutil.LayoutRefName(t, src), dest).CombinedOutput(); err != nil {
 				t.Fatalf("skopeo copy: %v: %s", err, out)
 			}
 			s := openStore(t)

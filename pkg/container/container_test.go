@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/ctrlite/ctr-lite/internal/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -246,9 +247,7 @@ func newStore(t *testing.T) *Store {
 // directory is unmounted, never emptied; a mount that cannot be taken
 // away stops the removal before anything below it is touched.
 func TestRemoveNeverCrossesMounts(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount")
-	}
+	testutil.RequireRoot(t)
 	ctx := context.Background()
 	s := newStore(t)
 	c, err := s.Create(ctx, Container{Name: "mounted"})
@@ -291,9 +290,7 @@ func TestRemoveNeverCrossesMounts(t *testing.T) {
 // it has a pid, keeps its mounts through fsck --repair and is not removed
 // without force.
 func TestInUseContainerKept(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount")
-	}
+	testutil.RequireRoot(t)
 	ctx := context.Background()
 	s := newStore(t)
 	id := NewID()

@@ -20,7 +20,7 @@ func TestDiskFull(t *testing.T) {
 	ctx := context.Background()
 	mnt := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount tmpfs: %v: %s", err, out)
+		testutil.Skipf(t, "cannot mount tmpfs: %v: %s", err, out)
 	}
 	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
 	s, err := Open(filepath.Join(mnt, "root"))

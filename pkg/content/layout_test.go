@@ -48,7 +48,7 @@ func copyLayout(t *testing.T, s *Store, dir, name string) ocispec.Descriptor {
 }
 
 func TestLayoutReadableByTools(t *testing.T) {
-	src := testutil.CorpusFile(t, "busybox-1.38.0-musl-amd64-oci")
+	src := testutil.ImageLayout(t, testutil.Busybox)
 	s := openStore(t)
 	const name = "docker.io/library/busybox:1.38.0-musl"
 	m := copyLayout(t, s, src, name)
@@ -58,9 +58,7 @@ func TestLayoutReadableByTools(t *testing.T) {
 		t.Fatalf("fsck: %v %v", probs, err)
 	}
 	t.Run("umoci", func(t *testing.T) {
-		if _, err := exec.LookPath("umoci"); err != nil {
-			t.Skip("umoci not installed")
-		}
+		testutil.RequireTool(t, "umoci", "umoci")
 		out, err := exec.Command("umoci", "ls", "--layout", layout).CombinedOutput()
 		if err != nil {
 			t.Fatalf("umoci ls: %v: %s", err, out)
@@ -70,9 +68,7 @@ func TestLayoutReadableByTools(t *testing.T) {
 		}
 	})
 	t.Run("skopeo", func(t *testing.T) {
-		if _, err := exec.LookPath("skopeo"); err != nil {
-			t.Skip("skopeo not installed")
-		}
+		testutil.RequireTool(t, "skopeo", "skopeo")
 		out, err := exec.Command("skopeo", "inspect", "oci:"+layout+":"+name).CombinedOutput()
 		if err != nil {
 			t.Fatalf("skopeo inspect: %v: %s", err, out)

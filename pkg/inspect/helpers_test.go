@@ -48,22 +48,44 @@ func jsonBytes(t *testing.T, v any) []byte {
 	return buf.Bytes()
 }
 
-func busybox(t testing.TB) Source {
+// busybox and debian are the test images (testutil.Busybox and Debian):
+// the corpus's real ones when CTRLITE_CORPUS is set, else built ones.
+func busybox(t testing.TB) Source { t.Helper(); return testImage(t, testutil.Busybox) }
+
+func debian(t testing.TB) Source { t.Helper(); return testImage(t, testutil.Debian) }
+
+func testImage(t testing.TB, name string) Source {
 	t.Helper()
-	s, err := LayoutSource(testutil.CorpusFile(t, "busybox-1.38.0-musl-amd64-oci"), "busybox:1.38.0-musl")
+	dir := testutil.ImageLayout(t, name)
+	s, err := LayoutSource(dir, testutil.LayoutRefName(t, dir))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
-func debian(t testing.TB) Source {
-	t.Helper()
-	s, err := LayoutSource(testutil.CorpusFile(t, "debian-bookworm-2layer-oci"), "debian-bookworm-minbase-2layer")
+// imageGolden names the golden file of a report on a test image: the
+// corpus's images have theirs, the built ones' start with "built-". Built
+// goldens hold figures of Debian 12's busybox-static (1:1.35.0-4+deb12u1):
+// with another busybox, check the difference and rewrite them with -update.
+func imageGolden(t testing.TB, name string) string {
+	if _, ok := testutil.CorpusDir(t); ok {
+		return name
+	}
+	return "built-" + name
+}
+
+// debianFacts are what the tests know of the Debian image's top layer:
+// its whiteouts and the size of the busybox it adds.
+func debianFacts(t testing.TB) (whiteouts int, busyboxSize int64) {
+	if _, ok := testutil.CorpusDir(t); ok {
+		return 5, 1982256 // etc/.wh.motd, usr/share/.wh.man, var/log opaque, two opaque doc dirs
+	}
+	fi, err := os.Stat(testutil.BusyboxBinary)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return 3, fi.Size() // etc/.wh.motd, usr/share/.wh.man, var/log opaque
 }
 
 // subsetSource presents the first n layers of an image as an image.

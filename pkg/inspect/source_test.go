@@ -3,6 +3,7 @@ package inspect
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"github.com/ctrlite/ctr-lite/internal/testutil"
 	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // The same image stored gzip, zstd and uncompressed gives the same report
@@ -52,15 +54,21 @@ func TestCompressions(t *testing.T) {
 }
 
 func TestLayoutSource(t *testing.T) {
-	dir := testutil.CorpusFile(t, "busybox-1.38.0-musl-amd64-oci")
+	dir := testutil.ImageLayout(t, testutil.Busybox)
+	// What the layout says, read here: the corpus busybox's figures, or the
+	// built one's.
+	man, manSize, cfgSize := "sha256:a34ce92094b7b100a98fbd21411a92825f6827b1bc5f6918c253516c90556998", 608, 462
+	if _, ok := testutil.CorpusDir(t); !ok {
+		man, manSize, cfgSize = layoutFigures(t, dir)
+	}
 	t.Run("by name and default", func(t *testing.T) {
-		for _, name := range []string{"busybox:1.38.0-musl", ""} {
+		for _, name := range []string{testutil.LayoutRefName(t, dir), ""} {
 			s, err := LayoutSource(dir, name)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if s.ManifestDigest().String() != "sha256:a34ce92094b7b100a98fbd21411a92825f6827b1bc5f6918c253516c90556998" ||
-				len(s.Manifest().Layers) != 1 || s.Config().Config.Cmd[0] != "sh" || len(s.RawConfig()) != 462 || len(s.RawManifest()) != 608 {
+			if s.ManifestDigest().String() != man ||
+				len(s.Manifest().Layers) != 1 || s.Config().Config.Cmd[0] != "sh" || len(s.RawConfig()) != cfgSize || len(s.RawManifest()) != manSize {
 				t.Errorf("%q: manifest %s", name, s.ManifestDigest())
 			}
 			rc, err := s.OpenLayer(context.Background(), 0)
@@ -85,7 +93,7 @@ func TestLayoutSource(t *testing.T) {
 	t.Run("corrupt manifest blob", func(t *testing.T) {
 		tmp := t.TempDir()
 		copyTree(t, dir, tmp)
-		p := filepath.Join(tmp, "blobs/sha256/a34ce92094b7b100a98fbd21411a92825f6827b1bc5f6918c253516c90556998")
+		p := filepath.Join(tmp, "blobs/sha256", strings.TrimPrefix(man, "sha256:"))
 		os.Chmod(p, 0o644)
 		if err := os.WriteFile(p, []byte(`{"schemaVersion":2}`), 0o644); err != nil {
 			t.Fatal(err)
@@ -94,6 +102,28 @@ func TestLayoutSource(t *testing.T) {
 			t.Errorf("err = %v", err)
 		}
 	})
+}
+
+// layoutFigures reads an OCI layout's first manifest digest and size and
+// its config's size.
+func layoutFigures(t *testing.T, dir string) (string, int, int) {
+	t.Helper()
+	var idx ocispec.Index
+	var m ocispec.Manifest
+	b, err := os.ReadFile(filepath.Join(dir, "index.json"))
+	if err == nil {
+		err = json.Unmarshal(b, &idx)
+	}
+	if err == nil {
+		b, err = os.ReadFile(filepath.Join(dir, "blobs/sha256", idx.Manifests[0].Digest.Encoded()))
+	}
+	if err == nil {
+		err = json.Unmarshal(b, &m)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return idx.Manifests[0].Digest.String(), int(idx.Manifests[0].Size), int(m.Config.Size)
 }
 
 func copyTree(t *testing.T, src, dst string) {

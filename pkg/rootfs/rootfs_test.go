@@ -45,19 +45,20 @@ func bothWays(t *testing.T, st *content.Store, img *image.Image) {
 
 func TestParallelFlattenEqualsSequentialCorpus(t *testing.T) {
 	testutil.RequireRoot(t) // the parallel path builds overlay-form layers: whiteouts are devices
-	for _, src := range []string{
-		"debian-bookworm-2layer-oci",
-		"ggcr-testdata/whiteout_image.tar",
-		"ggcr-testdata/whiteout_dir.tar",
-		"ggcr-testdata/overwritten_file.tar",
-		"ggcr-testdata/test_image_1.tar",
-	} {
-		t.Run(src, func(t *testing.T) {
+	srcs := []string{testutil.ImageLayout(t, testutil.Debian), testutil.ImageLayout(t, testutil.Busybox)}
+	// The corpus adds ggcr's whiteout and overwritten-file images.
+	if _, ok := testutil.CorpusDir(t); ok {
+		for _, rel := range []string{"whiteout_image.tar", "whiteout_dir.tar", "overwritten_file.tar", "test_image_1.tar"} {
+			srcs = append(srcs, testutil.CorpusFile(t, "ggcr-testdata/"+rel))
+		}
+	}
+	for _, src := range srcs {
+		t.Run(filepath.Base(src), func(t *testing.T) {
 			st, err := content.Open(t.TempDir())
 			if err != nil {
 				t.Fatal(err)
 			}
-			named, err := archive.Import(context.Background(), st, testutil.CorpusFile(t, src))
+			named, err := archive.Import(context.Background(), st, src)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -321,9 +321,7 @@ func TestBundle(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			bin, _, _ := strings.Cut(tc.name, " ")
-			if _, err := exec.LookPath(bin); err != nil {
-				t.Skipf("%s not installed (apt-get install %s)", bin, bin)
-			}
+			testutil.RequireTool(t, bin, bin)
 			dir := t.TempDir()
 			if err := os.Rename(rootfs, filepath.Join(dir, "rootfs")); err != nil {
 				t.Fatal(err)

@@ -23,13 +23,24 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-const busyboxOCI = "busybox-1.38.0-musl-amd64-oci"
-
-// busybox extracts the corpus busybox layer with GNU tar into a temp dir
-// and returns the rootfs and the image config.
+// busybox extracts the busybox test image (testutil.Busybox) with GNU tar
+// into a temp dir and returns the rootfs and the image config.
 func busybox(t testing.TB) (string, ocispec.ImageConfig) {
 	t.Helper()
-	dir := testutil.CorpusFile(t, busyboxOCI)
+	return extract(t, testutil.Busybox)
+}
+
+// alpine extracts the Alpine test image (testutil.Alpine).
+func alpine(t testing.TB) string {
+	t.Helper()
+	root, _ := extract(t, testutil.Alpine)
+	return root
+}
+
+// extract unpacks a one-layer test image with GNU tar.
+func extract(t testing.TB, name string) (string, ocispec.ImageConfig) {
+	t.Helper()
+	dir := testutil.ImageLayout(t, name)
 	var idx ocispec.Index
 	readJSON(t, filepath.Join(dir, "index.json"), &idx)
 	var man ocispec.Manifest
@@ -37,19 +48,11 @@ func busybox(t testing.TB) (string, ocispec.ImageConfig) {
 	var img ocispec.Image
 	readJSON(t, blob(dir, man.Config.Digest.Encoded()), &img)
 	if len(man.Layers) != 1 {
-		t.Fatalf("busybox: want 1 layer, have %d", len(man.Layers))
+		t.Fatalf("%s: want 1 layer, have %d", name, len(man.Layers))
 	}
 	root := filepath.Join(t.TempDir(), "rootfs")
 	untar(t, blob(dir, man.Layers[0].Digest.Encoded()), root)
 	return root, img.Config
-}
-
-// alpine extracts the corpus Alpine minirootfs.
-func alpine(t testing.TB) string {
-	t.Helper()
-	root := filepath.Join(t.TempDir(), "rootfs")
-	untar(t, testutil.CorpusFile(t, "alpine-minirootfs-3.20.3-x86_64.tar.gz"), root)
-	return root
 }
 
 func blob(dir, hex string) string { return filepath.Join(dir, "blobs", "sha256", hex) }

@@ -23,15 +23,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// importCorpus loads a corpus OCI layout into a new store and returns the image.
-func importCorpus(t *testing.T, layout string) (*content.Store, *image.Image) {
+// importImage loads a test image (testutil.Debian, ...) into a new store
+// and returns the image.
+func importImage(t *testing.T, name string) (*content.Store, *image.Image) {
 	t.Helper()
 	st, err := content.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	names, err := archive.Import(ctx, st, testutil.CorpusFile(t, layout))
+	names, err := archive.Import(ctx, st, testutil.ImageLayout(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +98,7 @@ func TestChainIDs(t *testing.T) {
 
 func TestPrepareBuildsOnceAndShares(t *testing.T) {
 	testutil.RequireRoot(t) // overlay whiteouts are device nodes
-	st, img := importCorpus(t, "debian-bookworm-2layer-oci")
+	st, img := importImage(t, testutil.Debian)
 	sn, err := New(st)
 	if err != nil {
 		t.Fatal(err)
@@ -152,9 +153,9 @@ func TestPrepareBuildsOnceAndShares(t *testing.T) {
 
 func TestOverlayMountEqualsFlatUnpack(t *testing.T) {
 	testutil.RequireRoot(t)
-	for _, layout := range []string{"debian-bookworm-2layer-oci", "busybox-1.38.0-musl-amd64-oci"} {
-		t.Run(layout, func(t *testing.T) {
-			st, img := importCorpus(t, layout)
+	for _, name := range []string{testutil.Debian, testutil.Busybox} {
+		t.Run(name, func(t *testing.T) {
+			st, img := importImage(t, name)
 			sn, _ := New(st)
 			ctx := context.Background()
 			res, err := sn.Prepare(ctx, img, PrepareOptions{})
@@ -182,7 +183,7 @@ func TestOverlayMountEqualsFlatUnpack(t *testing.T) {
 
 func TestDiffIDMismatchLeavesNothing(t *testing.T) {
 	testutil.RequireRoot(t)
-	st, img := importCorpus(t, "busybox-1.38.0-musl-amd64-oci")
+	st, img := importImage(t, testutil.Busybox)
 	bad := storeVariant(t, st, img, "example.com/bad:1", 1, []digest.Digest{digest.FromString("not the layer")})
 	sn, _ := New(st)
 	_, err := sn.Prepare(context.Background(), bad, PrepareOptions{})
@@ -197,7 +198,7 @@ func TestDiffIDMismatchLeavesNothing(t *testing.T) {
 
 func TestGCKeepsWhatImagesNeed(t *testing.T) {
 	testutil.RequireRoot(t)
-	st, img := importCorpus(t, "debian-bookworm-2layer-oci")
+	st, img := importImage(t, testutil.Debian)
 	sn, _ := New(st)
 	ctx := context.Background()
 	res, err := sn.Prepare(ctx, img, PrepareOptions{})

@@ -61,10 +61,7 @@ func TestSharesToWeight(t *testing.T) {
 // device access and prints "ok" or "no" for it.
 func devicesProbe(t *testing.T, cgdir string) string {
 	t.Helper()
-	sh, err := exec.LookPath("sh")
-	if err != nil {
-		t.Skip("no sh")
-	}
+	sh := testutil.RequireTool(t, "sh", "dash")
 	dfd, err := os.Open(cgdir)
 	if err != nil {
 		t.Fatal(err)
