@@ -6,6 +6,7 @@ import ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 const (
 	DockerManifest     = "application/vnd.docker.distribution.manifest.v2+json"
 	DockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
+	DockerConfig       = "application/vnd.docker.container.image.v1+json"
 )
 
 // Docker's schema 1 media types, which ctr-lite refuses.

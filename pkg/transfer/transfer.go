@@ -210,7 +210,7 @@ func (c *copier) blobs(ctx context.Context, t *tree) error {
 func (c *copier) blob(ctx context.Context, b ocispec.Descriptor) error {
 	p := c.opts.Progress
 	label := "layer"
-	if b.MediaType == ocispec.MediaTypeImageConfig || b.MediaType == "application/vnd.docker.container.image.v1+json" {
+	if b.MediaType == ocispec.MediaTypeImageConfig || b.MediaType == mediatype.DockerConfig {
 		label = "config"
 	}
 	has, err := c.dst.Has(ctx, b)
