@@ -46,6 +46,7 @@ func (rf *runFlags) add(cmd *cobra.Command) {
 	f.StringArrayVar(&rf.so.Ulimits, "ulimit", nil, "resource limit `NAME=SOFT[:HARD]` (docker's names: nofile, nproc, core, ...; -1 is unlimited)")
 	f.StringArrayVar(&rf.so.GroupAdd, "group-add", nil, "add a supplementary `GROUP` (name from the image's /etc/group, or id)")
 	f.StringVar(&rf.shmSize, "shm-size", "", "size of /dev/shm, e.g. 256m (default 64m)")
+	f.StringArrayVar(&rf.so.Devices, "device", nil, "add a host device `HOST[:CONTAINER[:PERMS]]`, e.g. /dev/fuse (PERMS: rwm)")
 	f.StringArrayVarP(&rf.so.Volumes, "volume", "v", nil, "bind mount `HOST:CONTAINER[:ro]`")
 	f.StringArrayVar(&rf.so.Tmpfs, "tmpfs", nil, "mount a tmpfs at `PATH[:options]`")
 	f.StringVarP(&rf.memory, "memory", "m", "", "memory limit, e.g. 64m or 1g (OOM kill exits 137)")

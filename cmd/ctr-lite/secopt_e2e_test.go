@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ctrlite/ctr-lite/internal/testutil"
 )
 
 // TestSeccompProfileFromFile: --security-opt seccomp=FILE takes docker's
@@ -70,5 +72,37 @@ func TestRunLimitsAndGroups(t *testing.T) {
 	}
 	if r := e.ctl("run", "--rm", "--group-add", "no-such-group", bb, "true"); r.code == 0 {
 		t.Errorf("an unknown group was accepted: %s", r)
+	}
+}
+
+// TestRunDevice: --device makes the host's node inside and lets the
+// devices cgroup allow it, with the permissions asked; without it the same
+// node made by mknod cannot be opened.
+func TestRunDevice(t *testing.T) {
+	e, bb := busyboxEnv(t)
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		testutil.Skipf(t, "no /dev/fuse on this host: %v", err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		sh   string
+		want string
+	}{
+		{"added", []string{"--device", "/dev/fuse"}, "test -c /dev/fuse && exec 3<>/dev/fuse && echo opened", "opened\n"},
+		{"not added", nil, "mknod /tmp/f c 10 229 && (exec 3<>/tmp/f) 2>/dev/null && echo opened || echo denied", "denied\n"},
+		{"renamed, read only", []string{"--device", "/dev/fuse:/dev/other:r"},
+			"(exec 3</dev/other) && echo read; (exec 4<>/dev/other) 2>/dev/null && echo wrote || echo no-write", "read\nno-write\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append(append([]string{"run", "--rm"}, tt.args...), bb, "sh", "-c", tt.sh)
+			if out := e.must(args...); out != tt.want {
+				t.Errorf("%q, want %q", out, tt.want)
+			}
+		})
+	}
+	if r := e.ctl("run", "--rm", "--device", "/etc/passwd", bb, "true"); r.code != 2 && r.code != 125 {
+		t.Errorf("a non-device was accepted: %s", r)
 	}
 }

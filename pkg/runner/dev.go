@@ -2,6 +2,10 @@ package runner
 
 import (
 	"fmt"
+	"path"
+
+	"github.com/ctrlite/ctr-lite/pkg/confine"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"golang.org/x/sys/unix"
 )
@@ -41,6 +45,55 @@ func setupDev(rootfd int) error {
 	for _, l := range devLinks {
 		if err := existsOK(unix.Symlinkat(l[0], dfd, l[1])); err != nil {
 			return fmt.Errorf("symlink /dev/%s: %w", l[1], err)
+		}
+	}
+	return nil
+}
+
+// addDevices makes the spec's extra device nodes (--device) inside the
+// root: each in its directory, made when missing, owned as the spec says.
+func addDevices(rootfd int, devs []specs.LinuxDevice) error {
+	for _, d := range devs {
+		var kind uint32
+		switch d.Type {
+		case "c", "u":
+			kind = unix.S_IFCHR
+		case "b":
+			kind = unix.S_IFBLK
+		default:
+			return fmt.Errorf("device %s: type %q: %w", d.Path, d.Type, ErrInvalidConfig)
+		}
+		mode := uint32(0o666)
+		if d.FileMode != nil {
+			mode = uint32(*d.FileMode) & 0o7777
+		}
+		dir, base := path.Split(path.Clean("/" + d.Path))
+		pfd, err := confine.MkdirAll(rootfd, dir, false)
+		if err != nil {
+			return fmt.Errorf("device %s: %w", d.Path, err)
+		}
+		dfd, err := unix.Openat(pfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		unix.Close(pfd)
+		if err != nil {
+			return fmt.Errorf("device %s: %w", d.Path, err)
+		}
+		err = existsOK(unix.Mknodat(dfd, base, kind|mode, int(unix.Mkdev(uint32(d.Major), uint32(d.Minor)))))
+		if err == nil {
+			err = unix.Fchmodat(dfd, base, mode, 0) // umask-free
+		}
+		if err == nil && (d.UID != nil || d.GID != nil) {
+			uid, gid := -1, -1
+			if d.UID != nil {
+				uid = int(*d.UID)
+			}
+			if d.GID != nil {
+				gid = int(*d.GID)
+			}
+			err = unix.Fchownat(dfd, base, uid, gid, unix.AT_SYMLINK_NOFOLLOW)
+		}
+		unix.Close(dfd)
+		if err != nil {
+			return fmt.Errorf("device %s: %w", d.Path, err)
 		}
 	}
 	return nil

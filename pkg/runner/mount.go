@@ -104,6 +104,9 @@ func setupRootfs(cfg *initConfig, tr *tracer) error {
 			return err
 		}
 	}
+	if err := addDevices(rootfd, s.Linux.Devices); err != nil {
+		return err
+	}
 	if fd, err := confine.MkdirAll(rootfd, s.Process.Cwd, false); err == nil {
 		unix.Close(fd)
 	}

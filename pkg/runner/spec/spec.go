@@ -47,6 +47,7 @@ type Options struct {
 	Ulimits     []string // --ulimit NAME=SOFT[:HARD]
 	GroupAdd    []string // --group-add GROUP (name or id)
 	ShmSize     int64    // --shm-size in bytes, 0 = docker's 64 MiB
+	Devices     []string // --device HOST[:CONTAINER[:PERMS]]
 	ReadOnly    bool
 	Volumes     []string // HOST:CTR[:ro|rw]
 	Tmpfs       []string // PATH[:opts]
@@ -149,6 +150,9 @@ func Build(img ocispec.ImageConfig, rootfs string, opts Options) (*specs.Spec, e
 		s.Process.User.AdditionalGids = append(s.Process.User.AdditionalGids, gids...)
 	}
 	if s.Process.Rlimits, err = parseUlimits(opts.Ulimits); err != nil {
+		return nil, err
+	}
+	if err := addDevices(s, opts.Devices); err != nil {
 		return nil, err
 	}
 	switch opts.Network {
