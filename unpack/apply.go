@@ -220,13 +220,18 @@ func (a *applier) entry(ctx context.Context, hdr *tar.Header, tr *tar.Reader) er
 		a.markCreated(name)
 		return a.hardlink(hdr, name, pfd, base)
 	}
+	switch hdr.Typeflag {
+	case tar.TypeReg, '\x00', tar.TypeGNUSparse, tar.TypeCont: // '\x00': old-style regular file
+		// No look first: file creates exclusively and clears what is
+		// there only when that fails, so a fresh directory costs nothing.
+		a.markCreated(name)
+		return a.file(ctx, hdr, name, pfd, base, tr)
+	}
 	if err := a.clear(pfd, base, hdr.Typeflag == tar.TypeDir); err != nil {
 		return err
 	}
 	a.markCreated(name)
 	switch hdr.Typeflag {
-	case tar.TypeReg, '\x00', tar.TypeGNUSparse, tar.TypeCont: // '\x00': old-style regular file
-		return a.file(ctx, hdr, name, pfd, base, tr)
 	case tar.TypeDir:
 		if err := a.directory(hdr, name, pfd, base); err != nil {
 			return err

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -18,18 +20,27 @@ const xattrPAX = "SCHILY.xattr."
 func (a *applier) file(ctx context.Context, hdr *tar.Header, name string, pfd int, base string, tr io.Reader) error {
 	// Created with the entry's permission bits (setuid/setgid come after
 	// chown) so that the usual umask leaves nothing for fchmod to do.
-	fd, err := unix.Openat(pfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, uint32(hdr.Mode)&0o777)
+	flags, mode := unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, uint32(hdr.Mode)&0o777
+	fd, err := unix.Openat(pfd, base, flags, mode)
+	if err == unix.EEXIST {
+		// Something is there (a lower layer's entry, an earlier entry of
+		// the same name): replace it, as for every other type.
+		if err := a.clear(pfd, base, false); err != nil {
+			return err
+		}
+		fd, err = unix.Openat(pfd, base, flags, mode)
+	}
 	if err != nil {
 		return fmt.Errorf("create: %w", err)
 	}
-	f := os.NewFile(uintptr(fd), name)
+	f := rawFile(fd)
 	defer f.Close()
 	n, err := copyContent(ctx, f, tr, isSparse(hdr), hdr.Size)
 	a.st.Bytes += n
 	if err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
-	if err := a.setMeta(hdr, name, fd, true); err != nil {
+	if err := a.setMeta(hdr, name, fd, pfd); err != nil {
 		return err
 	}
 	a.st.Files++
@@ -50,9 +61,37 @@ func isSparse(hdr *tar.Header) bool {
 
 type writerOnly struct{ io.Writer }
 
+// rawFile writes to a file descriptor with plain system calls: wrapping it
+// in an os.File costs an fstat and an fcntl per file.
+type rawFile int
+
+func (f rawFile) Write(b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := unix.Write(int(f), b[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		if m == 0 {
+			return n, io.ErrShortWrite
+		}
+		n += m
+	}
+	return n, nil
+}
+
+func (f rawFile) Seek(off int64, whence int) (int64, error) { return unix.Seek(int(f), off, whence) }
+
+func (f rawFile) Truncate(size int64) error { return unix.Ftruncate(int(f), size) }
+
+func (f rawFile) Close() error { return unix.Close(int(f)) }
+
 // copyContent copies r to f with a pooled 1 MiB buffer. For sparse
 // entries, all-zero blocks become holes.
-func copyContent(ctx context.Context, f *os.File, r io.Reader, sparse bool, size int64) (int64, error) {
+func copyContent(ctx context.Context, f rawFile, r io.Reader, sparse bool, size int64) (int64, error) {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
@@ -114,9 +153,23 @@ func allZero(b []byte) bool {
 // setMeta sets owner, mode and xattrs on an fd opened on the entry (never
 // a path, so a symlink can never redirect it). chown comes first since it
 // clears setuid bits and security.capability.
-func (a *applier) setMeta(hdr *tar.Header, name string, fd int, fresh bool) error {
+//
+// newIn is the parent directory's fd when fd is a file just created in it:
+// its owner and mode then follow from who we are, the parent and the
+// umask, without an fstat. It is -1 for an entry that existed.
+func (a *applier) setMeta(hdr *tar.Header, name string, fd int, newIn int) error {
 	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
+	if newIn >= 0 {
+		o, err := a.root.owner(newIn)
+		if err != nil {
+			return fmt.Errorf("stat parent: %w", err)
+		}
+		st.Uid, st.Gid = uint32(a.euid), uint32(a.egid)
+		if o.setgid {
+			st.Gid = o.gid
+		}
+		st.Mode = uint32(hdr.Mode) & 0o777 &^ processUmask()
+	} else if err := unix.Fstat(fd, &st); err != nil {
 		return fmt.Errorf("stat: %w", err)
 	}
 	a.ownerSkipped(hdr, name)
@@ -214,7 +267,8 @@ func (a *applier) directory(hdr *tar.Header, name string, pfd int, base string) 
 		deferred = uint32(h.Mode)&0o7777 | 1<<31
 		h.Mode |= 0o700
 	}
-	if err := a.setMeta(&h, name, fd, false); err != nil {
+	a.root.changed(name)
+	if err := a.setMeta(&h, name, fd, -1); err != nil {
 		return err
 	}
 	a.st.Dirs++
@@ -348,3 +402,19 @@ func (a *applier) node(hdr *tar.Header, name string, pfd int, base string) error
 	a.st.Files++
 	return setTimes(pfd, base, hdr)
 }
+
+// processUmask is this process's umask, read once from /proc (setting it
+// to read it would race with other goroutines creating files).
+var processUmask = sync.OnceValue(func() uint32 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "Umask:"); ok {
+				if m, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
+					return uint32(m)
+				}
+			}
+		}
+	}
+	return 0o777 // unknown: every bit may be off, so fchmod always runs
+})

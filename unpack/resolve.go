@@ -21,6 +21,40 @@ type root struct {
 	walk  bool // use the walk (forceWalk)
 	dirty bool // something was removed: flush the cache before the next entry
 	cache map[string]int
+	// owners caches, by cached fd, what a new file in that directory is
+	// owned by (setgid directories pass their group on).
+	owners map[int]dirOwner
+}
+
+// dirOwner is what a directory gives a file created in it.
+type dirOwner struct {
+	setgid bool
+	gid    uint32
+}
+
+// owner returns what the directory at fd (the root or a cached fd) gives
+// to a new file, from one fstat per directory.
+func (r *root) owner(fd int) (dirOwner, error) {
+	if o, ok := r.owners[fd]; ok {
+		return o, nil
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return dirOwner{}, err
+	}
+	o := dirOwner{setgid: st.Mode&unix.S_ISGID != 0, gid: st.Gid}
+	r.owners[fd] = o
+	return o, nil
+}
+
+// changed forgets what is cached of the directory rel, whose owner or mode
+// this layer just set.
+func (r *root) changed(rel string) {
+	if rel == "" {
+		delete(r.owners, r.fd)
+	} else if fd, ok := r.cache[rel]; ok {
+		delete(r.owners, fd)
+	}
 }
 
 func openRoot(dir string) (*root, error) {
@@ -28,7 +62,7 @@ func openRoot(dir string) (*root, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", dir, err)
 	}
-	return &root{fd: fd, path: dir, walk: forceWalk, cache: map[string]int{}}, nil
+	return &root{fd: fd, path: dir, walk: forceWalk, cache: map[string]int{}, owners: map[int]dirOwner{}}, nil
 }
 
 func (r *root) close() {
@@ -41,6 +75,7 @@ func (r *root) close() {
 // full, always between entries so no fd in use is closed.
 func (r *root) flush() {
 	r.dirty = false
+	clear(r.owners)
 	for k, fd := range r.cache {
 		unix.Close(fd)
 		delete(r.cache, k)

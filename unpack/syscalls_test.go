@@ -1,0 +1,116 @@
+package unpack
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/ctrlite/ctr-lite/internal/testutil"
+	"golang.org/x/sys/unix"
+)
+
+// fileSyscalls are the system calls the unpacker may spend on a file.
+var fileSyscalls = []string{"openat", "write", "newfstatat", "fstat", "fcntl", "utimensat", "close",
+	"fchown", "fchmod", "fchmodat", "fsetxattr", "unlinkat", "mkdirat", "lseek", "ftruncate"}
+
+// TestSmallFileSyscalls counts, with strace, the system calls the flat
+// unpack makes per small file in a fresh directory: at most 4 (openat,
+// write, utimensat, close).
+func TestSmallFileSyscalls(t *testing.T) {
+	const files = 2000
+	if dir := os.Getenv("CTRLITE_SYSCOUNT_DIR"); dir != "" {
+		var es []testutil.Entry
+		es = append(es, testutil.Dir("d"))
+		for i := range files {
+			es = append(es, testutil.File(fmt.Sprintf("d/f%05d", i), "small file"))
+		}
+		if _, err := Apply(context.Background(), dir, bytes.NewReader(testutil.Layer(t, es)), Options{}); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	strace := testutil.RequireTool(t, "strace", "strace")
+	out := filepath.Join(t.TempDir(), "strace")
+	cmd := exec.Command(strace, "-f", "-c", "-o", out, "-e", "trace="+strings.Join(fileSyscalls, ","),
+		os.Args[0], "-test.run=^TestSmallFileSyscalls$")
+	cmd.Env = append(os.Environ(), "CTRLITE_SYSCOUNT_DIR="+t.TempDir())
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("unpack under strace: %v\n%s", err, b)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total, per := 0, map[string]int{}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		// % time, seconds, usecs/call, calls, [errors,] syscall
+		if len(f) < 5 || !contains(fileSyscalls, f[len(f)-1]) {
+			continue
+		}
+		n, err := strconv.Atoi(f[3])
+		if err != nil {
+			continue
+		}
+		per[f[len(f)-1]] = n
+		total += n
+	}
+	perFile := float64(total) / files
+	t.Logf("per small file: %.2f system calls (%v)", perFile, per)
+	// A few calls start the test binary and the directory: 4 per file, plus 1%.
+	if perFile > 4.04 {
+		t.Errorf("%.2f file system calls per small file, want at most 4: %v", perFile, per)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, l := range list {
+		if l == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TestNewFileOwnerAndMode: without an fstat per file, a new file still
+// gets the layer's owner and mode, in a setgid directory (which would pass
+// its group on) and past the umask.
+func TestNewFileOwnerAndMode(t *testing.T) {
+	testutil.RequireRoot(t)
+	layer := testutil.Layer(t, []testutil.Entry{
+		{Type: tar.TypeDir, Name: "g", Mode: 0o2775, GID: 1234},
+		{Name: "g/root-owned", Mode: 0o666, Content: []byte("x")},
+		{Name: "g/group-1234", Mode: 0o640, GID: 1234, Content: []byte("x")},
+		{Name: "plain", Mode: 0o777, UID: 1000, GID: 1000, Content: []byte("x")},
+	})
+	for _, mode := range []Mode{Flat, Overlay} {
+		dir := t.TempDir()
+		if _, err := Apply(context.Background(), dir, bytes.NewReader(layer), Options{Mode: mode}); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			path     string
+			uid, gid uint32
+			perm     uint32
+		}{
+			{"g/root-owned", 0, 0, 0o666},
+			{"g/group-1234", 0, 1234, 0o640},
+			{"plain", 1000, 1000, 0o777},
+		} {
+			var st unix.Stat_t
+			if err := unix.Lstat(filepath.Join(dir, c.path), &st); err != nil {
+				t.Fatal(err)
+			}
+			if st.Uid != c.uid || st.Gid != c.gid || st.Mode&0o7777 != c.perm {
+				t.Errorf("mode %d: %s is %d:%d %o, want %d:%d %o", mode, c.path, st.Uid, st.Gid, st.Mode&0o7777, c.uid, c.gid, c.perm)
+			}
+		}
+	}
+}
