@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -52,7 +53,7 @@ func TestSmallFileSyscalls(t *testing.T) {
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
 		// % time, seconds, usecs/call, calls, [errors,] syscall
-		if len(f) < 5 || !contains(fileSyscalls, f[len(f)-1]) {
+		if len(f) < 5 || !slices.Contains(fileSyscalls, f[len(f)-1]) {
 			continue
 		}
 		n, err := strconv.Atoi(f[3])
@@ -68,15 +69,6 @@ func TestSmallFileSyscalls(t *testing.T) {
 	if perFile > 4.04 {
 		t.Errorf("%.2f file system calls per small file, want at most 4: %v", perFile, per)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, l := range list {
-		if l == s {
-			return true
-		}
-	}
-	return false
 }
 
 // TestNewFileOwnerAndMode: without an fstat per file, a new file still

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/ctrlite/ctr-lite/pkg/dataroot"
 	"github.com/ctrlite/ctr-lite/pkg/gc"
 	"github.com/ctrlite/ctr-lite/pkg/inspect"
 	"github.com/ctrlite/ctr-lite/pkg/units"
@@ -32,14 +31,6 @@ func newGCCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if asJSON {
-				for i := range res {
-					if res[i].Items == nil {
-						res[i].Items = []dataroot.Item{}
-					}
-					if res[i].Counts == nil {
-						res[i].Counts = []dataroot.Count{}
-					}
-				}
 				return inspect.WriteJSON(cmd.OutOrStdout(), res)
 			}
 			verb := "deleted"

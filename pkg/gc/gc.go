@@ -41,6 +41,12 @@ func Collect(ctx context.Context, root *dataroot.Root, parts []dataroot.Part, dr
 		if err != nil {
 			return out, fmt.Errorf("gc: %s: %w", p.Name(), err)
 		}
+		if f.Items == nil { // JSON lists, never null
+			f.Items = []dataroot.Item{}
+		}
+		if f.Counts == nil {
+			f.Counts = []dataroot.Count{}
+		}
 		out = append(out, Freed{Part: p.Name(), Freed: f})
 	}
 	return out, nil

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -22,7 +23,7 @@ func parseUlimits(vals []string) ([]specs.POSIXRlimit, error) {
 	var out []specs.POSIXRlimit
 	for _, v := range vals {
 		name, lim, ok := strings.Cut(v, "=")
-		if !ok || !contains(ulimitNames, name) {
+		if !ok || !slices.Contains(ulimitNames, name) {
 			return nil, fmt.Errorf("%w: --ulimit %q: want NAME=SOFT[:HARD], NAME one of %s", ErrInvalidOption, v, strings.Join(ulimitNames, " "))
 		}
 		soft, hard, two := strings.Cut(lim, ":")
@@ -44,15 +45,6 @@ func parseLimit(s string) (uint64, error) {
 		return ^uint64(0), nil
 	}
 	return strconv.ParseUint(s, 10, 64)
-}
-
-func contains(list []string, s string) bool {
-	for _, l := range list {
-		if l == s {
-			return true
-		}
-	}
-	return false
 }
 
 // AdditionalGroupsIn resolves --group-add values (group names or numeric
