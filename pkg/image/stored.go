@@ -78,8 +78,11 @@ func Platforms(ctx context.Context, st *content.Store, target ocispec.Descriptor
 	seen := map[digest.Digest]bool{}
 	var walk func(d ocispec.Descriptor, depth int) error
 	walk = func(d ocispec.Descriptor, depth int) error {
-		if depth > maxIndexDepth || seen[d.Digest] {
-			return fmt.Errorf("%w: index %s refers to itself or nests deeper than %d", ErrInvalid, d.Digest, maxIndexDepth)
+		if depth > maxIndexDepth {
+			return fmt.Errorf("%w: index %s nests deeper than %d", ErrInvalid, d.Digest, maxIndexDepth)
+		}
+		if seen[d.Digest] { // listed twice (or an index naming itself): once is enough
+			return nil
 		}
 		seen[d.Digest] = true
 		raw, err := st.ReadBlob(ctx, d, mediatype.MaxManifestSize)

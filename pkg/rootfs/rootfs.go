@@ -50,8 +50,8 @@ func Flatten(ctx context.Context, st *content.Store, img *image.Image, dir strin
 	if err := prepareDir(dir); err != nil {
 		return unpack.Stats{}, fmt.Errorf("unpack %s: %w", img.Name, err)
 	}
-	rootless := opts.Rootless || st.Root().Rootless()
-	if opts.Private && !rootless {
+	opts.Rootless = opts.Rootless || st.Root().Rootless()
+	if opts.Private && !opts.Rootless {
 		if err := PrivateDir(dir); err != nil {
 			return unpack.Stats{}, fmt.Errorf("unpack %s: %w", img.Name, err)
 		}
@@ -71,7 +71,7 @@ func Flatten(ctx context.Context, st *content.Store, img *image.Image, dir strin
 func flatten(ctx context.Context, st *content.Store, img *image.Image, dir string, opts Options) (unpack.Stats, error) {
 	var total unpack.Stats
 	diffIDs := img.DiffIDs()
-	uo := unpack.Options{Mode: unpack.Flat, Rootless: opts.Rootless || st.Root().Rootless(), Skipped: opts.Skipped}
+	uo := unpack.Options{Mode: unpack.Flat, Rootless: opts.Rootless, Skipped: opts.Skipped}
 	if opts.MaxUncompressed > 0 {
 		uo.Budget = unpack.NewBudget(opts.MaxUncompressed)
 	}

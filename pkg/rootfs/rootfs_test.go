@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"io"
 	"os"
 	"path/filepath"
@@ -152,7 +153,7 @@ func TestFlattenFailureLeavesTargetEmpty(t *testing.T) {
 		want    error
 	}{
 		{"bomb over the limit", [][]testutil.Entry{base, bomb}, Options{MaxUncompressed: 1 << 20}, false, false, unpack.ErrLimit},
-		{"diffID mismatch", [][]testutil.Entry{base, {testutil.File("x", "y")}}, Options{}, true, false, nil},
+		{"diffID mismatch", [][]testutil.Entry{base, {testutil.File("x", "y")}}, Options{}, true, false, errdefs.ErrDiffIDMismatch},
 		{"cancelled", [][]testutil.Entry{base, bomb}, Options{}, false, true, context.Canceled},
 	}
 	for _, tt := range tests {
