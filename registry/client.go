@@ -271,7 +271,9 @@ func (c *Client) client(ctx context.Context, ep endpoint, repo string, push bool
 		if hc := c.cached(key); hc != nil {
 			return hc, nil // a handshake finished just before this one started
 		}
-		return c.handshake(ctx, ep, repo, action, key)
+		// Waiters share this handshake: a cancel of the caller that
+		// happened to start it must not fail theirs.
+		return c.handshake(context.WithoutCancel(ctx), ep, repo, action, key)
 	})
 	if err != nil {
 		return nil, err

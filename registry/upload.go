@@ -227,7 +227,12 @@ func resumable(err error) bool {
 			return false
 		}
 	}
-	return !errors.Is(err, context.Canceled)
+	for _, permanent := range []error{context.Canceled, errdefs.ErrNotFound, errdefs.ErrDigestMismatch, errdefs.ErrTooLarge, errdefs.ErrUnsupported} {
+		if errors.Is(err, permanent) {
+			return false // the source's answer will not change on a retry
+		}
+	}
+	return true
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"io"
 
 	"github.com/opencontainers/go-digest"
@@ -41,7 +40,12 @@ func stripPlatform(d ocispec.Descriptor) ocispec.Descriptor {
 	return d
 }
 
-func isNotFound(err error) bool { return errors.Is(err, errdefs.ErrNotFound) }
+// errNotStored: the local store lacks a platform of an index it names
+// (pulled for one platform). Only the store says so: a registry or layout
+// missing a manifest is an error, not a platform to leave out.
+var errNotStored = errors.New("platform not stored")
+
+func notStored(err error) bool { return errors.Is(err, errNotStored) }
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 

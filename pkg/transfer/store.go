@@ -2,7 +2,9 @@ package transfer
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 	"io"
 
@@ -42,7 +44,11 @@ func (s *storeSource) Root(ctx context.Context) (ocispec.Descriptor, []byte, err
 }
 
 func (s *storeSource) Manifest(ctx context.Context, d ocispec.Descriptor) ([]byte, error) {
-	return s.st.ReadBlob(ctx, d, mediatype.MaxManifestSize)
+	raw, err := s.st.ReadBlob(ctx, d, mediatype.MaxManifestSize)
+	if errors.Is(err, errdefs.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %w", errNotStored, err)
+	}
+	return raw, err
 }
 
 func (s *storeSource) Open(ctx context.Context, d ocispec.Descriptor, offset int64) (io.ReadCloser, error) {

@@ -156,7 +156,7 @@ func (c *copier) plan(ctx context.Context, root ocispec.Descriptor, raw []byte) 
 	for _, d := range idx.Manifests {
 		b, err := c.src.Manifest(ctx, d)
 		if err != nil {
-			if isNotFound(err) {
+			if notStored(err) {
 				c.res.Dropped = append(c.res.Dropped, d)
 				continue
 			}
