@@ -1,9 +1,8 @@
 package cgroups
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
+	"github.com/moby/sys/mountinfo"
 	"os"
 	"path/filepath"
 	"slices"
@@ -34,55 +33,24 @@ func V1Hierarchies() []string {
 
 // v1Mounts reads the cgroup v1 mounts of /proc/self/mountinfo.
 func v1Mounts() []hierarchy {
-	f, err := os.Open("/proc/self/mountinfo")
+	mounts, err := mountinfo.GetMounts(mountinfo.FSTypeFilter("cgroup"))
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
 	var out []hierarchy
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// 34 30 0:31 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
-		pre, post, ok := bytes.Cut(sc.Bytes(), []byte(" - "))
-		if !ok {
-			continue
-		}
-		fields, mnt := bytes.Fields(post), bytes.Fields(pre)
-		if len(fields) < 3 || string(fields[0]) != "cgroup" || len(mnt) < 5 {
-			continue
-		}
+	for _, m := range mounts {
 		var opts []string
-		for _, o := range bytes.Split(fields[2], []byte(",")) {
-			s := string(o)
-			if s == "rw" || s == "ro" || s == "xattr" || s == "clone_children" || s == "noprefix" || bytes.HasPrefix(o, []byte("release_agent=")) {
+		for _, o := range strings.Split(m.VFSOptions, ",") {
+			if o == "rw" || o == "ro" || o == "xattr" || o == "clone_children" || o == "noprefix" || strings.HasPrefix(o, "release_agent=") {
 				continue
 			}
-			opts = append(opts, s)
+			opts = append(opts, o)
 		}
 		if len(opts) > 0 {
-			out = append(out, hierarchy{dir: unescape(string(mnt[4])), opts: opts})
+			out = append(out, hierarchy{dir: m.Mountpoint, opts: opts})
 		}
 	}
 	return out
-}
-
-// unescape undoes mountinfo's octal escapes (\040 for a space).
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // createV1 makes the cgroup in every v1 hierarchy and writes its limits.
