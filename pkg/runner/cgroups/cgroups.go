@@ -167,16 +167,17 @@ func Remove(path string) error {
 	return c.Delete()
 }
 
-// Exists reports whether a cgroup exists at path in any hierarchy that
-// holds the memory or pids controller (or the unified one).
+// Exists reports whether a cgroup directory is left at path in any
+// hierarchy (the unified one, or any v1 hierarchy New makes it in): what
+// the tests check after Delete and Remove.
 func Exists(path string) bool {
 	path = filepath.Join("/", path)
 	if Unified() {
 		_, err := os.Stat(filepath.Join(unifiedRoot, path))
 		return err == nil
 	}
-	for _, ctrl := range []string{"memory", "pids", "cpu"} {
-		if _, err := os.Stat(filepath.Join(unifiedRoot, ctrl, path)); err == nil {
+	for _, h := range v1Mounts() {
+		if _, err := os.Stat(filepath.Join(h.dir, path)); err == nil {
 			return true
 		}
 	}
