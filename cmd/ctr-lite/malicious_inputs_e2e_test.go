@@ -137,7 +137,13 @@ func TestMaliciousInputsEndToEnd(t *testing.T) {
 			}
 			start := time.Now()
 			r := e.runBin(time.Minute, args...)
-			t.Logf("%s: exit %d in %s: %s", args[0], r.code, time.Since(start).Round(time.Millisecond), strings.TrimSpace(r.err))
+			took := time.Since(start)
+			t.Logf("%s: exit %d in %s: %s", args[0], r.code, took.Round(time.Millisecond), strings.TrimSpace(r.err))
+			// Failing fast is the point: a 3 s --timeout or a 2 s rate window
+			// that ends the command only after tens of seconds is a bug.
+			if c.msg != nil && took > 20*time.Second {
+				t.Errorf("%s took %s to fail, want well under 20 s", args[0], took.Round(time.Second))
+			}
 			if r.hung || strings.Contains(r.err, "panic") {
 				t.Fatalf("%s hung or crashed: %s", args[0], r.result)
 			}
