@@ -58,11 +58,6 @@ func pushErr(err error, ref reference.Reference) error {
 	return err
 }
 
-// url builds <scheme>://<host><path>/<repo>/<rest> on the push endpoint.
-func (t pushTarget) url(ref reference.Reference, rest string) string {
-	return t.ep.Scheme + "://" + t.ep.Host.Host + t.ep.Path + "/" + ref.Repository() + "/" + rest
-}
-
 // do sends req and turns anything but one of ok into an *Error (closing
 // the body); on success the caller closes it.
 func (t pushTarget) do(req *http.Request, op string, ref reference.Reference, ok ...int) (*http.Response, error) {
@@ -88,7 +83,7 @@ func (c *Client) BlobExists(ctx context.Context, ref reference.Reference, desc o
 	if err != nil {
 		return false, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodHead, t.url(ref, "blobs/"+desc.Digest.String()), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, apiURL(t.ep, ref, "blobs", desc.Digest.String()), nil)
 	if err != nil {
 		return false, err
 	}
@@ -123,7 +118,7 @@ func (c *Client) PutManifest(ctx context.Context, ref reference.Reference, tag, 
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, t.url(ref, "manifests/"+id), bytes.NewReader(raw))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, apiURL(t.ep, ref, "manifests", id), bytes.NewReader(raw))
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}

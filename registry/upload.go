@@ -98,7 +98,7 @@ type upload struct {
 // start opens an upload session (POST), asking for a mount when from is
 // set; a registry that mounted the blob answers 201.
 func (u *upload) start(ctx context.Context, from string) (bool, error) {
-	target := u.t.url(u.ref, "blobs/uploads/")
+	target := apiURL(u.t.ep, u.ref, "blobs", "uploads/")
 	if from != "" && from != u.ref.Repository() {
 		target += "?mount=" + url.QueryEscape(u.desc.Digest.String()) + "&from=" + url.QueryEscape(from)
 	}
