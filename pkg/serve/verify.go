@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/ctrlite/ctr-lite/pkg/errdefs"
+	"golang.org/x/sync/singleflight"
 	"io"
 	"os"
 	"sync"
@@ -28,6 +29,9 @@ type fileID struct {
 type verified struct {
 	mu sync.Mutex
 	ok map[digest.Digest]fileID
+	// group makes concurrent first requests for one blob (peers pulling
+	// the same layer) share one hash of it.
+	group singleflight.Group
 }
 
 func newVerified() *verified { return &verified{ok: map[digest.Digest]fileID{}} }
@@ -50,23 +54,48 @@ func (h *handler) open(ctx context.Context, d digest.Digest) (*os.File, error) {
 	if ok && known == id {
 		return f, nil
 	}
+	// One hash per file version however many ask at once: it runs on its
+	// own open of the blob, so no caller's cancel or offset affects it.
+	_, err, _ = h.verified.group.Do(d.String(), func() (any, error) {
+		return nil, h.verify(context.WithoutCancel(ctx), d)
+	})
+	if err == nil {
+		h.verified.mu.Lock()
+		known, ok = h.verified.ok[d]
+		h.verified.mu.Unlock()
+		if !ok || known != id {
+			err = fmt.Errorf("blob %s changed while it was verified", d)
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// verify hashes the committed blob d and records its file version as good.
+func (h *handler) verify(ctx context.Context, d digest.Digest) error {
+	f, err := h.st.Open(ctx, d)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	id, err := identify(f)
+	if err != nil {
+		return fmt.Errorf("blob %s: %w", d, err)
+	}
 	v := d.Verifier()
 	if _, err := io.Copy(v, content.ContextReader(ctx, f)); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("verify blob %s: %w", d, err)
+		return fmt.Errorf("verify blob %s: %w", d, err)
 	}
 	if !v.Verified() {
-		f.Close()
-		return nil, fmt.Errorf("blob %s: stored bytes do not match the digest: %w", d, errdefs.ErrDigestMismatch)
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("blob %s: %w", d, err)
+		return fmt.Errorf("blob %s: stored bytes do not match the digest: %w", d, errdefs.ErrDigestMismatch)
 	}
 	h.verified.mu.Lock()
 	h.verified.ok[d] = id
 	h.verified.mu.Unlock()
-	return f, nil
+	return nil
 }
 
 func identify(f *os.File) (fileID, error) {
