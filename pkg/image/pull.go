@@ -129,6 +129,7 @@ type puller struct {
 
 	abort    context.CancelCauseFunc // ends the pull with a cause
 	received atomic.Int64            // blob bytes so far, for the rate check
+	active   atomic.Int32            // blobs this puller is downloading now (holding their ingest lock)
 }
 
 func (p *puller) pull(ctx context.Context) (*Image, error) {
@@ -270,7 +271,9 @@ func (p *puller) blob(ctx context.Context, desc ocispec.Descriptor, label string
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", label, desc.Digest, err)
 		}
+		p.active.Add(1)
 		n, err := p.download(ctx, w, desc, label, attempt)
+		p.active.Add(-1)
 		p.count(nil, n)
 		if err == nil {
 			err = w.Commit(ctx)
@@ -338,7 +341,9 @@ func (p *puller) download(ctx context.Context, w *content.Writer, desc ocispec.D
 }
 
 // watchRate aborts the pull when less than MinRate.Bytes of blobs arrive
-// in one MinRate.Interval; it returns when ctx ends.
+// in one MinRate.Interval while this puller is downloading; an interval in
+// which it only waits (for another process's download of the same blob,
+// under its ingest lock) does not count. It returns when ctx ends.
 func (p *puller) watchRate(ctx context.Context) {
 	r := p.opts.MinRate
 	if r.Bytes < 0 || r.Interval <= 0 {
@@ -354,6 +359,10 @@ func (p *puller) watchRate(ctx context.Context) {
 		case <-t.C:
 		}
 		now := p.received.Load()
+		if p.active.Load() == 0 {
+			last = now // waiting, not downloading
+			continue
+		}
 		if now-last < r.Bytes {
 			p.abort(fmt.Errorf("download too slow: %d bytes in the last %s, the minimum is %d: %w",
 				now-last, r.Interval, r.Bytes, context.DeadlineExceeded))
