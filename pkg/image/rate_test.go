@@ -3,11 +3,14 @@ package image
 import (
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ctrlite/ctr-lite/internal/testutil"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // TestPullSlowServer checks that a registry sending a byte at a time fails
@@ -47,5 +50,51 @@ func TestPullSlowServer(t *testing.T) {
 			}
 			done()
 		})
+	}
+}
+
+// TestPullWaitingIsNotSlow: while another writer (another process's pull)
+// holds a blob's ingest lock, this pull receives nothing, yet it is not
+// "too slow": it waits, then finds the blob committed.
+func TestPullWaitingIsNotSlow(t *testing.T) {
+	reg := testutil.StartRegistry(t, testutil.RegistryOptions{})
+	img := testImage(t, 1)
+	testutil.PushImage(t, reg, "wait/app:1", img)
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ld, err := layers[0].Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	size, _ := layers[0].Size()
+	rc, err := layers[0].Compressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	st, client := setup(t)
+	ctx := context.Background()
+	w, err := st.Writer(ctx, ocispec.Descriptor{Digest: digest.Digest(ld.String()), Size: size})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pulled := make(chan error, 1)
+	go func() {
+		_, err := Pull(ctx, st, client, mustParse(t, reg.Host+"/wait/app:1"),
+			PullOptions{MinRate: MinRate{Bytes: 1 << 10, Interval: 200 * time.Millisecond}})
+		pulled <- err
+	}()
+	time.Sleep(time.Second) // five rate intervals with nothing received
+	if _, err := io.Copy(w, rc); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if err := <-pulled; err != nil {
+		t.Fatalf("a pull waiting for another writer failed: %v", err)
 	}
 }
