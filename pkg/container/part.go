@@ -2,6 +2,8 @@ package container
 
 import (
 	"context"
+	"errors"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 
 	"github.com/ctrlite/ctr-lite/pkg/dataroot"
 	"github.com/ctrlite/ctr-lite/pkg/runner/cgroups"
@@ -36,8 +38,15 @@ func (s *Store) Collect(ctx context.Context, _ dataroot.Refs, dryRun bool) (data
 		return dataroot.Freed{}, err
 	}
 	for _, c := range list {
-		if c.Status == Exited && c.Cgroup != "" {
-			_ = cgroups.Remove(c.Cgroup) // one a process still holds stays
+		if c.Status != Exited || c.Cgroup == "" {
+			continue
+		}
+		if cgroups.Remove(c.Cgroup) != nil {
+			continue // one a process still holds stays, for the next gc
+		}
+		// Gone: the next gc need not look for it again.
+		if _, err := s.Update(ctx, c.ID, func(r *Container) error { r.Cgroup = ""; return nil }); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+			return dataroot.Freed{}, err
 		}
 	}
 	return dataroot.Freed{}, nil
