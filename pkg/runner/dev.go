@@ -26,12 +26,8 @@ var devLinks = [][2]string{
 
 // setupDev fills the /dev tmpfs: device nodes, the standard links.
 func setupDev(rootfd int) error {
-	pfd, err := openInRoot(rootfd, "/dev")
-	if err != nil {
-		return fmt.Errorf("open /dev: %w", err)
-	}
-	dfd, err := unix.Openat(pfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	unix.Close(pfd)
+	// An O_PATH fd serves as the dirfd of the *at calls below.
+	dfd, err := openInRoot(rootfd, "/dev")
 	if err != nil {
 		return fmt.Errorf("open /dev: %w", err)
 	}
@@ -68,12 +64,7 @@ func addDevices(rootfd int, devs []specs.LinuxDevice) error {
 			mode = uint32(*d.FileMode) & 0o7777
 		}
 		dir, base := path.Split(path.Clean("/" + d.Path))
-		pfd, err := confine.MkdirAll(rootfd, dir, false)
-		if err != nil {
-			return fmt.Errorf("device %s: %w", d.Path, err)
-		}
-		dfd, err := unix.Openat(pfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		unix.Close(pfd)
+		dfd, err := confine.MkdirAll(rootfd, dir, false) // O_PATH: a dirfd for the *at calls
 		if err != nil {
 			return fmt.Errorf("device %s: %w", d.Path, err)
 		}
