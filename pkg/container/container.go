@@ -51,7 +51,24 @@ type Container struct {
 	// Cgroup is the container's cgroup path (in every hierarchy), removed
 	// with the container, or by gc once it exited, when ctr-lite could not.
 	Cgroup string `json:"cgroup,omitempty"`
+	// StopSignal is the image's StopSignal (stop sends it; default SIGTERM).
+	StopSignal string `json:"stop_signal,omitempty"`
+	// Tty: the container has a terminal (-t).
+	Tty bool `json:"tty,omitempty"`
+	// MonitorPid is the process that runs the container and records its
+	// exit (the monitor of `run -d` or `start`, or the foreground `run`),
+	// with its start time as for Pid.
+	MonitorPid   int    `json:"monitor_pid,omitempty"`
+	MonitorStart uint64 `json:"monitor_start,omitempty"`
+	// MonitorLost is set by List (never stored): the monitor died (killed)
+	// before it could record the exit; the status is then exited with
+	// ExitUnknown.
+	MonitorLost bool `json:"monitor_lost,omitempty"`
 }
+
+// LogFile is the name of a detached container's log (CRI format, see
+// package crilog) in its directory.
+const LogFile = "ctr.log"
 
 // ExitUnknown is the exit code of a container whose process ended with
 // nobody to see its status (its `ctr-lite run` was killed).
@@ -201,12 +218,26 @@ func (s *Store) List(ctx context.Context) ([]Container, error) {
 		return nil, err
 	}
 	for i := range all {
-		if all[i].Status == Running && !alive(all[i].Pid, all[i].PidStart) {
-			all[i].Status, all[i].ExitCode = Exited, ExitUnknown
-		}
+		all[i].observe()
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Created.After(all[j].Created) })
 	return all, ctx.Err()
+}
+
+// observe corrects a running record by what the processes say: a
+// monitor that is gone cannot record the exit any more, nor can a dead
+// container without a monitor (a record from before monitors).
+func (c *Container) observe() {
+	if c.Status != Running {
+		return
+	}
+	monitor := c.MonitorPid > 0 && alive(c.MonitorPid, c.MonitorStart)
+	switch {
+	case c.MonitorPid > 0 && !monitor:
+		c.Status, c.ExitCode, c.MonitorLost = Exited, ExitUnknown, true
+	case c.MonitorPid == 0 && !alive(c.Pid, c.PidStart):
+		c.Status, c.ExitCode = Exited, ExitUnknown
+	}
 }
 
 // Update changes a record under the lock; fn sees the stored record.
@@ -240,6 +271,19 @@ func (s *Store) SetRunning(ctx context.Context, id string, pid int) error {
 	return err
 }
 
+// SetMonitor records pid as the container's monitor.
+func (s *Store) SetMonitor(ctx context.Context, id string, pid int) error {
+	start, _ := pidStart(pid)
+	_, err := s.Update(ctx, id, func(c *Container) error {
+		c.MonitorPid, c.MonitorStart = pid, start
+		return nil
+	})
+	return err
+}
+
+// LogPath is the container's log file.
+func (s *Store) LogPath(id string) string { return filepath.Join(s.Dir(id), LogFile) }
+
 // SetExited records the exit status.
 func (s *Store) SetExited(ctx context.Context, id string, code int) error {
 	_, err := s.Update(ctx, id, func(c *Container) error {
@@ -262,19 +306,14 @@ func (s *Store) Remove(ctx context.Context, ref string, force bool) error {
 	if busy := s.inUse(c.ID); busy && !force && c.Status != Running {
 		return fmt.Errorf("remove %s: %w (starting; stop it first, or force)", c.ShortID(), ErrRunning)
 	}
-	if c.Status == Running {
-		if !force {
-			return fmt.Errorf("remove %s: %w (stop it first, or force)", c.ShortID(), ErrRunning)
-		}
-		if err := signalProcess(c.Pid, c.PidStart, 9); err != nil && !errors.Is(err, ErrNotRunning) {
+	if c.Status == Running && !force {
+		return fmt.Errorf("remove %s: %w (stop it first, or force)", c.ShortID(), ErrRunning)
+	}
+	if force {
+		// Whatever the record says (its monitor may have been killed),
+		// the container's process and its monitor go first.
+		if err := s.reap(ctx, c); err != nil {
 			return fmt.Errorf("remove %s: %w", c.ShortID(), err)
-		}
-		for alive(c.Pid, c.PidStart) {
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("remove %s: %w", c.ShortID(), ctx.Err())
-			case <-time.After(10 * time.Millisecond):
-			}
 		}
 	}
 	unlock, err := s.lock(ctx)
