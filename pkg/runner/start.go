@@ -240,6 +240,11 @@ func (p *initProc) forward(ctx context.Context, done <-chan struct{}) {
 			if sig == unix.SIGWINCH && p.cons != nil {
 				continue // the pty delivers it after the resize
 			}
+			if sig == unix.SIGHUP && p.cons != nil {
+				// Our terminal hung up: so does the container's (a
+				// shell, PID 1, ignores a plain SIGHUP but not that).
+				p.cons.hangup()
+			}
 			_ = p.cmd.Process.Signal(sig)
 		case <-ctx.Done():
 			_ = unix.Kill(p.cmd.Process.Pid, unix.SIGKILL)

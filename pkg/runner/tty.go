@@ -57,8 +57,11 @@ type console struct {
 }
 
 func startConsole(master *os.File, stdio Stdio) *console {
-	c := &console{master: master, restore: func() {}, outDone: make(chan struct{})}
+	c := &console{master: pollable(master), restore: func() {}, outDone: make(chan struct{})}
+	master = c.master
+	inTerminal := false
 	if f, ok := stdio.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		inTerminal = true
 		if st, err := term.MakeRaw(int(f.Fd())); err == nil {
 			c.restore = func() { _ = term.Restore(int(f.Fd()), st) }
 		}
@@ -75,7 +78,12 @@ func startConsole(master *os.File, stdio Stdio) *console {
 		}()
 	}
 	if stdio.In != nil {
-		go func() { _, _ = io.Copy(master, stdio.In) }()
+		go func() {
+			_, _ = io.Copy(master, stdio.In)
+			if inTerminal {
+				c.hangup() // the caller's terminal hung up (EOF, EIO)
+			}
+		}()
 	}
 	go func() {
 		defer close(c.outDone)
@@ -108,6 +116,27 @@ func (c *console) resize(from int) {
 		_ = unix.IoctlSetWinsize(int(c.master.Fd()), unix.TIOCSWINSZ, ws)
 	}
 }
+
+// pollable returns master in non-blocking mode, so that closing it
+// interrupts the copies reading and writing it (a blocked read would keep
+// the pty open, and its hang-up from happening).
+func pollable(master *os.File) *os.File {
+	fd, err := unix.Dup(int(master.Fd()))
+	if err != nil {
+		return master
+	}
+	unix.CloseOnExec(fd)
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return master
+	}
+	master.Close()
+	return os.NewFile(uintptr(fd), "pty-master")
+}
+
+// hangup closes the pty master: the container's terminal hangs up, its
+// session gets SIGHUP and its reads end, as when a terminal is closed.
+func (c *console) hangup() { _ = c.master.Close() }
 
 // close waits for the output to drain, then restores the caller's terminal.
 func (c *console) close() { c.once.Do(c.doClose) }
