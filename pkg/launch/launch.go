@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/ctrlite/ctr-lite/pkg/rootfs"
 	"github.com/ctrlite/ctr-lite/pkg/runner"
 	"github.com/ctrlite/ctr-lite/pkg/runner/spec"
+	"github.com/ctrlite/ctr-lite/pkg/snapshot"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -30,8 +32,20 @@ type Options struct {
 	Pull   image.PullOptions
 	// Runtime is "" for the built-in runner, or "runc" / "crun".
 	Runtime string
+	// LogMaxSize rotates a detached container's log at this many bytes
+	// (--log-opt max-size); 0: never.
+	LogMaxSize int64
 	// Notice receives one-line messages for the user (fallbacks); may be nil.
 	Notice func(string)
+}
+
+// prepared is a recorded container with its image, from create (or
+// reopen) to finish.
+type prepared struct {
+	img     *image.Image
+	c       *container.Container
+	layers  []string
+	release func() // ends container.Store.Use
 }
 
 // Run runs a container in the foreground and returns its exit status, as
@@ -44,68 +58,90 @@ func Run(ctx context.Context, st *content.Store, f image.Fetcher, opts Options, 
 		stdio.In = nil
 	}
 	cs := container.NewStore(st.Root())
-	img, c, layers, release, err := create(ctx, st, f, cs, opts)
+	p, err := create(ctx, st, f, cs, opts)
 	if err != nil {
 		return exit125(err)
 	}
 	// Once the process runs, signals go to it (the runner forwards them):
 	// the caller's cancellation on Ctrl-C must not tear the container down.
-	code, err := start(context.WithoutCancel(ctx), st, cs, img, c, layers, opts, stdio)
-	cs.SetExited(context.WithoutCancel(ctx), c.ID, exitStatus(code, err))
-	release()
-	if opts.Remove {
-		cs.Remove(context.WithoutCancel(ctx), c.ID, true)
+	ctx = context.WithoutCancel(ctx)
+	if err := cs.SetMonitor(ctx, p.c.ID, os.Getpid()); err != nil {
+		finish(ctx, cs, p, opts, 125, err)
+		return exit125(err)
 	}
+	code, err := start(ctx, st, cs, p, opts, stdio, nil)
+	finish(ctx, cs, p, opts, code, err)
 	return code, err
 }
 
 // create loads (or pulls) the image, builds its snapshots and records the
-// container, all under a store lease so gc cannot take them away between.
-// The container is in use (container.Store.Use) until done is called.
-func create(ctx context.Context, st *content.Store, f image.Fetcher, cs *container.Store, opts Options) (img *image.Image, c *container.Container, layers []string, done func(), err error) {
+// container with its launch options (for the monitor and `start`), all
+// under a store lease so gc cannot take them away between. The container
+// is in use (container.Store.Use) until p.release is called.
+func create(ctx context.Context, st *content.Store, f image.Fetcher, cs *container.Store, opts Options) (*prepared, error) {
 	release, err := st.Root().Lease(ctx)
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, err
 	}
 	defer release()
-	p, err := pipeline.Prepare(ctx, st, f, opts.Image, pipeline.Options{Pull: opts.Pull})
+	res, err := pipeline.Prepare(ctx, st, f, opts.Image, pipeline.Options{Pull: opts.Pull})
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, err
 	}
-	img, res := p.Image, p.Snapshots
+	img := res.Image
 	if ip, host := img.Platform(), image.HostPlatform(); ip.Architecture != "" && (ip.OS != host.OS || ip.Architecture != host.Architecture) {
 		opts.Notice(fmt.Sprintf("warning: %s is a %s image and this machine is %s: its programs may not run (exec format error)", img.Name, ip, host))
 	}
+	id := container.NewID()
+	done, err := cs.Use(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	c, err := cs.Create(ctx, container.Container{
+		ID: id, Name: opts.Name, Image: img.Name, Command: spec.Command(img.Config.Config, opts.Spec),
+		Chains: chainIDs(res.Snapshots), StopSignal: img.Config.Config.StopSignal, Tty: opts.Spec.Terminal,
+	})
+	if err != nil {
+		done()
+		return nil, err
+	}
+	if err := saveOptions(cs.Dir(id), opts); err != nil {
+		done()
+		cs.Remove(context.WithoutCancel(ctx), id, false)
+		return nil, err
+	}
+	return &prepared{img: img, c: c, layers: res.Snapshots.Dirs, release: done}, nil
+}
+
+func chainIDs(res *snapshot.Result) []string {
 	chains := make([]string, len(res.ChainIDs))
 	for i, c := range res.ChainIDs {
 		chains[i] = c.String()
 	}
-	id := container.NewID()
-	if done, err = cs.Use(ctx, id); err != nil {
-		return nil, nil, nil, nil, err
-	}
-	c, err = cs.Create(ctx, container.Container{ID: id, Name: opts.Name, Image: img.Name, Command: spec.Command(img.Config.Config, opts.Spec), Chains: chains})
-	if err != nil {
-		done()
-		return nil, nil, nil, nil, err
-	}
-	return img, c, res.Dirs, done, nil
+	return chains
 }
 
-// start builds the spec and runs the process.
-func start(ctx context.Context, st *content.Store, cs *container.Store, img *image.Image, c *container.Container, layers []string, opts Options, stdio runner.Stdio) (int, error) {
+// start builds the spec and runs the process until it exits. started,
+// when set, is called once it runs (after the record says so).
+func start(ctx context.Context, st *content.Store, cs *container.Store, p *prepared, opts Options, stdio runner.Stdio, started func(pid int)) (int, error) {
+	img, c, layers := p.img, p.c, p.layers
+	running := func(pid int) {
+		cs.SetRunning(context.WithoutCancel(ctx), c.ID, pid)
+		if started != nil {
+			started(pid)
+		}
+	}
 	if opts.Runtime != "" {
-		return runRuntime(ctx, cs, img, c, layers, opts, stdio)
+		return runRuntime(ctx, cs, img, c, layers, opts, stdio, running)
 	}
 	s, err := spec.Build(img.Config.Config, "", opts.Spec)
 	if err != nil {
 		return exit125(err)
 	}
-	cfg := runner.Config{ID: c.ID, Spec: s, StateDir: cs.Dir(c.ID)}
+	cfg := runner.Config{ID: c.ID, Spec: s, StateDir: cs.Dir(c.ID), Started: running}
 	if err := recordCgroup(ctx, cs, c.ID, runner.SpecCgroupPath(s, c.ID)); err != nil {
 		return exit125(err)
 	}
-	cfg.Started = func(pid int) { cs.SetRunning(context.WithoutCancel(ctx), c.ID, pid) }
 	if why := overlayUnavailable(st.Root()); why == "" {
 		if s.Root.Path, cfg.RootMounts, err = cs.PrepareOverlay(c.ID, layers); err != nil {
 			return exit125(err)
@@ -113,17 +149,29 @@ func start(ctx context.Context, st *content.Store, cs *container.Store, img *ima
 	} else {
 		opts.Notice("overlayfs cannot be mounted here (" + why + "): running on a copied root filesystem")
 		dir := filepath.Join(cs.Dir(c.ID), "rootfs")
-		if _, err := rootfs.Flatten(ctx, st, img, dir, rootfs.Options{}); err != nil {
-			return exit125(err)
+		if _, err := os.Stat(filepath.Join(dir, "bin")); err != nil { // not yet copied (`start` keeps it)
+			if _, err := rootfs.Flatten(ctx, st, img, dir, rootfs.Options{}); err != nil {
+				return exit125(err)
+			}
 		}
 		s.Root.Path = dir
 	}
 	return runner.Run(ctx, cfg, stdio)
 }
 
+// finish records the exit status, ends the use of the container and, with
+// --rm, removes it.
+func finish(ctx context.Context, cs *container.Store, p *prepared, opts Options, code int, err error) {
+	cs.SetExited(ctx, p.c.ID, exitStatus(code, err))
+	p.release()
+	if opts.Remove {
+		cs.Remove(ctx, p.c.ID, false)
+	}
+}
+
 // runRuntime mounts the overlay on the host and runs runc or crun on a
 // bundle in the container's directory.
-func runRuntime(ctx context.Context, cs *container.Store, img *image.Image, c *container.Container, layers []string, opts Options, stdio runner.Stdio) (int, error) {
+func runRuntime(ctx context.Context, cs *container.Store, img *image.Image, c *container.Container, layers []string, opts Options, stdio runner.Stdio, started func(int)) (int, error) {
 	dir := cs.Dir(c.ID)
 	root, mounts, err := cs.PrepareOverlay(c.ID, layers)
 	if err != nil {
@@ -140,9 +188,8 @@ func runRuntime(ctx context.Context, cs *container.Store, img *image.Image, c *c
 	if err := runner.WriteBundle(dir, c.ID, s); err != nil {
 		return exit125(err)
 	}
-	// The runtime's pid makes the record running: rm refuses it without
-	// -f, and fsck leaves its mounted rootfs alone.
-	started := func(pid int) { cs.SetRunning(context.WithoutCancel(ctx), c.ID, pid) }
+	// The runtime's pid makes the record running (started): rm refuses
+	// it without -f, and fsck leaves its mounted rootfs alone.
 	return runner.RunRuntime(ctx, opts.Runtime, dir, c.ID, stdio, started)
 }
 
