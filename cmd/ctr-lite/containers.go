@@ -8,23 +8,34 @@ import (
 	"time"
 
 	"github.com/ctrlite/ctr-lite/pkg/container"
-	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/spf13/cobra"
 )
 
 func init() { register(newPsCmd); register(newKillCmd); register(newRmCmd) }
 
 func newPsCmd(g *globals) *cobra.Command {
-	var all, quiet, asJSON bool
+	var (
+		all, quiet, asJSON bool
+		filters            []string
+	)
 	cmd := &cobra.Command{
-		Use:     "ps [-a]",
+		Use:     "ps [-a] [--filter status=STATUS]",
 		GroupID: "containers",
 		Short:   "List containers",
+		Long: `Ps lists the running containers (-a: all). STATUS is as docker's: "Up 3
+seconds", "Exited (0) 3 seconds ago", "Created"; "Exited (unknown)" when
+the process that ran the container (its monitor, or its ctr-lite run) was
+killed before it could record the exit (--json: monitor_lost).`,
 		Example: `  ctr-lite ps
-  ctr-lite ps -a --json`,
+  ctr-lite ps -a --json
+  ctr-lite ps --filter status=exited -q`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cs, err := g.containers()
+			if err != nil {
+				return err
+			}
+			want, err := statusFilter(filters)
 			if err != nil {
 				return err
 			}
@@ -34,7 +45,7 @@ func newPsCmd(g *globals) *cobra.Command {
 			}
 			shown := list[:0:0]
 			for _, c := range list {
-				if all || c.Status == container.Running {
+				if want[c.Status] || (want == nil && (all || c.Status == container.Running)) {
 					shown = append(shown, c)
 				}
 			}
@@ -62,7 +73,25 @@ func newPsCmd(g *globals) *cobra.Command {
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "also list containers that are not running")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only container ids")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().StringArrayVarP(&filters, "filter", "f", nil, "list only containers with `status=created|running|exited` (repeatable: any of them)")
 	return cmd
+}
+
+// statusFilter reads --filter status=S values (nil: no filter).
+func statusFilter(filters []string) (map[container.Status]bool, error) {
+	if len(filters) == 0 {
+		return nil, nil
+	}
+	want := map[container.Status]bool{}
+	for _, f := range filters {
+		k, v, _ := strings.Cut(f, "=")
+		st := container.Status(v)
+		if k != "status" || (st != container.Created && st != container.Running && st != container.Exited) {
+			return nil, usageError("--filter %q: want status=created, running or exited", f)
+		}
+		want[st] = true
+	}
+	return want, nil
 }
 
 func quoteCommand(args []string) string {
@@ -76,12 +105,14 @@ func quoteCommand(args []string) string {
 func status(c container.Container) string {
 	switch c.Status {
 	case container.Running:
-		return "Up " + ago(c.Started)
+		return "Up " + strings.TrimSuffix(ago(c.Started), " ago")
 	case container.Exited:
 		if c.ExitCode == container.ExitUnknown {
-			return "Exited (unknown)" // its ctr-lite was killed: nobody saw the status
+			return "Exited (unknown)" // its monitor was killed: nobody saw the status
 		}
-		return fmt.Sprintf("Exited (%d) %s ago", c.ExitCode, strings.TrimSuffix(ago(c.Finished), " ago"))
+		return fmt.Sprintf("Exited (%d) %s", c.ExitCode, ago(c.Finished))
+	case container.Created:
+		return "Created"
 	}
 	return string(c.Status)
 }
@@ -103,32 +134,40 @@ func ago(t time.Time) string {
 }
 
 func newKillCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:     "kill CONTAINER [SIGNAL]",
+	var signal string
+	cmd := &cobra.Command{
+		Use:     "kill [-s SIGNAL] CONTAINER...",
 		GroupID: "containers",
-		Short:   "Send a signal (default KILL) to a running container",
+		Short:   "Send a signal (default KILL) to running containers",
+		Long: `Kill sends SIGNAL (a name such as TERM or SIGHUP, or a number; default
+KILL) to each container's process. The older form "kill CONTAINER SIGNAL"
+works too.`,
 		Example: `  ctr-lite kill web
+  ctr-lite kill -s HUP web
   ctr-lite kill 3f2a9c1d TERM`,
-		Args: cobra.RangeArgs(1, 2),
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: completeContainers(g, true),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sig := 9
-			if len(args) == 2 {
+			if signal != "" {
 				var err error
-				if sig, err = container.ParseSignal(args[1]); err != nil {
+				if sig, err = container.ParseSignal(signal); err != nil {
 					return usageError("%v", err)
+				}
+			} else if len(args) == 2 {
+				if n, err := container.ParseSignal(args[1]); err == nil {
+					sig, args = n, args[:1] // kill CONTAINER SIGNAL
 				}
 			}
 			cs, err := g.containers()
 			if err != nil {
 				return err
 			}
-			if err := cs.Kill(cmd.Context(), args[0], sig); err != nil {
-				return err
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), args[0])
-			return nil
+			return eachContainer(cmd, args, func(ref string) error { return cs.Kill(cmd.Context(), ref, sig) })
 		},
 	}
+	cmd.Flags().StringVarP(&signal, "signal", "s", "", "`SIGNAL` to send (default KILL)")
+	return cmd
 }
 
 func newRmCmd(g *globals) *cobra.Command {
@@ -139,22 +178,14 @@ func newRmCmd(g *globals) *cobra.Command {
 		Short:   "Remove containers (and their writable layers)",
 		Example: `  ctr-lite rm web
   ctr-lite rm -f $(ctr-lite ps -aq)`,
-		Args: cobra.MinimumNArgs(1),
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: completeContainers(g, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cs, err := g.containers()
 			if err != nil {
 				return err
 			}
-			var failed error
-			for _, a := range args {
-				if err := cs.Remove(cmd.Context(), a, force); err != nil {
-					fmt.Fprintf(cmd.ErrOrStderr(), "ctr-lite: %v\n", err)
-					failed = &errdefs.ExitError{Code: 1}
-					continue
-				}
-				fmt.Fprintln(cmd.OutOrStdout(), a)
-			}
-			return failed
+			return eachContainer(cmd, args, func(ref string) error { return cs.Remove(cmd.Context(), ref, force) })
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "kill a running container first")

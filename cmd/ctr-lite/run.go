@@ -93,8 +93,10 @@ func newRunCmd(g *globals) *cobra.Command {
 	var (
 		rf      runFlags
 		rm      bool
+		detach  bool
 		name    string
 		runtime string
+		logOpts []string
 	)
 	cmd := &cobra.Command{
 		Use:     "run [flags] IMAGE [COMMAND [ARG...]]",
@@ -106,10 +108,19 @@ foreground in new mount, PID, UTS, IPC and cgroup namespaces, with docker's
 default capabilities (less NET_RAW on the host's network), no_new_privs and
 a default seccomp filter.
 
+With -d the container runs in the background: run prints its id once the
+process runs and returns. A monitor (ctr-lite itself, in a session of its
+own, no daemon) stays with it: it writes its output to a log (see logs,
+rotated at --log-opt max-size), records its exit status and tears it down
+(and removes it with --rm). With -it -d, attach connects to its terminal.
+
 The exit status is the process's own (128+N when killed by signal N, 137
 when killed for memory). 125 means ctr-lite itself failed, 126 that the
-command cannot be executed, 127 that it was not found.`,
+command cannot be executed, 127 that it was not found; run -d exits with
+them too when the container cannot start.`,
 		Example: `  ctr-lite run -it --rm alpine sh
+  ctr-lite run -d --name web --log-opt max-size=10m busybox httpd -f -v
+  ctr-lite run -dit --name box busybox sh && ctr-lite attach box
   ctr-lite run --rm -e GREETING=hi busybox sh -c 'echo $GREETING'
   ctr-lite run --rm --memory 64m --pids-limit 100 --network none alpine ./job
   ctr-lite run --rm -v "$PWD:/src:ro" -w /src golang:1.23 go test ./...
@@ -132,11 +143,29 @@ command cannot be executed, 127 that it was not found.`,
 			if err != nil {
 				return &errdefs.ExitError{Code: 125, Err: err}
 			}
-			code, err := launch.Run(cmd.Context(), st, rc, launch.Options{
-				Image: ref, Name: name, Remove: rm, Stdin: rf.interactive, Spec: so, Runtime: runtime,
+			maxSize, err := parseLogOpts(logOpts)
+			if err != nil {
+				return err
+			}
+			opts := launch.Options{
+				Image: ref, Name: name, Remove: rm, Stdin: rf.interactive, Spec: so, Runtime: runtime, LogMaxSize: maxSize,
 				Pull:   rf.pull.apply(image.PullOptions{Platform: p, Progress: progress.Auto(cmd.ErrOrStderr(), false)}),
 				Notice: func(s string) { fmt.Fprintln(cmd.ErrOrStderr(), "ctr-lite:", s) },
-			}, runner.Stdio{In: cmd.InOrStdin(), Out: cmd.OutOrStdout(), Err: cmd.ErrOrStderr()})
+			}
+			if detach {
+				mon, err := g.monitorCmd()
+				if err != nil {
+					return &errdefs.ExitError{Code: 125, Err: err}
+				}
+				id, err := launch.RunDetached(cmd.Context(), st, rc, opts, mon)
+				if err != nil {
+					return err // an *errdefs.ExitError: 125, 126, 127
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), id)
+				return nil
+			}
+			code, err := launch.Run(cmd.Context(), st, rc, opts,
+				runner.Stdio{In: cmd.InOrStdin(), Out: cmd.OutOrStdout(), Err: cmd.ErrOrStderr()})
 			var xe *errdefs.ExitError
 			if errors.As(err, &xe) {
 				return xe // the runner's status: 125, 126, 127, 137
@@ -156,6 +185,8 @@ command cannot be executed, 127 that it was not found.`,
 	f.BoolVarP(&rf.interactive, "interactive", "i", false, "keep stdin open")
 	f.BoolVarP(&rf.so.Terminal, "tty", "t", false, "allocate a pseudo-terminal")
 	f.BoolVar(&rm, "rm", false, "remove the container when it exits")
+	f.BoolVarP(&detach, "detach", "d", false, "run in the background and print the container id")
+	f.StringArrayVar(&logOpts, "log-opt", nil, "log option of a detached container: `max-size=SIZE` (e.g. 10m; one rotated file is kept)")
 	f.StringVar(&name, "name", "", "name the container")
 	f.StringVar(&runtime, "runtime", "", "run with an external OCI runtime: runc or crun")
 	return cmd
