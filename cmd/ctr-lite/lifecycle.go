@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -146,7 +148,7 @@ Kubernetes CRI, <container dir>/ctr.log, rotated at run --log-opt max-size.`,
 				}
 			}
 			if err := crilog.Copy(cmd.Context(), cs.LogPath(c.ID), opts, cmd.OutOrStdout(), cmd.ErrOrStderr()); err != nil {
-				if os.IsNotExist(err) {
+				if errors.Is(err, fs.ErrNotExist) {
 					return fmt.Errorf("logs %s: no log (it was not run with -d)", c.ShortID())
 				}
 				return fmt.Errorf("logs %s: %w", c.ShortID(), err)

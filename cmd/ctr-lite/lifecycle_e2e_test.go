@@ -564,3 +564,77 @@ func TestRunTtyHangup(t *testing.T) {
 		t.Errorf("record after the hang-up: %+v", c)
 	}
 }
+
+// A run -d that cannot start says why and exits as run would: 125 for
+// ctr-lite's own failures (in the parent, before any monitor), 127 for a
+// command that is not found (from the monitor).
+func TestDetachedStartFailures(t *testing.T) {
+	e, bb := lifecycleEnv(t)
+	tests := []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"unknown image", []string{"127.0.0.1:1/nope:1", "true"}, 125, "nope"},
+		{"command not found", []string{bb, "no-such-command"}, 127, "no-such-command"},
+		{"bad log option", []string{"--log-opt", "max-file=3", bb, "true"}, 125, "max-size"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.run(append([]string{"run", "-d"}, tc.args...)...)
+			if r.code != tc.code || !strings.Contains(r.err, tc.msg) || r.out != "" {
+				t.Errorf("want exit %d naming %q: %s", tc.code, tc.msg, r)
+			}
+		})
+	}
+	var list []container.Container
+	if err := json.Unmarshal([]byte(e.must("ps", "-a", "--json")), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].Status != container.Exited || list[0].ExitCode != 127 {
+		t.Errorf("records: %+v, want the one that could not exec, exited 127", list)
+	}
+	// A foreground run keeps no log.
+	e.must("run", "--name", "fg", bb, "true")
+	if r := e.ctl("logs", "fg"); r.code != 1 || !strings.Contains(r.err, "no log") {
+		t.Errorf("logs of a foreground run: %s", r)
+	}
+}
+
+// The container commands complete container names (and short ids).
+func TestCompleteContainerNames(t *testing.T) {
+	e, bb := lifecycleEnv(t)
+	e.must("run", "--name", "done", bb, "true")
+	id := e.detached("--name", "busy", bb, "sleep", "1000")
+	for _, tc := range []struct {
+		cmd          string
+		want, absent []string
+	}{
+		{"logs", []string{"done", "busy", id[:12]}, nil},
+		{"rm", []string{"done", "busy"}, nil},
+		{"start", []string{"done"}, nil},
+		{"wait", []string{"busy"}, nil},
+		{"stop", []string{"busy", id[:12]}, []string{"done"}},
+		{"kill", []string{"busy"}, []string{"done"}},
+		{"attach", []string{"busy"}, []string{"done"}},
+	} {
+		t.Run(tc.cmd, func(t *testing.T) {
+			out := e.must("__complete", tc.cmd, "")
+			got := map[string]bool{}
+			for _, l := range strings.Split(out, "\n") {
+				got[l] = true
+			}
+			for _, w := range tc.want {
+				if !got[w] {
+					t.Errorf("%s completes %q, missing %q", tc.cmd, out, w)
+				}
+			}
+			for _, n := range tc.absent {
+				if got[n] {
+					t.Errorf("%s offers %q, which is not running", tc.cmd, n)
+				}
+			}
+		})
+	}
+}

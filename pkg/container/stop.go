@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/ctrlite/ctr-lite/pkg/errdefs"
@@ -64,7 +65,7 @@ func (s *Store) reap(ctx context.Context, c *Container) error {
 			return err
 		}
 	}
-	if c.MonitorPid > 0 {
+	if c.MonitorPid > 0 && c.MonitorPid != os.Getpid() { // the monitor removing its container (--rm)
 		gone, err := waitGone(ctx, c.MonitorPid, c.MonitorStart, monitorGrace)
 		if err != nil {
 			return err
