@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # make demo: the main job, offline. Start a local registry, push an image
-# built from what this machine has, then pull, inspect and run it.
+# built from what this machine has, then pull, inspect and run it: in the foreground,
+# then detached (run -d, ps, logs, stop).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${CTRLITE_BIN:-bin/ctr-lite}
 work=$(mktemp -d /tmp/ctr-lite-demo.XXXXXX)
 cleanup() {
+  [ -n "${CTRLITE_ROOT:-}" ] && "$BIN" rm -f ticker >/dev/null 2>&1 || true
   [ -f "$work/reg/registry.pid" ] && kill "$(cat "$work/reg/registry.pid")" 2>/dev/null || true
   rm -rf "$work"
 }
@@ -40,4 +42,12 @@ say ctr-lite images;                      "$BIN" images
 say ctr-lite inspect layers "$ref";       "$BIN" inspect layers "$ref"
 say ctr-lite run --rm "$ref" sh -c "'cat /etc/os-release; echo; id; hostname; ps'"
 "$BIN" run --rm "$ref" sh -c 'cat /etc/os-release; echo; id; hostname; ps'
+say ctr-lite run -d --name ticker "$ref" sh -c "'trap \"exit 0\" TERM; i=0; while true; do i=\$((i+1)); echo tick \$i; sleep 0.2; done'"
+"$BIN" run -d --name ticker "$ref" sh -c 'trap "exit 0" TERM; i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done'
+sleep 1
+say ctr-lite ps;                          "$BIN" ps
+say ctr-lite logs --tail 3 ticker;        "$BIN" logs --tail 3 ticker
+say ctr-lite stop -t 2 ticker;            "$BIN" stop -t 2 ticker
+say ctr-lite ps -a;                       "$BIN" ps -a
+say ctr-lite rm ticker;                   "$BIN" rm ticker
 echo; echo "demo done: every step above ran against the local registry at $host"

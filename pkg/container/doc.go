@@ -14,4 +14,14 @@
 // unmounts what is mounted below its directory (the rootfs `run --runtime`
 // mounts on the host), then removes the directory without ever crossing a
 // mount point; gc removes the cgroups that exited containers left.
+//
+// The process that runs a container and records its exit (its monitor:
+// the `run -d` monitor, or the foreground `run`) is in the record too. A
+// running record whose monitor is gone is reported exited, ExitUnknown,
+// MonitorLost (it was killed and nobody will record the exit); Remove
+// with force kills the container's process and waits for (or kills) its
+// monitor before removing the cgroup, mounts and directory. Stop sends the
+// image's StopSignal (default SIGTERM), SIGKILL after the timeout, and
+// returns once the monitor is done; Wait polls the record until it says
+// exited.
 package container

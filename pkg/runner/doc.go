@@ -26,6 +26,10 @@
 // --runtime runc|crun`), EtcFiles and CgroupPath. When the rootfs is only
 // an overlay mounted inside the container (Build with rootfs ""), the user
 // is resolved in the child against the merged /etc/passwd and /etc/group.
+// With a terminal (-t), when the caller's terminal hangs up (SIGHUP to
+// the caller, or EOF/EIO on a terminal stdin), the runner closes the
+// container's pty master: its session gets SIGHUP and its reads end, so a
+// shell that is PID 1 (which ignores a plain SIGHUP) exits too.
 // CTRLITE_RUNNER_TRACE=1 prints the duration of each start-up phase, parent
 // and child, to stderr.
 //
