@@ -386,6 +386,15 @@ func TestAttachDetach(t *testing.T) {
 	if out := e.must("logs", "box"); !strings.Contains(out, "42") {
 		t.Errorf("logs of a -t container: %q", out)
 	}
+	// Attached again, the shell's exit ends attach with its status.
+	again := e.bin(ctx, "attach", "box")
+	again.Stdin = strings.NewReader("exit 3\n")
+	if err := again.Run(); again.ProcessState == nil || again.ProcessState.ExitCode() != 3 {
+		t.Errorf("attach to a shell that exits 3: %v", err)
+	}
+	if c := e.record("box"); c.Status != container.Exited || c.ExitCode != 3 {
+		t.Errorf("after exit through attach: %+v", c)
+	}
 }
 
 // leftovers lists what a container may leave on the host: its processes,

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -41,6 +42,7 @@ func shortPath(dir, name string) (string, func(), error) {
 // attachServer is the monitor's side.
 type attachServer struct {
 	ln      net.Listener
+	path    string
 	in      *io.PipeReader // the pty's input
 	inW     *io.PipeWriter
 	mu      sync.Mutex
@@ -53,12 +55,15 @@ func serveAttach(dir string) (*attachServer, error) {
 		return nil, fmt.Errorf("attach socket: %w", err)
 	}
 	defer done()
-	os.Remove(p)
+	path := filepath.Join(dir, attachSocket)
+	os.Remove(path)
 	ln, err := net.Listen("unix", p)
 	if err != nil {
 		return nil, fmt.Errorf("attach socket: %w", err)
 	}
-	s := &attachServer{ln: ln, clients: map[net.Conn]bool{}}
+	// Its /proc/self/fd name is gone once done: unlink by the real path.
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	s := &attachServer{ln: ln, path: path, clients: map[net.Conn]bool{}}
 	s.in, s.inW = io.Pipe()
 	go s.accept()
 	return s, nil
@@ -107,6 +112,7 @@ func (s *attachServer) Write(p []byte) (int, error) {
 
 func (s *attachServer) close() {
 	s.ln.Close()
+	os.Remove(s.path)
 	s.mu.Lock()
 	for c := range s.clients {
 		c.Close()
