@@ -452,6 +452,47 @@ func TestMonitorKilledThenRmForce(t *testing.T) {
 	}
 }
 
+// rm -f of a running detached container takes everything with it.
+func TestRmForceRunning(t *testing.T) {
+	e, bb := lifecycleEnv(t)
+	id := e.detached(bb, "sleep", "1000")
+	c := e.record(id)
+	if r := e.ctl("rm", id); r.code != 1 || !strings.Contains(r.err, "running") {
+		t.Errorf("rm of a running container without -f: %s", r)
+	}
+	if r := e.ctl("rm", "-f", id); r.code != 0 {
+		t.Fatalf("rm -f: %s", r)
+	}
+	if left := leftovers(t, e, []int{c.Pid, c.MonitorPid}, []string{id}); len(left) > 0 {
+		t.Errorf("rm -f left: %q", left)
+	}
+}
+
+// stop works on a foreground run too: its ctr-lite records the status.
+func TestStopForegroundRun(t *testing.T) {
+	e, bb := lifecycleEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	fg := e.bin(ctx, "run", "--name", "fg", bb, "sleep", "1000")
+	if err := fg.Start(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the run to start", func() bool { c := e.record("fg"); return c != nil && c.Status == container.Running })
+	if r := e.ctl("stop", "-t", "1", "fg"); r.code != 0 {
+		t.Fatalf("stop: %s", r)
+	}
+	if pidAlive(fg.Process.Pid) { // a zombie until waited for: not alive
+		t.Error("stop returned before the run ended")
+	}
+	fg.Wait()
+	if code := fg.ProcessState.ExitCode(); code != 137 {
+		t.Errorf("run exited %d, want 137", code)
+	}
+	if c := e.record("fg"); c.Status != container.Exited || c.ExitCode != 137 {
+		t.Errorf("record: %+v", c)
+	}
+}
+
 func TestParallelDetachedStopRm(t *testing.T) {
 	e, bb := lifecycleEnv(t)
 	const n = 10
