@@ -267,11 +267,12 @@ container's status.`,
 				return err
 			}
 			if attach {
+				since := time.Now() // the output of this run, from its start
 				c, err := launch.Start(cmd.Context(), st, args[0], mon)
 				if err != nil {
 					return err
 				}
-				return attachTo(cmd, g, c.ID)
+				return attachTo(cmd, g, c.ID, since)
 			}
 			return eachContainer(cmd, args, func(ref string) error {
 				_, err := launch.Start(cmd.Context(), st, ref, mon)
@@ -297,17 +298,17 @@ Attach exits with the container's status when it exits.`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeContainers(g, true),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return attachTo(cmd, g, args[0])
+			return attachTo(cmd, g, args[0], time.Time{})
 		},
 	}
 }
 
-func attachTo(cmd *cobra.Command, g *globals, ref string) error {
+func attachTo(cmd *cobra.Command, g *globals, ref string, since time.Time) error {
 	st, err := g.store()
 	if err != nil {
 		return err
 	}
-	code, detached, err := launch.Attach(cmd.Context(), st, ref, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
+	code, detached, err := launch.Attach(cmd.Context(), st, ref, since, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}

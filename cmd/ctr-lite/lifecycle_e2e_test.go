@@ -254,6 +254,14 @@ func TestDetachedRunLogsWait(t *testing.T) {
 		}
 	})
 
+	t.Run("start -a prints this run's output and exits with its status", func(t *testing.T) {
+		e.detached("--name", "echoer", bb, "sh", "-c", "echo hello; exit 4")
+		e.must("wait", "echoer")
+		if r := e.run("start", "-a", "echoer"); r.code != 4 || r.out != "hello\n" {
+			t.Errorf("start -a: %s", r)
+		}
+	})
+
 	t.Run("ps filters by status", func(t *testing.T) {
 		var list []container.Container
 		if err := json.Unmarshal([]byte(e.must("ps", "--filter", "status=running", "--json")), &list); err != nil {

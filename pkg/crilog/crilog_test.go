@@ -3,6 +3,7 @@ package crilog
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -61,6 +62,13 @@ func TestWriteRecords(t *testing.T) {
 				t.Errorf("stdout %.60q stderr %q", o.String(), e.String())
 			}
 		})
+	}
+	var later bytes.Buffer
+	if err := Copy(context.Background(), path, Options{Tail: -1, Since: time.Now()}, &later, &later); err != nil || later.Len() != 0 {
+		t.Errorf("Since now: %q %v, want nothing", later.String(), err)
+	}
+	if err := Copy(context.Background(), path, Options{Tail: -1, Since: time.Now().Add(-time.Minute)}, &later, io.Discard); err != nil || later.Len() == 0 {
+		t.Errorf("Since a minute ago: %q %v, want everything", later.String(), err)
 	}
 	var o bytes.Buffer
 	if err := Copy(context.Background(), path, Options{Tail: 1, Timestamps: true}, &o, &o); err != nil {

@@ -50,6 +50,8 @@ type Options struct {
 	Running func() bool
 	// Poll is how often a followed log is checked (default 100 ms).
 	Poll time.Duration
+	// Since, when set, skips the records written before it.
+	Since time.Time
 }
 
 // Copy prints the payload of the log at path (its rotated file first):
@@ -58,6 +60,9 @@ func Copy(ctx context.Context, path string, opts Options, stdout, stderr io.Writ
 	p := &printer{out: stdout, err: stderr, ts: opts.Timestamps, start: map[string]bool{Stdout: true, Stderr: true}}
 	var recs []Record // buffered for --tail
 	emit := p.print
+	if !opts.Since.IsZero() {
+		p.since = opts.Since.UTC().Format(time.RFC3339Nano)
+	}
 	if opts.Tail >= 0 {
 		emit = func(r Record) error { recs = append(recs, r); return nil }
 	}
@@ -187,9 +192,13 @@ type printer struct {
 	out, err io.Writer
 	ts       bool
 	start    map[string]bool // the stream is at the start of a line
+	since    string          // skip records older (RFC3339Nano)
 }
 
 func (p *printer) print(r Record) error {
+	if p.since != "" && olderThan(r.Time, p.since) {
+		return nil
+	}
 	w := p.out
 	if r.Stream == Stderr {
 		w = p.err
@@ -205,4 +214,15 @@ func (p *printer) print(r Record) error {
 	p.start[r.Stream] = !r.Partial
 	_, err := w.Write(b)
 	return err
+}
+
+// olderThan compares two RFC3339Nano UTC times; a time that does not
+// parse is not older.
+func olderThan(a []byte, b string) bool {
+	ta, err := time.Parse(time.RFC3339Nano, string(a))
+	if err != nil {
+		return false
+	}
+	tb, err := time.Parse(time.RFC3339Nano, b)
+	return err == nil && ta.Before(tb)
 }

@@ -123,25 +123,28 @@ func (s *attachServer) close() {
 }
 
 // Attach connects in and out to running container ref: to its terminal
-// through its monitor (a -t container), else to its log from now on
-// (output only). It returns when the container exits, with its exit
+// through its monitor (a -t container), else to its log from since on
+// (output only; zero: from now). It returns when the container exits, with its exit
 // status, or when the user types the detach keys ctrl-p ctrl-q
 // (detached, the container runs on).
-func Attach(ctx context.Context, st *content.Store, ref string, in io.Reader, out, errOut io.Writer) (code int, detached bool, err error) {
+func Attach(ctx context.Context, st *content.Store, ref string, since time.Time, in io.Reader, out, errOut io.Writer) (code int, detached bool, err error) {
 	cs := container.NewStore(st.Root())
 	c, err := cs.Load(ctx, ref)
 	if err != nil {
 		return 0, false, err
 	}
-	if c.Status != container.Running {
+	if c.Status != container.Running && since.IsZero() {
 		return 0, false, fmt.Errorf("attach %s: %w", c.ShortID(), container.ErrNotRunning)
 	}
 	if !c.Tty {
+		if since.IsZero() {
+			since = time.Now()
+		}
 		running := func() bool {
 			c, err := cs.Load(ctx, c.ID)
 			return err == nil && c.Status == container.Running
 		}
-		if err := crilog.Copy(ctx, cs.LogPath(c.ID), crilog.Options{Tail: 0, Running: running}, out, errOut); err != nil {
+		if err := crilog.Copy(ctx, cs.LogPath(c.ID), crilog.Options{Tail: -1, Since: since, Running: running}, out, errOut); err != nil {
 			return 0, false, err
 		}
 	} else {
