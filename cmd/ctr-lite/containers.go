@@ -188,6 +188,6 @@ func newRmCmd(g *globals) *cobra.Command {
 			return eachContainer(cmd, args, func(ref string) error { return cs.Remove(cmd.Context(), ref, force) })
 		},
 	}
-	cmd.Flags().BoolVarP(&force, "force", "f", false, "kill a running container first")
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "kill a running container (and its monitor) first, then remove it")
 	return cmd
 }
