@@ -170,6 +170,10 @@ func TestDetachedRunLogsWait(t *testing.T) {
 		if c := e.record(a); c.Status != container.Exited || c.ExitCode != 7 || c.Finished.IsZero() {
 			t.Errorf("record: %+v", c)
 		}
+		// Once wait returned, the monitor is done: rm needs no -f.
+		if r := e.ctl("rm", a, b); r.code != 0 {
+			t.Errorf("rm after wait: %s", r)
+		}
 	})
 
 	t.Run("logs -f follows until the exit", func(t *testing.T) {

@@ -302,8 +302,11 @@ func (s *Store) Remove(ctx context.Context, ref string, force bool) error {
 	if err != nil {
 		return err
 	}
-	// (inUse also removes the lock file of a container nobody uses.)
-	if busy := s.inUse(c.ID); busy && !force && c.Status != Running {
+	// (inUse also removes the lock file of a container nobody uses.) A
+	// live monitor that is not this process is about to use it, or is
+	// finishing it.
+	busy := s.inUse(c.ID) || (c.MonitorPid > 0 && c.MonitorPid != os.Getpid() && alive(c.MonitorPid, c.MonitorStart))
+	if busy && !force && c.Status != Running {
 		return fmt.Errorf("remove %s: %w (starting; stop it first, or force)", c.ShortID(), ErrRunning)
 	}
 	if c.Status == Running && !force {

@@ -101,26 +101,42 @@ func waitGone(ctx context.Context, pid int, start uint64, timeout time.Duration)
 	return true, nil
 }
 
-// Wait blocks until the container has exited and returns its exit code
-// (ExitUnknown when its monitor was killed). A container removed while
-// waited for (--rm) is errdefs.ErrNotFound.
+// Wait blocks until the container has exited and its monitor is done
+// (ExitUnknown when its monitor was killed), and returns its exit code.
+// A container removed (--rm) after Wait saw it exited still gives its
+// code; otherwise a removed container is errdefs.ErrNotFound.
 func (s *Store) Wait(ctx context.Context, ref string) (int, error) {
 	c, err := s.Load(ctx, ref)
 	if err != nil {
 		return 0, err
 	}
 	id := c.ID
+	var exited *Container
+	var grace <-chan time.Time
 	for {
 		if c.Status == Exited {
-			return c.ExitCode, nil
+			if exited == nil {
+				exited = c
+				t := time.NewTimer(monitorGrace)
+				defer t.Stop()
+				grace = t.C
+			}
+			if c.MonitorPid <= 0 || c.MonitorPid == os.Getpid() || !alive(c.MonitorPid, c.MonitorStart) {
+				return c.ExitCode, nil
+			}
 		}
 		select {
 		case <-ctx.Done():
 			return 0, fmt.Errorf("wait %s: %w", c.ShortID(), ctx.Err())
+		case <-grace:
+			return exited.ExitCode, nil
 		case <-time.After(poll):
 		}
 		if c, err = s.Load(ctx, id); err != nil {
 			if errors.Is(err, errdefs.ErrNotFound) {
+				if exited != nil {
+					return exited.ExitCode, nil
+				}
 				return 0, fmt.Errorf("wait %s: removed: %w", ShortID(id), err)
 			}
 			return 0, err

@@ -50,9 +50,9 @@ func RunDetached(ctx context.Context, st *content.Store, f image.Fetcher, opts O
 		_, err = exit125(err)
 		return "", err
 	}
-	// The monitor takes the use over (there is no handing a lock on).
-	p.release()
-	if err := spawnMonitor(ctx, cs, p.c.ID, mon); err != nil {
+	// The monitor takes the use over: it is recorded (rm refuses a
+	// container whose monitor lives) before the use lock is let go.
+	if err := spawnMonitor(ctx, cs, p.c.ID, mon, p.release); err != nil {
 		return p.c.ID, err
 	}
 	return p.c.ID, nil
@@ -70,16 +70,16 @@ func Start(ctx context.Context, st *content.Store, ref string, mon MonitorCmd) (
 	if c.Status == container.Running {
 		return c, nil
 	}
-	if err := spawnMonitor(ctx, cs, c.ID, mon); err != nil {
+	if err := spawnMonitor(ctx, cs, c.ID, mon, func() {}); err != nil {
 		return c, err
 	}
 	return c, nil
 }
 
 // spawnMonitor starts the monitor of container id in a session of its
-// own, stdio detached, and waits until it says the container runs or
-// could not start.
-func spawnMonitor(ctx context.Context, cs *container.Store, id string, mon MonitorCmd) error {
+// own, stdio detached, records it, calls handOff, and waits until it says
+// the container runs or could not start.
+func spawnMonitor(ctx context.Context, cs *container.Store, id string, mon MonitorCmd, handOff func()) error {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return &errdefs.ExitError{Code: 125, Err: fmt.Errorf("start monitor: %w", err)}
@@ -98,8 +98,11 @@ func spawnMonitor(ctx context.Context, cs *container.Store, id string, mon Monit
 	err = cmd.Start()
 	w.Close()
 	if err != nil {
+		handOff()
 		return &errdefs.ExitError{Code: 125, Err: fmt.Errorf("start monitor: %w", err)}
 	}
+	cs.SetMonitor(context.WithoutCancel(ctx), id, cmd.Process.Pid)
+	handOff()
 	var msg ready
 	b, rerr := io.ReadAll(r)
 	if rerr == nil && len(b) > 0 {
