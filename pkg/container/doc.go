@@ -18,7 +18,9 @@
 // The process that runs a container and records its exit (its monitor:
 // the `run -d` monitor, or the foreground `run`) is in the record too. A
 // running record whose monitor is gone is reported exited, ExitUnknown,
-// MonitorLost (it was killed and nobody will record the exit); Remove
+// MonitorLost (it was killed and nobody will record the exit). Remove
+// without force refuses a container whose monitor lives (starting it, or
+// finishing it); Remove
 // with force kills the container's process and waits for (or kills) its
 // monitor before removing the cgroup, mounts and directory. Stop sends the
 // image's StopSignal (default SIGTERM), SIGKILL after the timeout, and
