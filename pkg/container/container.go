@@ -16,6 +16,7 @@ import (
 
 	"github.com/ctrlite/ctr-lite/pkg/dataroot"
 	"github.com/ctrlite/ctr-lite/pkg/errdefs"
+	"github.com/ctrlite/ctr-lite/pkg/network"
 	"github.com/ctrlite/ctr-lite/pkg/runner/cgroups"
 )
 
@@ -51,6 +52,15 @@ type Container struct {
 	// Cgroup is the container's cgroup path (in every hierarchy), removed
 	// with the container, or by gc once it exited, when ctr-lite could not.
 	Cgroup string `json:"cgroup,omitempty"`
+	// Network is the container's network: host, none, or the name of a
+	// CNI network (package network). On a CNI network, NetNS is its
+	// namespace file (recorded before the network is attached, cleared
+	// once it is detached: rm and gc detach it when ctr-lite could not),
+	// IP its address and Ports what -p published, while attached.
+	Network string         `json:"network,omitempty"`
+	NetNS   string         `json:"netns,omitempty"`
+	IP      string         `json:"ip,omitempty"`
+	Ports   []network.Port `json:"ports,omitempty"`
 }
 
 // ExitUnknown is the exit code of a container whose process ended with
@@ -284,6 +294,11 @@ func (s *Store) Remove(ctx context.Context, ref string, force bool) error {
 	defer unlock()
 	if c.Cgroup != "" {
 		if err := cgroups.Remove(c.Cgroup); err != nil {
+			return fmt.Errorf("remove %s: %w", c.ShortID(), err)
+		}
+	}
+	if c.NetNS != "" {
+		if err := network.Detach(ctx, s.Dir(c.ID), c.ID); err != nil {
 			return fmt.Errorf("remove %s: %w", c.ShortID(), err)
 		}
 	}

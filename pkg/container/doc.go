@@ -14,4 +14,7 @@
 // unmounts what is mounted below its directory (the rootfs `run --runtime`
 // mounts on the host), then removes the directory without ever crossing a
 // mount point; gc removes the cgroups that exited containers left.
+// AttachNetwork records a container's network namespace before package
+// network attaches it to a CNI network; DetachNetwork (the end of a run),
+// Remove and gc (for exited containers nobody uses) detach it.
 package container

@@ -11,6 +11,7 @@ import (
 	"github.com/ctrlite/ctr-lite/pkg/content"
 	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/ctrlite/ctr-lite/pkg/image"
+	"github.com/ctrlite/ctr-lite/pkg/network"
 	"github.com/ctrlite/ctr-lite/pkg/pipeline"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/ctrlite/ctr-lite/pkg/rootfs"
@@ -32,6 +33,13 @@ type Options struct {
 	Runtime string
 	// Notice receives one-line messages for the user (fallbacks); may be nil.
 	Notice func(string)
+	// Ports are -p's mappings, for a CNI network (Spec.Network bridge or
+	// a conflist's name).
+	Ports []network.Port
+	// NetConfDir holds the CNI conflists (network.ConfDir of the config
+	// directory); IPAMDir is where the default network keeps its leases
+	// when it is written on first use (network.IPAMDir of the data root).
+	NetConfDir, IPAMDir string
 }
 
 // Run runs a container in the foreground and returns its exit status, as
@@ -43,6 +51,9 @@ func Run(ctx context.Context, st *content.Store, f image.Fetcher, opts Options, 
 	if !opts.Stdin && !opts.Spec.Terminal {
 		stdio.In = nil
 	}
+	if opts.IPAMDir == "" {
+		opts.IPAMDir = network.IPAMDir(st.Root().Path())
+	}
 	cs := container.NewStore(st.Root())
 	img, c, layers, release, err := create(ctx, st, f, cs, opts)
 	if err != nil {
@@ -52,6 +63,7 @@ func Run(ctx context.Context, st *content.Store, f image.Fetcher, opts Options, 
 	// the caller's cancellation on Ctrl-C must not tear the container down.
 	code, err := start(context.WithoutCancel(ctx), st, cs, img, c, layers, opts, stdio)
 	cs.SetExited(context.WithoutCancel(ctx), c.ID, exitStatus(code, err))
+	detachNetwork(ctx, cs, c, opts)
 	release()
 	if opts.Remove {
 		cs.Remove(context.WithoutCancel(ctx), c.ID, true)
@@ -84,7 +96,8 @@ func create(ctx context.Context, st *content.Store, f image.Fetcher, cs *contain
 	if done, err = cs.Use(ctx, id); err != nil {
 		return nil, nil, nil, nil, err
 	}
-	c, err = cs.Create(ctx, container.Container{ID: id, Name: opts.Name, Image: img.Name, Command: spec.Command(img.Config.Config, opts.Spec), Chains: chains})
+	c, err = cs.Create(ctx, container.Container{ID: id, Name: opts.Name, Image: img.Name, Command: spec.Command(img.Config.Config, opts.Spec), Chains: chains,
+		Network: opts.Spec.Network})
 	if err != nil {
 		done()
 		return nil, nil, nil, nil, err
@@ -99,6 +112,9 @@ func start(ctx context.Context, st *content.Store, cs *container.Store, img *ima
 	}
 	s, err := spec.Build(img.Config.Config, "", opts.Spec)
 	if err != nil {
+		return exit125(err)
+	}
+	if err := attachNetwork(ctx, cs, c, opts, s); err != nil {
 		return exit125(err)
 	}
 	cfg := runner.Config{ID: c.ID, Spec: s, StateDir: cs.Dir(c.ID)}
@@ -135,6 +151,9 @@ func runRuntime(ctx context.Context, cs *container.Store, img *image.Image, c *c
 	defer unix.Unmount(root, unix.MNT_DETACH)
 	s, err := spec.Build(img.Config.Config, root, opts.Spec)
 	if err != nil {
+		return exit125(err)
+	}
+	if err := attachNetwork(ctx, cs, c, opts, s); err != nil {
 		return exit125(err)
 	}
 	if err := runner.WriteBundle(dir, c.ID, s); err != nil {

@@ -61,11 +61,11 @@ func Attach(ctx context.Context, o Options) (*Attachment, error) {
 	}
 	ns := NSPath(o.Dir)
 	if err := newNS(ns); err != nil {
-		return nil, errors.Join(fmt.Errorf("attach %s to %s: %w", short(o.ID), o.Network, err), Detach(ctx, o.Dir, o.ID))
+		return nil, errors.Join(fmt.Errorf("attach %s to %s: %w", short(o.ID), o.Network, err), Detach(context.WithoutCancel(ctx), o.Dir, o.ID))
 	}
 	res, err := cni(nd).AddNetworkList(ctx, list, runtimeConf(o.ID, ns, o.Ports))
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("attach %s to %s: %w", short(o.ID), o.Network, err), Detach(ctx, o.Dir, o.ID))
+		return nil, errors.Join(fmt.Errorf("attach %s to %s: %w", short(o.ID), o.Network, err), Detach(context.WithoutCancel(ctx), o.Dir, o.ID))
 	}
 	a := &Attachment{NetNS: ns, Ports: o.Ports}
 	if r, err := types100.NewResultFromResult(res); err == nil {
