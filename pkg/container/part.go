@@ -39,7 +39,8 @@ func (s *Store) Collect(ctx context.Context, _ dataroot.Refs, dryRun bool) (data
 		return dataroot.Freed{}, err
 	}
 	for _, c := range list {
-		if c.Status == Exited && c.NetNS != "" && !s.inUse(c.ID) {
+		// Created and unused: its run died before the process started.
+		if (c.Status == Exited || c.Status == Created) && c.NetNS != "" && !s.inUse(c.ID) {
 			// One that fails (a plugin gone) is tried again by the next gc
 			// and by rm, which reports why.
 			_ = s.DetachNetwork(ctx, c.ID)

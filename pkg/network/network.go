@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 
@@ -69,12 +70,14 @@ func Attach(ctx context.Context, o Options) (*Attachment, error) {
 	}
 	a := &Attachment{NetNS: ns, Ports: o.Ports}
 	if r, err := types100.NewResultFromResult(res); err == nil {
+		// The first IPv4 address, else the first one.
 		for _, ip := range r.IPs {
-			if a.IP == "" || (ip.Address.IP.To4() != nil && net4(a.IP) == false) {
-				a.IP = ip.Address.IP.String()
-				if ip.Gateway != nil {
-					a.Gateway = ip.Gateway.String()
-				}
+			if a.IP != "" && (ip.Address.IP.To4() == nil || is4(a.IP)) {
+				continue
+			}
+			a.IP, a.Gateway = ip.Address.IP.String(), ""
+			if ip.Gateway != nil {
+				a.Gateway = ip.Gateway.String()
 			}
 		}
 	}
@@ -171,14 +174,7 @@ func cni(netDir string) *libcni.CNIConfig {
 	return libcni.NewCNIConfigWithCacheDir(pluginPath(), filepath.Join(netDir, cacheDir), nil)
 }
 
-func net4(ip string) bool {
-	for _, c := range ip {
-		if c == ':' {
-			return false
-		}
-	}
-	return ip != ""
-}
+func is4(ip string) bool { return net.ParseIP(ip).To4() != nil }
 
 func short(id string) string {
 	if len(id) > 12 {
