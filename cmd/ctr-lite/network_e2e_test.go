@@ -27,7 +27,8 @@ var bridgeIP = netip.MustParsePrefix(network.DefaultSubnet).Addr().Next()
 // netCount is what a container network leaves on the host, for env e.
 func (e *env) netCount() testutil.NetState {
 	e.t.Helper()
-	return testutil.CountNet(e.t, network.DefaultBridge, network.IPAMDir(e.root))
+	return testutil.CountNet(e.t, testutil.Net{Name: network.Default, Bridge: network.DefaultBridge,
+		Subnet: network.DefaultSubnet, IPAMDir: network.DefaultIPAMDir, Root: e.root})
 }
 
 // runBg starts a foreground `ctr-lite run ARGS...` in the background (the

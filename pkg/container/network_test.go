@@ -3,6 +3,7 @@ package container
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -31,8 +32,11 @@ func TestNetworkLeftByDeadRun(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStore(t)
-			ipam := network.IPAMDir(filepath.Dir(s.dir))
-			before := testutil.CountNet(t, network.DefaultBridge, ipam)
+			root := filepath.Dir(s.dir)
+			n := testutil.Net{Name: "ctrlite-ctrtest", Bridge: "ctrlitet2", Subnet: "10.89.102.0/24", IPAMDir: filepath.Join(root, "ipam"), Root: root}
+			testutil.WriteConflist(t, network.ConfDir(conf), n)
+			t.Cleanup(func() { exec.Command("ip", "link", "delete", n.Bridge).Run() })
+			before := testutil.CountNet(t, n)
 			c, err := s.Create(ctx, Container{Image: "busybox"})
 			if err != nil {
 				t.Fatal(err)
@@ -44,7 +48,7 @@ func TestNetworkLeftByDeadRun(t *testing.T) {
 				}
 				defer release()
 			}
-			o := network.Options{ConfDir: network.ConfDir(conf), IPAMDir: ipam, Network: network.Default}
+			o := network.Options{ConfDir: network.ConfDir(conf), Network: n.Name}
 			if _, err := s.AttachNetwork(ctx, c.ID, o); err != nil {
 				t.Fatal(err)
 			}
@@ -72,7 +76,7 @@ func TestNetworkLeftByDeadRun(t *testing.T) {
 			} else if err := s.Remove(ctx, c.ID, false); err != nil {
 				t.Fatal(err)
 			}
-			if after := testutil.CountNet(t, network.DefaultBridge, ipam); after != before {
+			if after := testutil.CountNet(t, n); after != before {
 				t.Errorf("left behind: before %+v, after %+v", before, after)
 			}
 		})

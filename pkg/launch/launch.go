@@ -37,9 +37,8 @@ type Options struct {
 	// a conflist's name).
 	Ports []network.Port
 	// NetConfDir holds the CNI conflists (network.ConfDir of the config
-	// directory); IPAMDir is where the default network keeps its leases
-	// when it is written on first use (network.IPAMDir of the data root).
-	NetConfDir, IPAMDir string
+	// directory).
+	NetConfDir string
 }
 
 // Run runs a container in the foreground and returns its exit status, as
@@ -50,9 +49,6 @@ func Run(ctx context.Context, st *content.Store, f image.Fetcher, opts Options, 
 	}
 	if !opts.Stdin && !opts.Spec.Terminal {
 		stdio.In = nil
-	}
-	if opts.IPAMDir == "" {
-		opts.IPAMDir = network.IPAMDir(st.Root().Path())
 	}
 	cs := container.NewStore(st.Root())
 	img, c, layers, release, err := create(ctx, st, f, cs, opts)

@@ -32,7 +32,7 @@ func attachNetwork(ctx context.Context, cs *container.Store, c *container.Contai
 		return nil
 	}
 	a, err := cs.AttachNetwork(ctx, c.ID, network.Options{
-		ConfDir: opts.NetConfDir, IPAMDir: opts.IPAMDir, Network: name, Ports: opts.Ports,
+		ConfDir: opts.NetConfDir, Network: name, Ports: opts.Ports,
 	})
 	if err != nil {
 		return err

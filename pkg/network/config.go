@@ -24,9 +24,12 @@ const (
 // ConfDir is where the conflists of config directory dir live.
 func ConfDir(config string) string { return filepath.Join(config, "net.d") }
 
-// IPAMDir is where the default network's host-local IPAM keeps its leases
-// for data root root.
-func IPAMDir(root string) string { return filepath.Join(root, "network", "ipam") }
+// DefaultIPAMDir is where the default network's host-local IPAM keeps its
+// leases. Its bridge and subnet are the host's, whatever the data root or
+// config directory, so its leases are too: one data root's containers
+// must never get addresses another's hold. Under /run: no container and
+// no lease outlives a reboot.
+const DefaultIPAMDir = "/run/ctr-lite/ipam"
 
 // defaultConfList is the conflist of the default network.
 func defaultConfList(ipamDir string) ([]byte, error) {

@@ -7,7 +7,9 @@
 // The default network "ctr-lite" (what `--network bridge` names) is written
 // to <config>/net.d/ctr-lite.conflist on first use: bridge ctrlite0 as the
 // gateway of 10.89.0.0/24 with IP masquerade, host-local IPAM keeping its
-// leases under <root>/network/ipam, portmap (for -p) and firewall.
+// leases in DefaultIPAMDir (/run/ctr-lite/ipam: the bridge and subnet are
+// the host's, so are the leases, whatever the data root), portmap (for -p)
+// and firewall.
 //
 // Attach makes the namespace a bind-mounted nsfs file, <dir>/netns, in the
 // container's directory (unshare on a locked thread that is then thrown

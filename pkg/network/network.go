@@ -31,7 +31,7 @@ func NSPath(dir string) string { return filepath.Join(dir, nsFile) }
 // Options say which network to attach a container to.
 type Options struct {
 	ConfDir string // the conflists (ConfDir(config))
-	IPAMDir string // leases of the default network when Attach writes it (IPAMDir(root))
+	IPAMDir string // leases of the default network when Attach writes it ("": DefaultIPAMDir)
 	Network string // conflist name; Default for bridge
 	Dir     string // the container's directory
 	ID      string // container ID (CNI_CONTAINERID)
@@ -49,6 +49,9 @@ type Attachment struct {
 // Attach makes the container's network namespace and runs CNI ADD on it.
 // On failure everything ADD did is undone (CNI DEL) before returning.
 func Attach(ctx context.Context, o Options) (*Attachment, error) {
+	if o.IPAMDir == "" {
+		o.IPAMDir = DefaultIPAMDir
+	}
 	list, err := load(o.ConfDir, o.Network, o.IPAMDir)
 	if err != nil {
 		return nil, err

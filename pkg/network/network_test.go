@@ -2,18 +2,22 @@ package network
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/ctrlite/ctr-lite/internal/testutil"
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 )
 
 // inNS runs fn on a thread that joined the network namespace at path; the
@@ -62,16 +66,27 @@ func get(t *testing.T, addr string) (string, error) {
 	return string(b), err
 }
 
-// TestAttachDetach attaches two namespaces to the default network (written
-// on first use): distinct addresses in its subnet, each reaches the other
-// and a server on the bridge's address, a published port answers on
-// 127.0.0.1; Detach (twice) leaves no veth, rule, lease or netns behind.
+// testNet writes a conflist like the default network's, on a bridge and
+// subnet of this package's tests (tests of other packages may use the
+// default one at the same time), and deletes the bridge afterwards.
+func testNet(t *testing.T, conf, root string) testutil.Net {
+	t.Helper()
+	n := testutil.Net{Name: "ctrlite-nettest", Bridge: "ctrlitet1", Subnet: "10.89.101.0/24", IPAMDir: filepath.Join(root, "ipam"), Root: root}
+	testutil.WriteConflist(t, ConfDir(conf), n)
+	t.Cleanup(func() { exec.Command("ip", "link", "delete", n.Bridge).Run() })
+	return n
+}
+
+// TestAttachDetach attaches two namespaces to a bridge network: distinct
+// addresses in its subnet, each reaches the other and a server on the
+// bridge's address, a published port answers on 127.0.0.1; Detach (twice)
+// leaves no veth, rule, lease or netns behind.
 func TestAttachDetach(t *testing.T) {
 	testutil.RequireRoot(t)
 	ctx := context.Background()
 	root, conf := t.TempDir(), t.TempDir()
-	ipam := IPAMDir(root)
-	before := testutil.CountNet(t, DefaultBridge, ipam)
+	n := testNet(t, conf, root)
+	before := testutil.CountNet(t, n)
 	var atts []*Attachment
 	var dirs []string
 	ids := []string{"aaaa" + NewTestID(), "bbbb" + NewTestID()}
@@ -80,7 +95,7 @@ func TestAttachDetach(t *testing.T) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			t.Fatal(err)
 		}
-		o := Options{ConfDir: ConfDir(conf), IPAMDir: ipam, Network: Default, Dir: dir, ID: id}
+		o := Options{ConfDir: ConfDir(conf), Network: n.Name, Dir: dir, ID: id}
 		if i == 0 {
 			o.Ports = []Port{{HostIP: "127.0.0.1", HostPort: 18081, ContainerPort: 80, Protocol: "tcp"}}
 		}
@@ -92,10 +107,11 @@ func TestAttachDetach(t *testing.T) {
 		atts = append(atts, a)
 		t.Cleanup(func() { Detach(ctx, dir, id) })
 	}
-	if _, err := os.Stat(filepath.Join(ConfDir(conf), Default+".conflist")); err != nil {
-		t.Errorf("default conflist not written: %v", err)
+	// The count sees what the two attachments made.
+	if mid := testutil.CountNet(t, n); mid.Veths != before.Veths+2 || mid.Leases != before.Leases+2 || mid.NetNS != before.NetNS+2 || mid.Rules <= before.Rules {
+		t.Errorf("attached two: before %+v, during %+v", before, mid)
 	}
-	subnet := netip.MustParsePrefix(DefaultSubnet)
+	subnet := netip.MustParsePrefix(n.Subnet)
 	for _, a := range atts {
 		if ip, err := netip.ParseAddr(a.IP); err != nil || !subnet.Contains(ip) {
 			t.Errorf("address %q not in %s", a.IP, subnet)
@@ -155,7 +171,7 @@ func TestAttachDetach(t *testing.T) {
 			t.Errorf("netns file left: %v", err)
 		}
 	}
-	if after := testutil.CountNet(t, DefaultBridge, ipam); after != before {
+	if after := testutil.CountNet(t, n); after != before {
 		t.Errorf("left behind: before %+v, after %+v", before, after)
 	}
 	for _, id := range ids {
@@ -172,10 +188,11 @@ func TestDetachAfterFailedAttach(t *testing.T) {
 	testutil.RequireRoot(t)
 	ctx := context.Background()
 	root, conf := t.TempDir(), t.TempDir()
-	ipam := IPAMDir(root)
+	n := testNet(t, conf, root)
+	n.Name = "half"
 	list := `{"cniVersion":"1.0.0","name":"half","plugins":[
-	 {"type":"bridge","bridge":"` + DefaultBridge + `","isGateway":true,"ipMasq":true,
-	  "ipam":{"type":"host-local","dataDir":"` + ipam + `","ranges":[[{"subnet":"` + DefaultSubnet + `"}]]}},
+	 {"type":"bridge","bridge":"` + n.Bridge + `","isGateway":true,"ipMasq":true,
+	  "ipam":{"type":"host-local","dataDir":"` + n.IPAMDir + `","ranges":[[{"subnet":"` + n.Subnet + `"}]]}},
 	 {"type":"tuning","sysctl":{"net.ipv4.conf.eth0.no_such_setting":"1"}}]}`
 	if err := os.MkdirAll(ConfDir(conf), 0o755); err != nil {
 		t.Fatal(err)
@@ -183,18 +200,50 @@ func TestDetachAfterFailedAttach(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(ConfDir(conf), "half.conflist"), []byte(list), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	before := testutil.CountNet(t, DefaultBridge, ipam)
+	before := testutil.CountNet(t, n)
 	id := "cccc" + NewTestID()
 	dir := filepath.Join(root, id)
 	os.MkdirAll(dir, 0o700)
-	if _, err := Attach(ctx, Options{ConfDir: ConfDir(conf), IPAMDir: ipam, Network: "half", Dir: dir, ID: id}); err == nil {
-		t.Fatal("attach with a missing plugin succeeded")
+	if _, err := Attach(ctx, Options{ConfDir: ConfDir(conf), Network: "half", Dir: dir, ID: id}); err == nil {
+		t.Fatal("attach with a failing plugin succeeded")
 	}
-	if after := testutil.CountNet(t, DefaultBridge, ipam); after != before {
+	if after := testutil.CountNet(t, n); after != before {
 		t.Errorf("left behind: before %+v, after %+v", before, after)
 	}
 	if err := Detach(ctx, dir, id); err != nil {
 		t.Errorf("detach after failed attach: %v", err)
+	}
+}
+
+// TestDefaultWrittenOnFirstUse: the default network's conflist is written
+// once, with the documented bridge, subnet and IPAM directory; other
+// names are not found.
+func TestDefaultWrittenOnFirstUse(t *testing.T) {
+	conf := t.TempDir()
+	for range 2 {
+		list, err := load(ConfDir(conf), Default, "/ipam")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var types []string
+		for _, p := range list.Plugins {
+			types = append(types, p.Network.Type)
+		}
+		if got := strings.Join(types, ","); got != "bridge,portmap,firewall" || list.Name != Default {
+			t.Errorf("plugins %s name %s", got, list.Name)
+		}
+		for _, want := range []string{`"bridge": "ctrlite0"`, `"subnet": "10.89.0.0/24"`, `"dataDir": "/ipam"`, `"ipMasq": true`, `"portMappings": true`} {
+			if !strings.Contains(string(list.Bytes), want) {
+				t.Errorf("conflist lacks %s:\n%s", want, list.Bytes)
+			}
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(ConfDir(conf), "*"))
+	if len(files) != 1 || filepath.Base(files[0]) != Default+".conflist" {
+		t.Errorf("net.d holds %v", files)
+	}
+	if _, err := load(ConfDir(conf), "other", "/ipam"); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("unknown network: %v", err)
 	}
 }
 
