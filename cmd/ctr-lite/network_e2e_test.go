@@ -260,12 +260,25 @@ func filepathGlob(p string) ([]string, error) { return filepath.Glob(p) }
 
 // TestRunNetworkAfterKill9: kill -9 of the ctr-lite run leaves its network
 // (the veth, rules and lease stay with the netns file); rm -f, or gc for
-// an exited container, detaches it, and running them again is fine.
+// an exited container, detaches it, and running them again is fine. rm -f
+// of a running container races its run's own detach: both end well.
 func TestRunNetworkAfterKill9(t *testing.T) {
 	e, bb := busyboxEnv(t)
 	before := e.netCount()
+	t.Run("rm -f while running", func(t *testing.T) {
+		cmd := e.runBg("--name", "rmf", bb, "sleep", "1000")
+		c := e.waitRunning("rmf")
+		e.must("rm", "-f", "rmf")
+		cmd.Wait()
+		if after := e.netCount(); after != before {
+			t.Errorf("rm -f left: before %+v, after %+v", before, after)
+		}
+		if r := testutil.CNIRules(t, c.ID); len(r) != 0 {
+			t.Errorf("iptables rules of %s left: %q", c.ShortID(), r)
+		}
+	})
 	for _, cleanup := range []string{"rm -f", "gc"} {
-		t.Run(cleanup, func(t *testing.T) {
+		t.Run("kill -9 then "+cleanup, func(t *testing.T) {
 			name := "k9-" + strings.ReplaceAll(cleanup, " ", "")
 			cmd := e.runBg("--name", name, bb, "sleep", "1000")
 			c := e.waitRunning(name)

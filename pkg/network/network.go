@@ -10,6 +10,7 @@ import (
 
 	"github.com/containernetworking/cni/libcni"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
+	"golang.org/x/sys/unix"
 )
 
 // IfName is the container's interface.
@@ -56,6 +57,11 @@ func Attach(ctx context.Context, o Options) (*Attachment, error) {
 	if err != nil {
 		return nil, err
 	}
+	unlock, err := lockDir(o.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("attach %s to %s: %w", short(o.ID), o.Network, err)
+	}
+	defer unlock()
 	nd := filepath.Join(o.Dir, netDir)
 	if err := os.MkdirAll(nd, 0o700); err != nil {
 		return nil, fmt.Errorf("attach %s to %s: %w", short(o.ID), o.Network, err)
@@ -65,11 +71,11 @@ func Attach(ctx context.Context, o Options) (*Attachment, error) {
 	}
 	ns := NSPath(o.Dir)
 	if err := newNS(ns); err != nil {
-		return nil, errors.Join(fmt.Errorf("attach %s to %s: %w", short(o.ID), o.Network, err), Detach(context.WithoutCancel(ctx), o.Dir, o.ID))
+		return nil, errors.Join(fmt.Errorf("attach %s to %s: %w", short(o.ID), o.Network, err), detach(context.WithoutCancel(ctx), o.Dir, o.ID))
 	}
 	res, err := cni(nd).AddNetworkList(ctx, list, runtimeConf(o.ID, ns, o.Ports))
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("attach %s to %s: %w", short(o.ID), o.Network, err), Detach(context.WithoutCancel(ctx), o.Dir, o.ID))
+		return nil, errors.Join(fmt.Errorf("attach %s to %s: %w", short(o.ID), o.Network, err), detach(context.WithoutCancel(ctx), o.Dir, o.ID))
 	}
 	a := &Attachment{NetNS: ns, Ports: o.Ports}
 	if r, err := types100.NewResultFromResult(res); err == nil {
@@ -91,7 +97,22 @@ func Attach(ctx context.Context, o Options) (*Attachment, error) {
 // (with the configuration and result cached at ADD, else the conflist
 // copy), then the netns file. Nothing to undo is no error: running it
 // twice, or after a half-failed Attach, is fine.
+//
+// Attach and Detach of one container exclude each other (a lock on dir):
+// the end of a run and an `rm -f` may detach at the same time.
 func Detach(ctx context.Context, dir, id string) error {
+	unlock, err := lockDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // no directory, nothing attached
+	}
+	if err != nil {
+		return fmt.Errorf("detach %s: %w", short(id), err)
+	}
+	defer unlock()
+	return detach(ctx, dir, id)
+}
+
+func detach(ctx context.Context, dir, id string) error {
 	nd := filepath.Join(dir, netDir)
 	ns := NSPath(dir)
 	var errs []error
@@ -159,6 +180,19 @@ func del(ctx context.Context, nd string, listBytes []byte, id, ns string) error 
 		return nil // each plugin alone cleaned up
 	}
 	return errors.Join(errs...)
+}
+
+// lockDir takes an exclusive flock on the directory dir.
+func lockDir(dir string) (func(), error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	return func() { f.Close() }, nil
 }
 
 func runtimeConf(id, ns string, ports []Port) *libcni.RuntimeConf {
