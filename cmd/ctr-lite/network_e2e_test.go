@@ -348,3 +348,14 @@ func TestRunNetworkParallel(t *testing.T) {
 		t.Errorf("records left: %d", len(list))
 	}
 }
+
+// TestNetworkCompletion: --network completes to bridge, host, none and the
+// networks of <config>/net.d.
+func TestNetworkCompletion(t *testing.T) {
+	e := newEnv(t)
+	testutil.WriteConflist(t, network.ConfDir(e.config), testutil.Net{Name: "mynet", Bridge: "mybr0", Subnet: "10.89.103.0/24", IPAMDir: t.TempDir()})
+	out := e.must("__complete", "run", "--network", "")
+	if got := strings.Join(strings.Fields(strings.Split(out, ":")[0]), " "); got != "bridge host none mynet" {
+		t.Errorf("completions %q", out)
+	}
+}

@@ -203,6 +203,15 @@ command cannot be executed, 127 that it was not found.`,
 	f.BoolVar(&rm, "rm", false, "remove the container when it exits")
 	f.StringVar(&name, "name", "", "name the container")
 	f.StringVar(&runtime, "runtime", "", "run with an external OCI runtime: runc or crun")
+	cmd.RegisterFlagCompletionFunc("network", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		names := []string{spec.NetworkBridge, spec.NetworkHost, spec.NetworkNone}
+		for _, n := range network.Names(network.ConfDir(g.config)) {
+			if n != network.Default {
+				names = append(names, n)
+			}
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	})
 	return cmd
 }
 

@@ -116,3 +116,18 @@ func pluginPath() []string {
 	}
 	return []string{"/usr/lib/cni", "/opt/cni/bin"}
 }
+
+// Names lists the networks confDir's conflists name (for completion).
+func Names(confDir string) []string {
+	files, err := libcni.ConfFiles(confDir, []string{".conflist"})
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, f := range files {
+		if l, err := libcni.ConfListFromFile(f); err == nil {
+			out = append(out, l.Name)
+		}
+	}
+	return out
+}
