@@ -10,9 +10,12 @@ import (
 )
 
 // newNS makes a new network namespace and bind-mounts it on path (a new
-// empty file). The unshare happens on a locked thread that is never
-// unlocked: the Go runtime ends it with its goroutine, so no other
-// goroutine ever runs in the new namespace.
+// empty file), the podman way: unshare on a locked thread, bind mount
+// /proc/PID/task/TID/ns/net, then the thread goes back to its own
+// namespace and is unlocked. The thread is not left to die: a thread's
+// exit sends the parent-death signal to the processes it started (a Go
+// runtime thread may have started any child of this process before).
+// Only if it cannot go back does it stay locked, and then die.
 func newNS(path string) error {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDONLY, 0o444)
 	if err != nil {
@@ -21,17 +24,28 @@ func newNS(path string) error {
 	f.Close()
 	errc := make(chan error, 1)
 	go func() {
-		runtime.LockOSThread() // no unlock: the thread dies with the goroutine
+		runtime.LockOSThread()
+		orig, err := os.Open(fmt.Sprintf("/proc/%d/task/%d/ns/net", os.Getpid(), unix.Gettid()))
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("create netns %s: %w", path, err)
+			return
+		}
+		defer orig.Close()
 		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
 			errc <- fmt.Errorf("create netns %s: unshare: %w", path, err)
 			return
 		}
 		src := fmt.Sprintf("/proc/%d/task/%d/ns/net", os.Getpid(), unix.Gettid())
-		if err := unix.Mount(src, path, "", unix.MS_BIND, ""); err != nil {
-			errc <- fmt.Errorf("create netns %s: bind mount: %w", path, err)
-			return
+		err = unix.Mount(src, path, "", unix.MS_BIND, "")
+		if err != nil {
+			err = fmt.Errorf("create netns %s: bind mount: %w", path, err)
 		}
-		errc <- nil
+		if unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		} // else: stays locked, in the new namespace, and dies with the goroutine
+		errc <- err
 	}()
 	if err := <-errc; err != nil {
 		os.Remove(path)
