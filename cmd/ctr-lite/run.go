@@ -3,12 +3,14 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 
 	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/ctrlite/ctr-lite/pkg/launch"
+	"github.com/ctrlite/ctr-lite/pkg/network"
 	"github.com/ctrlite/ctr-lite/pkg/progress"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/ctrlite/ctr-lite/pkg/runner"
@@ -26,6 +28,7 @@ type runFlags struct {
 	shmSize     string
 	platform    string
 	interactive bool
+	publish     []string
 	pull        pullLimits
 }
 
@@ -37,7 +40,10 @@ func (rf *runFlags) add(cmd *cobra.Command) {
 	f.StringVarP(&rf.so.User, "user", "u", "", "`user[:group]` (names from the container's /etc/passwd and /etc/group)")
 	f.StringVar(&rf.entrypoint, "entrypoint", "", "replace the image's entrypoint (and drop its Cmd)")
 	f.StringVar(&rf.so.Hostname, "hostname", "", "container host name (default: the short container id)")
-	f.StringVar(&rf.so.Network, "network", "host", "`host` (share the host's network; CAP_NET_RAW only with --cap-add NET_RAW) or none (only lo)")
+	f.StringVar(&rf.so.Network, "network", "", "`NETWORK`: bridge (the default as root: own namespace on the ctr-lite CNI bridge, NAT), host (share the host's network, the default when not root; CAP_NET_RAW only with --cap-add NET_RAW), none (only lo), or a CNI network NAME from <config>/net.d")
+	f.StringArrayVarP(&rf.publish, "publish", "p", nil, "publish `[IP:]HOST:CONTAINER[/tcp|udp]`: the container's port on the host's (bridge or a CNI network; repeatable)")
+	f.StringArrayVar(&rf.so.DNS, "dns", nil, "nameserver `IP` for the container's resolv.conf (repeatable)")
+	f.StringArrayVar(&rf.so.AddHosts, "add-host", nil, "add `HOST:IP` to the container's /etc/hosts (repeatable)")
 	f.StringArrayVar(&rf.so.CapAdd, "cap-add", nil, "add a capability (e.g. NET_ADMIN, or ALL)")
 	f.StringArrayVar(&rf.so.CapDrop, "cap-drop", nil, "drop a capability (e.g. CHOWN, or ALL)")
 	f.BoolVar(&rf.so.Privileged, "privileged", false, "all capabilities, no seccomp filter, no no_new_privs")
@@ -79,14 +85,34 @@ func (rf *runFlags) options(cmd *cobra.Command, args []string) (spec.Options, im
 		}
 		so.ShmSize = n
 	}
-	if so.Network != "host" && so.Network != "none" {
-		return so, image.Platform{}, usageError("--network %q: want host or none", so.Network)
-	}
 	p, err := image.ParsePlatform(rf.platform)
 	if err != nil {
 		return so, p, usageError("%v", err)
 	}
 	return so, p, nil
+}
+
+// network resolves --network and -p for `run`: bridge is the default as
+// root (as with docker and podman), the host's network otherwise.
+func (rf *runFlags) network(so *spec.Options) ([]network.Port, error) {
+	if so.Network == "" {
+		so.Network = spec.NetworkHost
+		if os.Geteuid() == 0 {
+			so.Network = spec.NetworkBridge
+		}
+	}
+	var ports []network.Port
+	for _, v := range rf.publish {
+		p, err := network.ParsePort(v)
+		if err != nil {
+			return nil, usageError("%v", err)
+		}
+		ports = append(ports, p)
+	}
+	if len(ports) > 0 && (so.Network == spec.NetworkHost || so.Network == spec.NetworkNone) {
+		return nil, usageError("-p needs a network of the container's own (bridge or a CNI network), not --network %s", so.Network)
+	}
+	return ports, nil
 }
 
 func newRunCmd(g *globals) *cobra.Command {
@@ -108,6 +134,17 @@ foreground in new mount, PID, UTS, IPC and cgroup namespaces, with docker's
 default capabilities (less NET_RAW on the host's network), no_new_privs and
 a default seccomp filter.
 
+As root the container gets a network of its own by default (--network
+bridge): a veth into the ctrlite0 bridge, an address from 10.89.0.0/24 and
+NAT to the outside, made by the CNI plugins (bridge, host-local, portmap,
+firewall in /usr/lib/cni, or $CNI_PATH) from <config>/net.d/ctr-lite.conflist,
+written on first use; -p publishes ports there. Any other conflist in
+<config>/net.d is used by its name. /etc/hosts maps the hostname (and
+--name) to the container's address; resolv.conf has the host's
+nameservers (not its loopback ones), or --dns. Everything is undone when
+the container ends, or by rm -f / gc after a crash. Not as root, the
+default is the host's network.
+
 With -d the container runs in the background: run prints its id once the
 process runs and returns. A monitor (ctr-lite itself, in a session of its
 own, no daemon) stays with it: it writes its output to a log (see logs,
@@ -122,6 +159,9 @@ them too when the container cannot start.`,
   ctr-lite run -d --name web --log-opt max-size=10m busybox httpd -f -v
   ctr-lite run -dit --name box busybox sh && ctr-lite attach box
   ctr-lite run --rm -e GREETING=hi busybox sh -c 'echo $GREETING'
+  ctr-lite run --rm -p 8080:80 busybox httpd -f -h /etc
+  ctr-lite run --rm -p 127.0.0.1:5353:53/udp --dns 192.0.2.1 --add-host db:10.89.0.5 alpine ./serve
+  ctr-lite run --rm --network host alpine ip addr
   ctr-lite run --rm --memory 64m --pids-limit 100 --network none alpine ./job
   ctr-lite run --rm -v "$PWD:/src:ro" -w /src golang:1.23 go test ./...
   ctr-lite run --runtime crun --rm alpine true`,
@@ -129,6 +169,10 @@ them too when the container cannot start.`,
 		ValidArgsFunction: completeImages(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			so, p, err := rf.options(cmd, args[1:])
+			if err != nil {
+				return &errdefs.ExitError{Code: 125, Err: err}
+			}
+			ports, err := rf.network(&so)
 			if err != nil {
 				return &errdefs.ExitError{Code: 125, Err: err}
 			}
@@ -149,6 +193,7 @@ them too when the container cannot start.`,
 			}
 			opts := launch.Options{
 				Image: ref, Name: name, Remove: rm, Stdin: rf.interactive, Spec: so, Runtime: runtime, LogMaxSize: maxSize,
+				Ports: ports, NetConfDir: network.ConfDir(g.config),
 				Pull:   rf.pull.apply(image.PullOptions{Platform: p, Progress: progress.Auto(cmd.ErrOrStderr(), false)}),
 				Notice: func(s string) { fmt.Fprintln(cmd.ErrOrStderr(), "ctr-lite:", s) },
 			}
@@ -189,6 +234,15 @@ them too when the container cannot start.`,
 	f.StringArrayVar(&logOpts, "log-opt", nil, "log option of a detached container: `max-size=SIZE` (e.g. 10m; one rotated file is kept)")
 	f.StringVar(&name, "name", "", "name the container")
 	f.StringVar(&runtime, "runtime", "", "run with an external OCI runtime: runc or crun")
+	cmd.RegisterFlagCompletionFunc("network", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		names := []string{spec.NetworkBridge, spec.NetworkHost, spec.NetworkNone}
+		for _, n := range network.Names(network.ConfDir(g.config)) {
+			if n != network.Default {
+				names = append(names, n)
+			}
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	})
 	return cmd
 }
 
@@ -211,6 +265,9 @@ setuid-root files and device nodes are reachable by root only, as with umoci.`,
 			so, p, err := rf.options(cmd, args[2:])
 			if err != nil {
 				return err
+			}
+			if (so.Network != "" && so.Network != spec.NetworkHost && so.Network != spec.NetworkNone) || len(rf.publish) > 0 {
+				return usageError("bundle: --network %s and -p need `ctr-lite run` (nothing attaches a bundle's network): use host or none", so.Network)
 			}
 			st, rc, err := g.clients()
 			if err != nil {

@@ -46,17 +46,17 @@ func TestReadOnlyVolumeIsRecursive(t *testing.T) {
 	}
 }
 
-// TestHostNetworkDropsNetRaw: on the host's network (the default) the
+// TestHostNetworkDropsNetRaw: on the host's network (--network host) the
 // container cannot open AF_PACKET sockets on the host's interfaces unless
 // --cap-add NET_RAW asks for it (issue 13, Medium). busybox arping opens
 // its AF_PACKET socket first, then refuses lo as not ARPable.
 func TestHostNetworkDropsNetRaw(t *testing.T) {
 	e, bb := busyboxEnv(t)
-	r := e.ctl("run", "--rm", bb, "arping", "-c", "1", "-I", "lo", "127.0.0.1")
+	r := e.ctl("run", "--rm", "--network", "host", bb, "arping", "-c", "1", "-I", "lo", "127.0.0.1")
 	if r.code == 0 || !strings.Contains(r.err, "Operation not permitted") {
 		t.Errorf("AF_PACKET on the host network by default: want EPERM: %s", r)
 	}
-	r = e.ctl("run", "--rm", "--cap-add", "NET_RAW", bb, "arping", "-c", "1", "-I", "lo", "127.0.0.1")
+	r = e.ctl("run", "--rm", "--network", "host", "--cap-add", "NET_RAW", bb, "arping", "-c", "1", "-I", "lo", "127.0.0.1")
 	if !strings.Contains(r.err, "not ARPable") {
 		t.Errorf("AF_PACKET with --cap-add NET_RAW: want the socket opened (then lo refused): %s", r)
 	}

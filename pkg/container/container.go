@@ -16,6 +16,7 @@ import (
 
 	"github.com/ctrlite/ctr-lite/pkg/dataroot"
 	"github.com/ctrlite/ctr-lite/pkg/errdefs"
+	"github.com/ctrlite/ctr-lite/pkg/network"
 	"github.com/ctrlite/ctr-lite/pkg/runner/cgroups"
 )
 
@@ -64,6 +65,15 @@ type Container struct {
 	// before it could record the exit; the status is then exited with
 	// ExitUnknown.
 	MonitorLost bool `json:"monitor_lost,omitempty"`
+	// Network is the container's network: host, none, or the name of a
+	// CNI network (package network). On a CNI network, NetNS is its
+	// namespace file (recorded before the network is attached, cleared
+	// once it is detached: rm and gc detach it when ctr-lite could not),
+	// IP its address and Ports what -p published, while attached.
+	Network string         `json:"network,omitempty"`
+	NetNS   string         `json:"netns,omitempty"`
+	IP      string         `json:"ip,omitempty"`
+	Ports   []network.Port `json:"ports,omitempty"`
 }
 
 // LogFile is the name of a detached container's log (CRI format, see
@@ -326,6 +336,11 @@ func (s *Store) Remove(ctx context.Context, ref string, force bool) error {
 	defer unlock()
 	if c.Cgroup != "" {
 		if err := cgroups.Remove(c.Cgroup); err != nil {
+			return fmt.Errorf("remove %s: %w", c.ShortID(), err)
+		}
+	}
+	if c.NetNS != "" {
+		if err := network.Detach(ctx, s.Dir(c.ID), c.ID); err != nil {
 			return fmt.Errorf("remove %s: %w", c.ShortID(), err)
 		}
 	}

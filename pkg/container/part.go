@@ -27,8 +27,9 @@ func (s *Store) Refs(ctx context.Context) (dataroot.Refs, error) {
 }
 
 // Collect keeps every container until `rm` (dataroot.Part), but removes
-// the cgroup directories of exited ones that a killed `ctr-lite run` left
-// (they hold no data, and are not reported).
+// the cgroup directories of exited ones that a killed `ctr-lite run` left,
+// and detaches their networks (CNI DEL, netns unmounted): these hold no
+// data, and are not reported.
 func (s *Store) Collect(ctx context.Context, _ dataroot.Refs, dryRun bool) (dataroot.Freed, error) {
 	if dryRun {
 		return dataroot.Freed{}, nil
@@ -38,6 +39,12 @@ func (s *Store) Collect(ctx context.Context, _ dataroot.Refs, dryRun bool) (data
 		return dataroot.Freed{}, err
 	}
 	for _, c := range list {
+		// Created and unused: its run died before the process started.
+		if (c.Status == Exited || c.Status == Created) && c.NetNS != "" && !s.inUse(c.ID) {
+			// One that fails (a plugin gone) is tried again by the next gc
+			// and by rm, which reports why.
+			_ = s.DetachNetwork(ctx, c.ID)
+		}
 		if c.Status != Exited || c.Cgroup == "" {
 			continue
 		}

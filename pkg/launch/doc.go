@@ -2,7 +2,10 @@
 // stored and its snapshots built, then launch records the container,
 // stacks the snapshots under a writable overlay (or copies the rootfs where
 // overlayfs cannot be mounted) and hands the process to the built-in runner
-// or to runc/crun. It also writes standalone OCI bundles.
+// or to runc/crun. On a CNI network (--network bridge or a conflist's
+// name) it attaches the container's network namespace through package
+// network before the process starts (network.go) and detaches it once the
+// process has ended (in finish). It also writes standalone OCI bundles.
 //
 // A run has three steps, shared by every way of running: create (image,
 // snapshots, record, launch.json with the options), start (spec, rootfs,

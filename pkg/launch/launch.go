@@ -12,6 +12,7 @@ import (
 	"github.com/ctrlite/ctr-lite/pkg/content"
 	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/ctrlite/ctr-lite/pkg/image"
+	"github.com/ctrlite/ctr-lite/pkg/network"
 	"github.com/ctrlite/ctr-lite/pkg/pipeline"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/ctrlite/ctr-lite/pkg/rootfs"
@@ -37,6 +38,12 @@ type Options struct {
 	LogMaxSize int64
 	// Notice receives one-line messages for the user (fallbacks); may be nil.
 	Notice func(string)
+	// Ports are -p's mappings, for a CNI network (Spec.Network bridge or
+	// a conflist's name).
+	Ports []network.Port
+	// NetConfDir holds the CNI conflists (network.ConfDir of the config
+	// directory).
+	NetConfDir string
 }
 
 // prepared is a recorded container with its image, from create (or
@@ -100,6 +107,7 @@ func create(ctx context.Context, st *content.Store, f image.Fetcher, cs *contain
 	c, err := cs.Create(ctx, container.Container{
 		ID: id, Name: opts.Name, Image: img.Name, Command: spec.Command(img.Config.Config, opts.Spec),
 		Chains: chainIDs(res.Snapshots), StopSignal: img.Config.Config.StopSignal, Tty: opts.Spec.Terminal,
+		Network: opts.Spec.Network,
 	})
 	if err != nil {
 		done()
@@ -138,6 +146,9 @@ func start(ctx context.Context, st *content.Store, cs *container.Store, p *prepa
 	if err != nil {
 		return exit125(err)
 	}
+	if err := attachNetwork(ctx, cs, c, opts, s); err != nil {
+		return exit125(err)
+	}
 	cfg := runner.Config{ID: c.ID, Spec: s, StateDir: cs.Dir(c.ID), Started: running}
 	if err := recordCgroup(ctx, cs, c.ID, runner.SpecCgroupPath(s, c.ID)); err != nil {
 		return exit125(err)
@@ -163,6 +174,7 @@ func start(ctx context.Context, st *content.Store, cs *container.Store, p *prepa
 // --rm, removes it.
 func finish(ctx context.Context, cs *container.Store, p *prepared, opts Options, code int, err error) {
 	cs.SetExited(ctx, p.c.ID, exitStatus(code, err))
+	detachNetwork(ctx, cs, p.c, opts) // before the use ends: gc could race it
 	p.release()
 	if opts.Remove {
 		cs.Remove(ctx, p.c.ID, false)
@@ -183,6 +195,9 @@ func runRuntime(ctx context.Context, cs *container.Store, img *image.Image, c *c
 	defer unix.Unmount(root, unix.MNT_DETACH)
 	s, err := spec.Build(img.Config.Config, root, opts.Spec)
 	if err != nil {
+		return exit125(err)
+	}
+	if err := attachNetwork(ctx, cs, c, opts, s); err != nil {
 		return exit125(err)
 	}
 	if err := runner.WriteBundle(dir, c.ID, s); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/ctrlite/ctr-lite/pkg/container"
 	"github.com/ctrlite/ctr-lite/pkg/content"
 	"github.com/ctrlite/ctr-lite/pkg/image"
+	"github.com/ctrlite/ctr-lite/pkg/network"
 	"github.com/ctrlite/ctr-lite/pkg/pipeline"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/ctrlite/ctr-lite/pkg/runner/spec"
@@ -28,6 +29,8 @@ type saved struct {
 	Spec       spec.Options   `json:"spec"`
 	Runtime    string         `json:"runtime,omitempty"`
 	LogMaxSize int64          `json:"log_max_size,omitempty"`
+	Ports      []network.Port `json:"ports,omitempty"`
+	NetConfDir string         `json:"net_conf_dir,omitempty"`
 }
 
 // saveOptions writes opts for a later monitor. What depends on the
@@ -51,6 +54,7 @@ func saveOptions(dir string, opts Options) error {
 	b, err := json.Marshal(saved{
 		Image: opts.Image.String(), Platform: opts.Pull.Platform, Remove: opts.Remove,
 		Spec: so, Runtime: opts.Runtime, LogMaxSize: opts.LogMaxSize,
+		Ports: opts.Ports, NetConfDir: opts.NetConfDir,
 	})
 	if err != nil {
 		return fmt.Errorf("save launch options: %w", err)
@@ -79,7 +83,7 @@ func reopen(ctx context.Context, st *content.Store, f image.Fetcher, cs *contain
 		return nil, opts, fmt.Errorf("start %s: %w", container.ShortID(id), err)
 	}
 	opts = Options{Image: ref, Remove: sv.Remove, Stdin: sv.Spec.Terminal, Spec: sv.Spec, Runtime: sv.Runtime,
-		LogMaxSize: sv.LogMaxSize, Pull: image.PullOptions{Platform: sv.Platform}, Notice: func(string) {}}
+		LogMaxSize: sv.LogMaxSize, Ports: sv.Ports, NetConfDir: sv.NetConfDir, Pull: image.PullOptions{Platform: sv.Platform}, Notice: func(string) {}}
 	done, err := cs.Use(ctx, id)
 	if err != nil {
 		return nil, opts, err

@@ -40,7 +40,7 @@ func WriteBundle(dir, id string, s *specs.Spec) error {
 	if b.Hostname == "" {
 		b.Hostname = shortID(id)
 	}
-	etc, err := EtcFiles(abs, b.Hostname, hasNS(&b, specs.NetworkNamespace), b.Mounts)
+	etc, err := EtcFiles(abs, &b)
 	if err != nil {
 		return fmt.Errorf("write bundle %s: %w", dir, err)
 	}

@@ -5,7 +5,9 @@
 // /proc/self/exe, made once per process, so the container can never
 // reach or overwrite ctr-lite's binary: runc CVE-2019-5736) into new
 // mount, PID, UTS, IPC (and, for --network none, network) namespaces; the
-// child joins its cgroup, unshares a cgroup namespace, builds the root
+// child joins a network namespace the spec gives by path (one package
+// network made and attached; the only type that can be joined), joins its
+// cgroup, unshares a cgroup namespace, builds the root
 // filesystem (RootMounts such as an overlay, spec mounts resolved inside
 // the rootfs by package confine (openat2 RESOLVE_IN_ROOT, or a walk with
 // the same rules on kernels without it) and mounted through
@@ -23,7 +25,9 @@
 //
 // Beyond Run and Init: Config.Started (callback with the container pid,
 // for records), WriteBundle (OCI bundle for runc/crun), RunRuntime (`run
-// --runtime runc|crun`), EtcFiles and CgroupPath. When the rootfs is only
+// --runtime runc|crun`), EtcFiles (hosts, hostname, resolv.conf: from the
+// spec's hostname and the network annotations of package spec: --dns,
+// --add-host, the container's IP and name) and CgroupPath. When the rootfs is only
 // an overlay mounted inside the container (Build with rootfs ""), the user
 // is resolved in the child against the merged /etc/passwd and /etc/group.
 // With a terminal (-t), when the caller's terminal hangs up (SIGHUP to

@@ -47,6 +47,9 @@ func childMain() error {
 	if s == nil || s.Process == nil || s.Root == nil || s.Linux == nil {
 		return fmt.Errorf("read config: %w", ErrInvalidConfig)
 	}
+	if err := joinNamespaces(s); err != nil {
+		return err
+	}
 	if hasNS(s, specs.CgroupNamespace) {
 		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
 			return fmt.Errorf("unshare cgroup namespace: %w", err)

@@ -23,7 +23,8 @@ import (
 //	  (v2: CLONE_INTO_CGROUP)                  blocks reading fd 3
 //	2 join: v1: write pid to the cgroup
 //	3 sendConfig: initConfig (JSON) on P,      reads config until EOF
-//	  close P                                   unshare(CLONE_NEWCGROUP) (now inside its cgroup),
+//	  close P                                   setns into a network namespace given by path,
+//	                                            unshare(CLONE_NEWCGROUP) (now inside its cgroup),
 //	                                            hostname, lo up, mounts (make / private, RootMounts,
 //	                                            spec mounts resolved in the rootfs by confine, /dev),
 //	                                            pivot_root, masked/read-only paths, read-only root

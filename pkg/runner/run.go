@@ -75,7 +75,7 @@ func Run(ctx context.Context, cfg Config, stdio Stdio) (int, error) {
 		defer os.RemoveAll(d)
 		stateDir = d
 	}
-	mounts, err := EtcFiles(stateDir, s.Hostname, hasNS(&s, specs.NetworkNamespace), s.Mounts)
+	mounts, err := EtcFiles(stateDir, &s)
 	if err != nil {
 		return failed(fmt.Errorf("run %s: %w", cfg.ID, err))
 	}
@@ -107,7 +107,7 @@ func cloneFlags(s *specs.Spec) uintptr {
 	var f uintptr
 	for _, n := range s.Linux.Namespaces {
 		if n.Path != "" {
-			continue // joining existing namespaces is not supported
+			continue // joined by the child (joinNamespaces)
 		}
 		switch n.Type {
 		case specs.MountNamespace:

@@ -37,7 +37,11 @@ type Options struct {
 	User       string    // -u user[:group]
 	Hostname   string    // --hostname (the runner defaults it to the short container id)
 	Terminal   bool      // -t
-	Network    string    // "host" (default) or "none"
+	// Network is "host" (default), "none", or a network of its own
+	// ("bridge" or a CNI network's name): see setNetwork.
+	Network    string
+	DNS        []string // --dns servers
+	AddHosts   []string // --add-host HOST:IP
 	CapAdd     []string
 	CapDrop    []string
 	Privileged bool
@@ -155,12 +159,8 @@ func Build(img ocispec.ImageConfig, rootfs string, opts Options) (*specs.Spec, e
 	if err := addDevices(s, opts.Devices); err != nil {
 		return nil, err
 	}
-	switch opts.Network {
-	case "", "host":
-	case "none":
-		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace})
-	default:
-		return nil, fmt.Errorf("%w: --network %q (want host or none)", ErrInvalidOption, opts.Network)
+	if err := setNetwork(s, opts); err != nil {
+		return nil, err
 	}
 	if !opts.Privileged {
 		s.Linux.MaskedPaths = slicesClone(MaskedPaths)

@@ -177,7 +177,9 @@ func TestBuildOptionErrors(t *testing.T) {
 		opts Options
 		err  error
 	}{
-		{"bad network", Options{Network: "bridge"}, ErrInvalidOption},
+		{"bad dns", Options{DNS: []string{"example.com"}}, ErrInvalidOption},
+		{"bad add-host", Options{AddHosts: []string{"nohost"}}, ErrInvalidOption},
+		{"bad add-host ip", Options{AddHosts: []string{"db:300.1.1.1"}}, ErrInvalidOption},
 		{"relative volume", Options{Volumes: []string{"data:/data"}}, ErrInvalidOption},
 		{"volume to root", Options{Volumes: []string{"/tmp:/"}}, ErrInvalidOption},
 		{"volume bad option", Options{Volumes: []string{"/tmp:/x:zz"}}, ErrInvalidOption},
@@ -295,6 +297,42 @@ func TestBuildRefusesFIFOPasswd(t *testing.T) {
 					f.Close()
 				}
 				t.Fatalf("Build blocked on a FIFO /etc/%s", name)
+			}
+		})
+	}
+}
+
+func TestBuildNetwork(t *testing.T) {
+	root := fakeRoot(t)
+	img := ocispec.ImageConfig{Cmd: []string{"sh"}}
+	tests := []struct {
+		name    string
+		opts    Options
+		ownNS   bool
+		dns     string
+		addHost string
+	}{
+		{"default is the host's", Options{}, false, "", ""},
+		{"host", Options{Network: "host", DNS: []string{"10.0.0.1"}}, false, "10.0.0.1", ""},
+		{"none", Options{Network: "none"}, true, "", ""},
+		{"bridge", Options{Network: "bridge", DNS: []string{"10.0.0.1", "fd00::1"}, AddHosts: []string{"db:10.1.2.3", "v6=[fd00::2]"}},
+			true, "10.0.0.1,fd00::1", "db:10.1.2.3,v6=[fd00::2]"},
+		{"named network", Options{Network: "mynet"}, true, "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Build(img, root, tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			own := slices.ContainsFunc(s.Linux.Namespaces, func(n specs.LinuxNamespace) bool {
+				return n.Type == specs.NetworkNamespace && n.Path == ""
+			})
+			if own != tc.ownNS {
+				t.Errorf("own network namespace %v, want %v", own, tc.ownNS)
+			}
+			if s.Annotations[AnnotationDNS] != tc.dns || s.Annotations[AnnotationAddHost] != tc.addHost {
+				t.Errorf("annotations %v", s.Annotations)
 			}
 		})
 	}
