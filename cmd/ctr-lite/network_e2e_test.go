@@ -320,24 +320,41 @@ func TestRunNetworkParallel(t *testing.T) {
 	e, bb := busyboxEnv(t)
 	before := e.netCount()
 	const n = 20
-	cmds := make([]*exec.Cmd, n)
-	for i := range cmds {
-		cmds[i] = e.runBg("--rm", "--name", fmt.Sprintf("par%d", i), bb, "sleep", "1000")
+	ids := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := e.run("run", "-d", "--name", fmt.Sprintf("par%d", i), bb, "sleep", "1000")
+			if r.code != 0 {
+				t.Errorf("run -d par%d: %s", i, r)
+			}
+			ids[i] = strings.TrimSpace(r.out)
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
 	}
 	ips := map[string]string{}
-	for i := range cmds {
+	for i := range ids {
 		c := e.waitRunning(fmt.Sprintf("par%d", i))
 		if other, dup := ips[c.IP]; dup {
 			t.Errorf("%s and %s both have %s", other, c.Name, c.IP)
 		}
 		ips[c.IP] = c.Name
 	}
-	var wg sync.WaitGroup
-	for i, cmd := range cmds {
+	for _, id := range ids {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e.stopRun(cmd, fmt.Sprintf("par%d", i))
+			if r := e.ctl("stop", "-t", "1", id); r.code != 0 {
+				t.Errorf("stop %s: %s", id, r)
+			}
+			if r := e.ctl("rm", id); r.code != 0 {
+				t.Errorf("rm %s: %s", id, r)
+			}
 		}()
 	}
 	wg.Wait()
@@ -346,6 +363,30 @@ func TestRunNetworkParallel(t *testing.T) {
 	}
 	if list := e.psRecords(); len(list) != 0 {
 		t.Errorf("records left: %d", len(list))
+	}
+}
+
+// TestDetachedPublishStopRm is the issue's own case: `run -d -p
+// 18081:80 busybox httpd -f` serves 127.0.0.1:18081 from the host; stop
+// and rm leave no veth, rule, lease or netns behind.
+func TestDetachedPublishStopRm(t *testing.T) {
+	e, bb := busyboxEnv(t)
+	before := e.netCount()
+	id := e.detached(append([]string{"--name", "dweb", "-p", "18081:80", bb}, serveWWW("dweb")...)...)
+	c := e.waitRunning("dweb")
+	if got, err := httpGet(t, "http://127.0.0.1:18081/index.html"); got != "ok-dweb\n" {
+		t.Errorf("GET 127.0.0.1:18081: %q, %v", got, err)
+	}
+	e.must("stop", id)
+	if r := e.psRecords(); len(r) != 1 || r[0].Status != container.Exited || r[0].NetNS != "" || r[0].IP != "" {
+		t.Errorf("after stop: %+v", r)
+	}
+	e.must("rm", id)
+	if after := e.netCount(); after != before {
+		t.Errorf("left behind: before %+v, after %+v", before, after)
+	}
+	if r := testutil.CNIRules(t, c.ID); len(r) != 0 {
+		t.Errorf("iptables rules of %s left: %q", c.ShortID(), r)
 	}
 }
 
