@@ -78,10 +78,10 @@ func prepare(id string, ic *initConfig, cg *cgroups.Cgroup, stdio Stdio, tr *tra
 	}
 	p.sock, p.peer = os.NewFile(uintptr(pair[0]), "sync"), os.NewFile(uintptr(pair[1]), "sync-child")
 	p.cmd = &exec.Cmd{
-		Path:       fdPath(int(exe.Fd())),
-		Args:       []string{"ctr-lite-init", id},
-		Env:        []string{envInit + "=1"},
-		ExtraFiles: []*os.File{p.cfgR, p.peer},
+		Path:        fdPath(int(exe.Fd())),
+		Args:        []string{"ctr-lite-init", id},
+		Env:         []string{envInit + "=1"},
+		ExtraFiles:  []*os.File{p.cfgR, p.peer},
 		SysProcAttr: &syscall.SysProcAttr{},
 	}
 	if !ic.Join {
