@@ -59,6 +59,9 @@ func childMain() error {
 				return err
 			}
 		}
+		if err := joinMountNS(); err != nil {
+			return err
+		}
 	} else if err := setupContainer(&cfg, tr); err != nil {
 		return err
 	}

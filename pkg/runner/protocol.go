@@ -44,17 +44,20 @@ import (
 //
 // Exec (join.go) runs the same steps for a process entering a running
 // container: step 1 forks the child from a locked thread that has joined
-// the container's namespaces with setns (the child is born in its pid
-// namespace, with its root as /), without CLONE_NEW* flags; step 2 adds
-// it to the container's cgroup; the child, seeing initConfig.Join, skips
-// the namespace and root filesystem setup (no unshare, hostname, mounts or
-// pivot_root) and goes on from the -t console on, with the saved spec's
-// user, rlimits, capabilities, no_new_privs, seccomp and AppArmor profile.
-// Step 6 writes no pid file.
+// the init's pid, uts, ipc, net and cgroup namespaces with setns (the
+// child is born in its pid namespace), without CLONE_NEW* flags, and
+// passes a pidfd of the init as fd 5; step 2 adds it to the container's
+// cgroup; the child, seeing initConfig.Join, makes itself not dumpable,
+// sets its parent-death signal, enters the init's mount namespace (and so
+// its root) through fd 5, skips the namespace and root filesystem setup
+// (no unshare, hostname, mounts or pivot_root) and goes on from the -t
+// console on, with the saved spec's user, rlimits, capabilities,
+// no_new_privs, seccomp and AppArmor profile. Step 6 writes no pid file.
 const (
 	envInit  = "_CTRLITE_RUNNER_INIT"
 	fdConfig = 3
 	fdSync   = 4
+	fdJoin   = 5 // Exec only: a pidfd of the container's init
 )
 
 // initConfig is what the parent sends the child (step 3).
