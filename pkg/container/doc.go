@@ -14,4 +14,6 @@
 // unmounts what is mounted below its directory (the rootfs `run --runtime`
 // mounts on the host), then removes the directory without ever crossing a
 // mount point; gc removes the cgroups that exited containers left.
+// OpenInit gives a pidfd of a running container's init, checked against
+// its recorded start time, for `exec` to enter its namespaces.
 package container

@@ -82,15 +82,15 @@ func ParseSignal(s string) (int, error) {
 // its namespaces (`exec`). ErrNotRunning when the container does not run.
 func (c *Container) OpenInit() (int, error) {
 	if c.Status != Running {
-		return -1, fmt.Errorf("container %s: %w", c.ShortID(), ErrNotRunning)
+		return -1, fmt.Errorf("open init: %w", ErrNotRunning)
 	}
 	fd, err := unix.PidfdOpen(c.Pid, 0)
 	if err != nil {
-		return -1, fmt.Errorf("container %s: pid %d: %w", c.ShortID(), c.Pid, ErrNotRunning)
+		return -1, fmt.Errorf("open init pid %d: %w", c.Pid, ErrNotRunning)
 	}
 	if !alive(c.Pid, c.PidStart) {
 		unix.Close(fd)
-		return -1, fmt.Errorf("container %s: pid %d: %w", c.ShortID(), c.Pid, ErrNotRunning)
+		return -1, fmt.Errorf("open init pid %d: %w", c.Pid, ErrNotRunning)
 	}
 	return fd, nil
 }

@@ -31,9 +31,12 @@ func Exec(ctx context.Context, cs *container.Store, opts ExecOptions, stdio runn
 	if err != nil {
 		return exit125(fmt.Errorf("exec: %w", err))
 	}
+	if c.Status != container.Running {
+		return exit125(fmt.Errorf("exec %s: %w", c.ShortID(), container.ErrNotRunning))
+	}
 	fd, err := c.OpenInit()
 	if err != nil {
-		return exit125(fmt.Errorf("exec: %w", err))
+		return exit125(fmt.Errorf("exec %s: %w", c.ShortID(), err))
 	}
 	defer unix.Close(fd)
 	if !opts.Stdin && !opts.Terminal {
