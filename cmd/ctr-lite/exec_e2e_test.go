@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -221,5 +224,55 @@ func TestExecRefusedE2E(t *testing.T) {
 		if !strings.Contains(help, want) {
 			t.Errorf("exec --help lacks %q", want)
 		}
+	}
+}
+
+func TestExecSignalsE2E(t *testing.T) {
+	e, bb := importBusybox(t)
+	e.startSleeper("sig", nil, bb, "true")
+	// SIGTERM to `ctr-lite exec` reaches the command, whose status it exits with.
+	cmd := e.bin(context.Background(), "exec", "sig", "sh", "-c", `trap "echo got TERM; exit 3" TERM; echo ready; while :; do sleep 0.1; done`)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	rd := bufio.NewReader(stdout)
+	if line, err := rd.ReadString('\n'); line != "ready\n" {
+		_ = cmd.Process.Kill()
+		t.Fatalf("exec printed %q (%v), want ready", line, err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	rest, _ := io.ReadAll(rd)
+	err = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 3 || string(rest) != "got TERM\n" {
+		t.Errorf("exec after SIGTERM: exit %d (%v), output %q; want 3 and the trap's line", code, err, rest)
+	}
+
+	// A killed `ctr-lite exec` leaves nothing running in the container.
+	cmd = e.bin(context.Background(), "exec", "sig", "sleep", "123")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sleeping := func() bool {
+		return strings.Contains(e.ctl("exec", "sig", "ps", "-o", "args").out, "sleep 123")
+	}
+	for end := time.Now().Add(15 * time.Second); time.Now().Before(end) && !sleeping(); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !sleeping() {
+		t.Fatal("exec'd sleep 123 never ran")
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	for end := time.Now().Add(15 * time.Second); time.Now().Before(end) && sleeping(); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if sleeping() {
+		t.Errorf("the command outlived its killed ctr-lite exec")
 	}
 }

@@ -45,7 +45,8 @@ func saveSpec(dir string, s *specs.Spec) error {
 func loadSpec(dir string) (*specs.Spec, error) {
 	b, err := os.ReadFile(filepath.Join(dir, SpecFile))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("load spec: no %s in %s: %w", SpecFile, dir, errdefs.ErrNotFound)
+		return nil, fmt.Errorf("load spec: %s (a container run with --runtime, or by an older ctr-lite; `runc exec` or `crun exec` enter theirs): %w",
+			filepath.Join(dir, SpecFile), errdefs.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load spec: %w", err)
