@@ -28,7 +28,7 @@ type running struct {
 
 // startContainer runs s (a sleeper) in the background until the test
 // ends (it is killed then) and returns once its PID 1 is sleep.
-func startContainer(t *testing.T, s *specs.Spec) running {
+func startContainer(t testing.TB, s *specs.Spec) running {
 	t.Helper()
 	c := running{id: testID(t), stateDir: t.TempDir()}
 	pids := make(chan int, 1)
@@ -346,4 +346,27 @@ func TestExecRefused(t *testing.T) {
 			t.Errorf("got %d %v, want 125 and ErrUnsupported", r.code, r.err)
 		}
 	})
+}
+
+// BenchmarkExecTrue is `exec ID true` into a running busybox container
+// (the library call, without ctr-lite's own start-up).
+func BenchmarkExecTrue(b *testing.B) {
+	testutil.RequireRoot(b)
+	root, img := busybox(b)
+	s, err := rspec.Build(img, root, sleeper(rspec.Options{}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := startContainer(b, s)
+	fd, err := unix.PidfdOpen(c.pid, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer unix.Close(fd)
+	cfg := ExecConfig{ID: c.id, Pid: c.pid, Pidfd: fd, StateDir: c.stateDir, Args: []string{"true"}}
+	for b.Loop() {
+		if code, err := Exec(context.Background(), cfg, Stdio{Err: benchErr()}); code != 0 || err != nil {
+			b.Fatalf("exec: %d %v", code, err)
+		}
+	}
 }
