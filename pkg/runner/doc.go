@@ -22,7 +22,7 @@
 // with ErrOOMKilled.
 //
 // Run saves the spec its init got (SpecFile, spec.json in StateDir). Exec
-// (join.go, `ctr-lite exec`) runs another command in the running
+// (join.go and setns.go; `ctr-lite exec`) runs another command in the running
 // container from it, confined exactly as the init: the same protocol, but
 // the child is forked from a thread that joined the init's pid, uts, ipc,
 // net and cgroup namespaces, enters its mount namespace itself, is added
