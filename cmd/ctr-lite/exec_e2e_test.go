@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -274,5 +275,27 @@ func TestExecSignalsE2E(t *testing.T) {
 	}
 	if sleeping() {
 		t.Errorf("the command outlived its killed ctr-lite exec")
+	}
+}
+
+// The command gets the init's rlimits, not those of the `ctr-lite exec`
+// that starts it. (Soft limits only: raising a hard one needs
+// CAP_SYS_RESOURCE, which some hosts' root lacks; exec then keeps its own.)
+func TestExecLimitsE2E(t *testing.T) {
+	prlimit := testutil.RequireTool(t, "prlimit", "util-linux")
+	e, bb := importBusybox(t)
+	e.startSleeper("lim", []string{"--ulimit", "nproc=900:1000"}, bb, "true")
+	args := append([]string{"--nofile=200:", "--core=0:", "--stack=4000000:", binPath, "--root", e.root, "--config", e.config},
+		"exec", "lim", "sh", "-c", "cat /proc/1/limits; echo @@; cat /proc/self/limits")
+	out, err := exec.Command(prlimit, args...).Output()
+	if err != nil {
+		t.Fatalf("prlimit ... ctr-lite exec: %v", err)
+	}
+	parts := strings.Split(string(out), "@@\n")
+	if len(parts) != 2 || parts[0] != parts[1] {
+		t.Fatalf("the exec'd process's limits are not PID 1's:\n%s", out)
+	}
+	if !strings.Contains(parts[1], "Max processes             900                  1000") {
+		t.Errorf("--ulimit nproc of the container is not the command's:\n%s", parts[1])
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -49,8 +50,10 @@ type ExecConfig struct {
 // confined exactly as that init: it enters its mount, pid, uts, ipc, net
 // and cgroup namespaces (so its root is the container's), joins its
 // cgroup and gets the spec's capabilities (all five sets), seccomp filter,
-// no_new_privs, AppArmor profile, rlimits, environment (plus cfg.Env),
-// user and working directory, never more. It returns as Run does: the
+// no_new_privs, AppArmor profile, rlimits (the spec's, and the init's
+// own for the others: not the caller's; a hard limit above the caller's
+// needs CAP_SYS_RESOURCE, else it stays the caller's), environment (plus
+// cfg.Env), user and working directory, never more. It returns as Run does: the
 // command's status, or an *errdefs.ExitError with 125 (ctr-lite failed),
 // 126 or 127. With Detach it returns 0 once the command runs.
 //
@@ -171,8 +174,28 @@ func execSpec(s *specs.Spec, cfg ExecConfig) (*specs.Spec, error) {
 		es.Annotations[rspec.AnnotationUser] = cfg.User
 		proc.User = specs.User{Umask: proc.User.Umask}
 	}
+	proc.Rlimits = initRlimits(cfg.Pid, proc.Rlimits)
 	es.Process = &proc
 	return &es, nil
+}
+
+// initRlimits is rl (the spec's, which the init set) plus, for each
+// resource rl does not set, the init's own limit: what it inherited from
+// the ctr-lite that started it, which may differ from this one's.
+func initRlimits(pid int, rl []specs.POSIXRlimit) []specs.POSIXRlimit {
+	out := append([]specs.POSIXRlimit(nil), rl...)
+	set := map[string]bool{}
+	for _, r := range rl {
+		set[r.Type] = true
+	}
+	for _, name := range slices.Sorted(maps.Keys(rlimits)) {
+		var cur unix.Rlimit
+		if set[name] || unix.Prlimit(pid, rlimits[name], nil, &cur) != nil {
+			continue
+		}
+		out = append(out, specs.POSIXRlimit{Type: name, Soft: cur.Cur, Hard: cur.Max})
+	}
+	return out
 }
 
 func hasEnv(env []string, key string) bool {
