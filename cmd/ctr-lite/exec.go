@@ -69,7 +69,7 @@ Containers in a user namespace (rootless) cannot be entered yet.`,
 	f.BoolVarP(&opts.Detach, "detach", "d", false, "run the command in the background and return at once")
 	f.StringArrayVarP(&opts.Env, "env", "e", nil, "set `KEY=VALUE` (or KEY, copied from here) over the container's environment")
 	f.StringVarP(&opts.User, "user", "u", "", "`user[:group]` (names from the container's /etc/passwd and /etc/group)")
-	f.StringVarP(&opts.WorkDir, "workdir", "w", "", "`DIR`: working directory inside the container (default: the container's)")
+	f.StringVarP(&opts.WorkDir, "workdir", "w", "", "working directory `DIR` inside the container (default: the container's)")
 	return cmd
 }
 
