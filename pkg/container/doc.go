@@ -26,7 +26,10 @@
 // image's StopSignal (default SIGTERM), SIGKILL after the timeout, and
 // returns once the monitor is done; Wait polls the record until it says
 // exited.
+//
 // AttachNetwork records a container's network namespace before package
 // network attaches it to a CNI network; DetachNetwork (the end of a run),
 // Remove and gc (for exited containers nobody uses) detach it.
+// OpenInit gives a pidfd of a running container's init, checked against
+// its recorded start time, for `exec` to enter its namespaces.
 package container

@@ -75,3 +75,22 @@ func ParseSignal(s string) (int, error) {
 	}
 	return 0, fmt.Errorf("%w: %q", ErrBadSignal, s)
 }
+
+// OpenInit returns a pidfd of the running container's init process,
+// checked to be the recorded one (same start time) after it was opened:
+// the pidfd then names that process even if its pid is reused, to enter
+// its namespaces (`exec`). ErrNotRunning when the container does not run.
+func (c *Container) OpenInit() (int, error) {
+	if c.Status != Running {
+		return -1, fmt.Errorf("open init: %w", ErrNotRunning)
+	}
+	fd, err := unix.PidfdOpen(c.Pid, 0)
+	if err != nil {
+		return -1, fmt.Errorf("open init pid %d: %w", c.Pid, ErrNotRunning)
+	}
+	if !alive(c.Pid, c.PidStart) {
+		unix.Close(fd)
+		return -1, fmt.Errorf("open init pid %d: %w", c.Pid, ErrNotRunning)
+	}
+	return fd, nil
+}

@@ -26,4 +26,7 @@
 // the client (detach keys ctrl-p ctrl-q). The monitor's pid is in the
 // record: a killed monitor makes the container exited (ExitUnknown) and
 // `rm -f` cleans up after it (package container).
+//
+// Exec runs a command in a running container: the record's init pid,
+// checked against its start time, handed to runner.Exec.
 package launch

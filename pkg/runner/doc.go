@@ -23,9 +23,19 @@
 // with 125 (ctr-lite failed), 126 (cannot execute), 127 (not found) or 137
 // with ErrOOMKilled.
 //
-// Beyond Run and Init: Config.Started (callback with the container pid,
-// for records), WriteBundle (OCI bundle for runc/crun), RunRuntime (`run
-// --runtime runc|crun`), EtcFiles (hosts, hostname, resolv.conf: from the
+// Run saves the spec its init got (SpecFile, spec.json in StateDir). Exec
+// (join.go and setns.go; `ctr-lite exec`) runs another command in the running
+// container from it, confined exactly as the init: the same protocol, but
+// the child is forked from a thread that joined the init's pid, uts, ipc,
+// net and cgroup namespaces, enters its mount namespace itself, is added
+// to the container's cgroup, and skips the root filesystem setup; its
+// user, rlimits, capabilities, no_new_privs, seccomp filter and AppArmor
+// profile come from the saved spec by the same code as the init's.
+// Containers in a user namespace are refused (errdefs.ErrUnsupported).
+//
+// Beyond Run, Exec and Init: Config.Started (callback with the container
+// pid, for records), WriteBundle (OCI bundle for runc/crun), RunRuntime
+// (`run --runtime runc|crun`), EtcFiles (hosts, hostname, resolv.conf: from the
 // spec's hostname and the network annotations of package spec: --dns,
 // --add-host, the container's IP and name) and CgroupPath. When the rootfs is only
 // an overlay mounted inside the container (Build with rootfs ""), the user

@@ -50,8 +50,10 @@ func finalizeAndExec(cfg *initConfig, tr *tracer) error {
 	if err := switchUser(p.User); err != nil {
 		return err
 	}
-	if err := rearmParentDeath(); err != nil {
-		return err
+	if !cfg.Detach {
+		if err := rearmParentDeath(); err != nil {
+			return err
+		}
 	}
 	if p.Capabilities != nil {
 		// Only what we hold can be granted (a privileged container on a
@@ -202,8 +204,9 @@ func switchUser(u specs.User) error {
 
 // rearmParentDeath sets the parent-death signal again: changing the uid
 // cleared the one spawn asked for, and a container of `run -u 1000` would
-// otherwise outlive a killed ctr-lite. The parent may have died before:
-// its end of the sync socket is then closed, and the child gives up.
+// otherwise outlive a killed ctr-lite (Exec's child also sets it first
+// thing: see prepare). The parent may have died before: its end of the
+// sync socket is then closed, and the child gives up.
 func rearmParentDeath() error {
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
 		return fmt.Errorf("set parent-death signal: %w", err)

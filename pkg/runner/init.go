@@ -47,6 +47,31 @@ func childMain() error {
 	if s == nil || s.Process == nil || s.Root == nil || s.Linux == nil {
 		return fmt.Errorf("read config: %w", ErrInvalidConfig)
 	}
+	if cfg.Join {
+		// Until exec, processes of the container could trace a process
+		// that holds more than they do: not while it is not dumpable
+		// (runc CVE-2016-9962). execve makes the command dumpable again.
+		if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+			return fmt.Errorf("set not dumpable: %w", err)
+		}
+		if !cfg.Detach {
+			if err := rearmParentDeath(); err != nil {
+				return err
+			}
+		}
+		if err := joinMountNS(); err != nil {
+			return err
+		}
+	} else if err := setupContainer(&cfg, tr); err != nil {
+		return err
+	}
+	return setupProcess(&cfg, tr)
+}
+
+// setupContainer (Run's child only) finishes the namespaces it was cloned
+// into and builds and enters the root filesystem.
+func setupContainer(cfg *initConfig, tr *tracer) error {
+	s := cfg.Spec
 	if err := joinNamespaces(s); err != nil {
 		return err
 	}
@@ -66,9 +91,14 @@ func childMain() error {
 		}
 	}
 	tr.mark("ns setup")
-	if err := setupRootfs(&cfg, tr); err != nil {
-		return err
-	}
+	return setupRootfs(cfg, tr)
+}
+
+// setupProcess (Run's and Exec's child) resolves the user inside the
+// container, sets up the console, session, rlimits and working directory,
+// then drops privileges and execs the command.
+func setupProcess(cfg *initConfig, tr *tracer) error {
+	s := cfg.Spec
 	if u, ok := s.Annotations[rspec.AnnotationUser]; ok {
 		if err := resolveUserInside(s.Process, u); err != nil {
 			return err
@@ -103,7 +133,7 @@ func childMain() error {
 		return fmt.Errorf("chdir to working directory %s: %w", s.Process.Cwd, err)
 	}
 	tr.mark("console+rlimits")
-	return finalizeAndExec(&cfg, tr)
+	return finalizeAndExec(cfg, tr)
 }
 
 // resolveUserInside resolves user[:group] against the container's own

@@ -42,10 +42,23 @@ import (
 //
 // Any child message other than the one a step expects is a protocol error:
 // the parent kills the child and fails with 125.
+//
+// Exec (join.go) runs the same steps for a process entering a running
+// container: step 1 forks the child from a locked thread that has joined
+// the init's pid, uts, ipc, net and cgroup namespaces with setns (the
+// child is born in its pid namespace), without CLONE_NEW* flags, and
+// passes a pidfd of the init as fd 5; step 2 adds it to the container's
+// cgroup; the child, seeing initConfig.Join, makes itself not dumpable,
+// sets its parent-death signal, enters the init's mount namespace (and so
+// its root) through fd 5, skips the namespace and root filesystem setup
+// (no unshare, hostname, mounts or pivot_root) and goes on from the -t
+// console on, with the saved spec's user, rlimits, capabilities,
+// no_new_privs, seccomp and AppArmor profile. Step 6 writes no pid file.
 const (
 	envInit  = "_CTRLITE_RUNNER_INIT"
 	fdConfig = 3
 	fdSync   = 4
+	fdJoin   = 5 // Exec only: a pidfd of the container's init
 )
 
 // initConfig is what the parent sends the child (step 3).
@@ -57,6 +70,13 @@ type initConfig struct {
 	// "name=systemd") to mount under /sys/fs/cgroup; empty on v2.
 	CgroupV1 []string `json:",omitempty"`
 	Trace    bool     `json:",omitempty"`
+	// Join is set by Exec: the child was started inside a running
+	// container's namespaces (and root), so it skips the namespace and
+	// root filesystem setup and goes straight to the process's own setup.
+	Join bool `json:",omitempty"`
+	// Detach (exec -d) leaves the parent-death signal unset: the command
+	// outlives the ctr-lite that started it.
+	Detach bool `json:",omitempty"`
 }
 
 // syncType is the kind of a child-to-parent message on the sync socket.

@@ -80,7 +80,10 @@ func Run(ctx context.Context, cfg Config, stdio Stdio) (int, error) {
 		return failed(fmt.Errorf("run %s: %w", cfg.ID, err))
 	}
 	s.Mounts = append(append([]specs.Mount(nil), s.Mounts...), mounts...)
-	tr.mark("etc files")
+	if err := saveSpec(stateDir, &s); err != nil {
+		return failed(fmt.Errorf("run %s: %w", cfg.ID, err))
+	}
+	tr.mark("etc files+spec")
 	ic := initConfig{Spec: &s, RootMounts: cfg.RootMounts, Trace: tr.on}
 	if s.Linux.Seccomp != nil {
 		if ic.Seccomp, err = seccomp.Compile(s.Linux.Seccomp); err != nil {

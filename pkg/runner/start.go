@@ -30,7 +30,7 @@ func start(ctx context.Context, cfg Config, ic *initConfig, cg *cgroups.Cgroup, 
 		return p.abort(cfg.ID, err)
 	}
 	p.announce(stateDir, cfg.Started)
-	return p.supervise(ctx, cfg.ID, cg, tr)
+	return p.supervise(ctx, cfg.ID, cg.OOMKilled, tr)
 }
 
 // initProc is the parent's handle on the child during the protocol.
@@ -47,6 +47,20 @@ type initProc struct {
 // from the sealed binary in its new namespaces (and, on v2, directly in
 // its cgroup). Signals for the container are queued from before the start.
 func spawn(id string, ic *initConfig, cg *cgroups.Cgroup, stdio Stdio, tr *tracer) (*initProc, error) {
+	p, err := prepare(id, ic, cg, stdio, tr)
+	if err != nil {
+		return nil, err
+	}
+	p.cmd.SysProcAttr.Cloneflags = cloneFlags(ic.Spec)
+	if err := p.startChild(id, tr); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// prepare makes the pipe, the socketpair and the command of step 1,
+// without starting it.
+func prepare(id string, ic *initConfig, cg *cgroups.Cgroup, stdio Stdio, tr *tracer) (*initProc, error) {
 	s := ic.Spec
 	exe, err := sealedExe()
 	if err != nil {
@@ -64,14 +78,17 @@ func spawn(id string, ic *initConfig, cg *cgroups.Cgroup, stdio Stdio, tr *trace
 	}
 	p.sock, p.peer = os.NewFile(uintptr(pair[0]), "sync"), os.NewFile(uintptr(pair[1]), "sync-child")
 	p.cmd = &exec.Cmd{
-		Path:       fdPath(int(exe.Fd())),
-		Args:       []string{"ctr-lite-init", id},
-		Env:        []string{envInit + "=1"},
-		ExtraFiles: []*os.File{p.cfgR, p.peer},
-		SysProcAttr: &syscall.SysProcAttr{
-			Cloneflags: cloneFlags(s),
-			Pdeathsig:  unix.SIGKILL,
-		},
+		Path:        fdPath(int(exe.Fd())),
+		Args:        []string{"ctr-lite-init", id},
+		Env:         []string{envInit + "=1"},
+		ExtraFiles:  []*os.File{p.cfgR, p.peer},
+		SysProcAttr: &syscall.SysProcAttr{},
+	}
+	if !ic.Join {
+		// Exec's child is no pid namespace's init: Go's check that the
+		// parent is alive (getppid, 0 from the container's pid namespace)
+		// would kill it. Its Init sets the signal itself.
+		p.cmd.SysProcAttr.Pdeathsig = unix.SIGKILL
 	}
 	if !s.Process.Terminal {
 		p.cmd.Stdin, p.cmd.Stdout, p.cmd.Stderr = stdio.In, stdio.Out, stdio.Err
@@ -82,16 +99,23 @@ func spawn(id string, ic *initConfig, cg *cgroups.Cgroup, stdio Stdio, tr *trace
 			p.cmd.SysProcAttr.CgroupFD = int(p.cgDir.Fd())
 		}
 	}
+	return p, nil
+}
+
+// startChild starts the prepared command (from the calling thread: its
+// namespaces are the child's) and closes the child's ends. Signals for
+// the container are queued from before the start.
+func (p *initProc) startChild(id string, tr *tracer) error {
 	p.sigs = make(chan os.Signal, 16)
 	signal.Notify(p.sigs, forwarded...)
 	if err := p.cmd.Start(); err != nil {
 		p.release()
-		return nil, fmt.Errorf("run %s: start init: %w", id, err)
+		return fmt.Errorf("run %s: start init: %w", id, err)
 	}
 	tr.mark("clone+exec init")
 	p.cfgR.Close()
 	p.peer.Close()
-	return p, nil
+	return nil
 }
 
 // handshake runs steps 2 to 5: the child is in its cgroup, has its
@@ -185,7 +209,9 @@ func (p *initProc) abort(id string, err error) (int, error) {
 // Started callback.
 func (p *initProc) announce(stateDir string, started func(int)) {
 	pid := p.cmd.Process.Pid
-	_ = os.WriteFile(path.Join(stateDir, "pid"), []byte(strconv.Itoa(pid)), 0o644)
+	if stateDir != "" {
+		_ = os.WriteFile(path.Join(stateDir, "pid"), []byte(strconv.Itoa(pid)), 0o644)
+	}
 	if started != nil {
 		started(pid)
 	}
@@ -193,7 +219,7 @@ func (p *initProc) announce(stateDir string, started func(int)) {
 
 // supervise (step 7) forwards signals (and kills the container when ctx
 // ends), waits for it and turns its end into Run's result.
-func (p *initProc) supervise(ctx context.Context, id string, cg *cgroups.Cgroup, tr *tracer) (int, error) {
+func (p *initProc) supervise(ctx context.Context, id string, oomKilled func() bool, tr *tracer) (int, error) {
 	done := make(chan struct{})
 	defer close(done)
 	go p.forward(ctx, done)
@@ -206,7 +232,7 @@ func (p *initProc) supervise(ctx context.Context, id string, cg *cgroups.Cgroup,
 	if err != nil {
 		return failed(fmt.Errorf("run %s: wait: %w", id, err))
 	}
-	if code == CodeOOMKilled && cg.OOMKilled() {
+	if code == CodeOOMKilled && oomKilled() {
 		return code, &errdefs.ExitError{Code: code, Err: fmt.Errorf("%s: %w", id, ErrOOMKilled)}
 	}
 	if ctx.Err() != nil {

@@ -58,6 +58,34 @@ func New(path string, res *specs.LinuxResources) (*Cgroup, error) {
 	return c, nil
 }
 
+// Open returns the existing cgroup at path, in every hierarchy it was made
+// in (the unified one, or each v1 hierarchy holding its directory), to add
+// more processes to it (`exec`). It is errdefs.ErrNotFound when no
+// directory of it is left. Open leaves memDir unset: OOMKilled is false.
+func Open(path string) (*Cgroup, error) {
+	c := &Cgroup{path: filepath.Join("/", path), v2: Unified()}
+	if c.path == "/" {
+		return nil, fmt.Errorf("open cgroup %q: not a container's cgroup", path)
+	}
+	var dirs []string
+	if c.v2 {
+		dirs = []string{filepath.Join(unifiedRoot, c.path)}
+	} else {
+		for _, h := range v1Mounts() {
+			dirs = append(dirs, filepath.Join(h.dir, c.path))
+		}
+	}
+	for _, d := range dirs {
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			c.dirs = append(c.dirs, d)
+		}
+	}
+	if len(c.dirs) == 0 {
+		return nil, fmt.Errorf("open cgroup %s: %w", c.path, errdefs.ErrNotFound)
+	}
+	return c, nil
+}
+
 // supported refuses the resources this package does not set.
 func supported(res *specs.LinuxResources) error {
 	var unset []string

@@ -6,5 +6,6 @@
 // hybrid hosts the cgroup is made in every v1 hierarchy (as containerd
 // does), limits go to the v1 controllers' files and the device rules to
 // devices.allow/devices.deny. It reports whether the kernel OOM-killed a
-// process of the cgroup, and removes the cgroup afterwards.
+// process of the cgroup, and removes the cgroup afterwards. Open finds a
+// running container's cgroup again, to add an exec'd process to it.
 package cgroups

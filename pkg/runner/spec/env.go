@@ -26,6 +26,17 @@ func buildEnv(image, files, flags []string) ([]string, error) {
 	return env, nil
 }
 
+// MergeEnv returns env with each K=V of kvs set over it, as -e does for
+// run (a bare K takes the caller's value, or is skipped when unset): what
+// exec -e does to the container's environment. env is not modified.
+func MergeEnv(env []string, kvs ...string) []string {
+	out := append([]string(nil), env...)
+	for _, kv := range kvs {
+		out = mergeEnv(out, kv)
+	}
+	return out
+}
+
 // mergeEnv sets K=V; a bare K takes the caller's value, or is skipped when
 // unset (docker's behaviour).
 func mergeEnv(env []string, kv string) []string {
