@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make demo: the main job, offline. Start a local registry, push an image
 # built from what this machine has, then pull, inspect and run it: in the foreground,
-# then detached (run -d, ps, logs, stop).
+# then detached (run -d, ps, logs, exec, stop).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${CTRLITE_BIN:-bin/ctr-lite}
@@ -47,6 +47,7 @@ say ctr-lite run -d --name ticker "$ref" sh -c "'trap \"exit 0\" TERM; i=0; whil
 sleep 1
 say ctr-lite ps;                          "$BIN" ps
 say ctr-lite logs --tail 3 ticker;        "$BIN" logs --tail 3 ticker
+say ctr-lite exec ticker ps;              "$BIN" exec ticker ps
 say ctr-lite stop -t 2 ticker;            "$BIN" stop -t 2 ticker
 say ctr-lite ps -a;                       "$BIN" ps -a
 say ctr-lite rm ticker;                   "$BIN" rm ticker

@@ -117,20 +117,44 @@ func status(c container.Container) string {
 	return string(c.Status)
 }
 
+// ago is how long since t, as docker prints it ("3 seconds ago").
 func ago(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	d := time.Since(t).Round(time.Second)
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%d seconds ago", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%d minutes ago", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%d hours ago", int(d.Hours()))
+	return humanDuration(time.Since(t)) + " ago"
+}
+
+// humanDuration reads d as docker's ps does: "Less than a second",
+// "1 second", "About a minute", "3 hours", "2 weeks".
+func humanDuration(d time.Duration) string {
+	plural := func(n int, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return fmt.Sprintf("%d %ss", n, unit)
 	}
-	return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+	switch s := int(d.Seconds()); {
+	case s < 1:
+		return "Less than a second"
+	case s < 60:
+		return plural(s, "second")
+	case d < 2*time.Minute:
+		return "About a minute"
+	case d < 46*time.Minute:
+		return plural(int(d.Minutes()), "minute")
+	case d < 90*time.Minute:
+		return "About an hour"
+	case d < 48*time.Hour:
+		return plural(int(d.Hours()), "hour")
+	case d < 14*24*time.Hour:
+		return plural(int(d.Hours()/24), "day")
+	case d < 60*24*time.Hour:
+		return plural(int(d.Hours()/24/7), "week")
+	case d < 365*24*time.Hour:
+		return plural(int(d.Hours()/24/30), "month")
+	}
+	return plural(int(d.Hours()/24/365), "year")
 }
 
 func newKillCmd(g *globals) *cobra.Command {

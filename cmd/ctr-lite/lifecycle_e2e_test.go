@@ -275,10 +275,10 @@ func TestDetachedRunLogsWait(t *testing.T) {
 			t.Errorf("ps --filter status=running: %+v", list)
 		}
 		out := e.must("ps", "--filter", "status=exited")
-		if !strings.Contains(out, "talker") || strings.Contains(out, "sleeper") || !regexp.MustCompile(`Exited \(0\) \d+ seconds ago`).MatchString(out) {
+		if !strings.Contains(out, "talker") || strings.Contains(out, "sleeper") || !regexp.MustCompile(`Exited \(0\) (Less than a second|\d+ seconds?) ago`).MatchString(out) {
 			t.Errorf("ps --filter status=exited:\n%s", out)
 		}
-		if out := e.must("ps"); !regexp.MustCompile(`Up \d+ seconds\s`).MatchString(out) {
+		if out := e.must("ps"); !regexp.MustCompile(`Up (Less than a second|\d+ seconds?)\s`).MatchString(out) {
 			t.Errorf("ps:\n%s", out)
 		}
 		if r := e.ctl("ps", "--filter", "status=paused"); r.code != 2 {

@@ -1,0 +1,33 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+// TestHumanDuration: ps prints durations as docker does.
+func TestHumanDuration(t *testing.T) {
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{300 * time.Millisecond, "Less than a second"},
+		{time.Second, "1 second"},
+		{3 * time.Second, "3 seconds"},
+		{90 * time.Second, "About a minute"},
+		{5 * time.Minute, "5 minutes"},
+		{time.Hour, "About an hour"},
+		{3 * time.Hour, "3 hours"},
+		{3 * 24 * time.Hour, "3 days"},
+		{15 * 24 * time.Hour, "2 weeks"},
+		{90 * 24 * time.Hour, "3 months"},
+		{800 * 24 * time.Hour, "2 years"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.want, func(t *testing.T) {
+			if got := humanDuration(tc.d); got != tc.want {
+				t.Errorf("humanDuration(%v) = %q, want %q", tc.d, got, tc.want)
+			}
+		})
+	}
+}
