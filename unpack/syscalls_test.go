@@ -76,7 +76,11 @@ func TestSmallFileSyscalls(t *testing.T) {
 	total, per := count(1 + files)
 	perFile := float64(total-base) / files
 	t.Logf("per small file: %.3f system calls (%v; with one file: %v)", perFile, per, basePer)
-	if perFile > 4 {
+	// The Go runtime now and then writes to its eventfd to wake the
+	// network poller (a write that has nothing to do with the files):
+	// allow a few such calls in all, not per file.
+	const runtimeSlack = 3
+	if total-base > 4*files+runtimeSlack {
 		t.Errorf("%.3f file system calls per small file, want at most 4: %v (with one file: %v)", perFile, per, basePer)
 	}
 }
