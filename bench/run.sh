@@ -9,6 +9,7 @@
 #   BENCH_QUICK=1        ~60 MB large image instead of ~600 MB
 #   BENCH_RUNS=N         timed runs per task, image and tool (default 5)
 #   BENCH_TASKS="..."    subset of: pull-cold re-pull pull-unpack unpack-store run efficiency copy
+#                        startup run-layers (all by default)
 #   BENCH_SEED=N         seed of the generated image (default 1)
 #   BENCH_WORK=DIR       parent of the scratch directory (default /dev/shm when
 #                        it has 8 GiB free, else /tmp)
@@ -24,7 +25,7 @@ RES=$ROOT/bench/results
 RUNS=${BENCH_RUNS:-5}
 QUICK=${BENCH_QUICK:-0}
 SEED=${BENCH_SEED:-1}
-TASKS=${BENCH_TASKS:-pull-cold re-pull pull-unpack unpack-store run efficiency copy}
+TASKS=${BENCH_TASKS:-pull-cold re-pull pull-unpack unpack-store run run-layers startup efficiency copy}
 CORPUS=${CTRLITE_CORPUS:-$ROOT/../shared/corpus}
 CTRLITE=${CTRLITE_BIN:-$ROOT/bin/ctr-lite}
 TIMEOUT=${BENCH_TIMEOUT:-900}
@@ -47,7 +48,7 @@ have() { command -v "$1" >/dev/null 2>&1; }
 
 # ---------------------------------------------------------------- peers
 
-APT_PEERS=(docker-registry skopeo umoci runc crun containerd time jq zstd tar curl util-linux)
+APT_PEERS=(docker-registry skopeo umoci runc crun containerd time jq zstd tar gzip curl util-linux busybox-static)
 install_peers() {
   local missing=() p
   for p in "${APT_PEERS[@]}"; do
@@ -84,6 +85,8 @@ build_helpers() {
   for p in genimage refwalk report; do
     go build -o "$RES/bin/$p" "./bench/$p" || { log "fatal: cannot build bench/$p"; exit 1; }
   done
+  # The start-up floor: a static Go hello world, built like ctr-lite.
+  CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$RES/bin/hello" ./bench/hello || { log "fatal: cannot build bench/hello"; exit 1; }
   go build -o "$RES/bin/mkimage" ./hack/mkimage || { log "fatal: cannot build hack/mkimage"; exit 1; }
   [ -x "$CTRLITE" ] || log "note: $CTRLITE is missing: ctr-lite rows will say n/a (run make build)"
 }
@@ -117,6 +120,16 @@ measure() {
   return "$rc"
 }
 
+# measure_loop TASK IMAGE TOOL RUN K CMD... times K runs of CMD in a row
+# (one row, wall for all K): for commands of a few milliseconds, where the
+# fork and exec of time and timeout around each would weigh on the ratio.
+# Each %k in CMD becomes the iteration number (runc wants a new name).
+measure_loop() {
+  local task=$1 image=$2 tool=$3 run=$4 k=$5
+  shift 5
+  measure "$task" "$image" "$tool" "$run" bash -c 'k=$1; shift; for ((j = 0; j < k; j++)); do "${@//%k/$j}" || exit; done >/dev/null' bash "$k" "$@"
+}
+
 # tree_check LABEL DIR appends the entry count and byte total of an
 # unpacked tree to env.txt, so a tool that is fast because it wrote too
 # little shows up.
@@ -148,16 +161,25 @@ peer_missing() {
   skopeo+umoci) have skopeo && have umoci || echo "skopeo or umoci not installed" ;;
   umoci) have umoci || echo "umoci not installed" ;;
   crane*) have crane || echo "crane not installed" ;;
+  runc-version) have runc || echo "runc not installed" ;;
   ctr*) have containerd && have ctr || echo "containerd not installed" ;;
   runc) have runc || echo "runc not installed" ;;
   crun) have crun && have unshare || echo "crun not installed" ;;
-  refwalk | tar* | unshare*) ;;
+  refwalk | tar* | unshare* | hello*) ;;
   esac
 }
 
 # ---------------------------------------------------------------- registry and corpus
 
-declare -A REF
+declare -A REF PUSHED
+# pushed IMAGE... prints the images that are in the registry (the corpus
+# ones need ../shared/corpus), and notes the others once.
+pushed() {
+  local img
+  for img in "$@"; do
+    if [ "${PUSHED[$img]:-0}" = 1 ]; then echo "$img"; else log "skipping $img: not in the registry"; fi
+  done
+}
 start_registry() {
   HOST=$("$ROOT/hack/registry.sh" "$W/registry") || { log "fatal: registry did not start"; exit 1; }
   log "registry on $HOST"
@@ -169,21 +191,44 @@ push_corpus() {
   REF[alpine]=$HOST/library/alpine:3.20.3
   REF[large]=$HOST/bench/large:gzip
   REF[large-zstd]=$HOST/bench/large:zstd
-  if have skopeo; then
-    skopeo --insecure-policy copy -q --dest-tls-verify=false "oci:$CORPUS/busybox-1.38.0-musl-amd64-oci" "docker://${REF[busybox]}" ||
-      log "note: push busybox failed"
-    skopeo --insecure-policy copy -q --dest-tls-verify=false "oci:$CORPUS/debian-bookworm-2layer-oci" "docker://${REF[debian]}" ||
-      log "note: push debian failed"
+  # The shapes of issue 17, generated: one layer of small files, one big
+  # file, and busybox (the host's busybox-static) under 0, 99 and 126
+  # one-file layers.
+  REF[small]=$HOST/bench/small:gzip
+  REF[big]=$HOST/bench/big:gzip
+  REF[layers1]=$HOST/bench/layers:1
+  REF[layers100]=$HOST/bench/layers:100
+  REF[layers127]=$HOST/bench/layers:127
+  local busybox_ok=0
+  if ! [ -d "$CORPUS" ]; then
+    log "note: no corpus at $CORPUS: debian and alpine are not pushed; busybox is the generated one-layer image"
+  elif have skopeo; then
+    skopeo --insecure-policy copy -q --dest-tls-verify=false "oci:$CORPUS/busybox-1.38.0-musl-amd64-oci" "docker://${REF[busybox]}" &&
+      busybox_ok=1 || log "note: push busybox failed"
+    skopeo --insecure-policy copy -q --dest-tls-verify=false "oci:$CORPUS/debian-bookworm-2layer-oci" "docker://${REF[debian]}" &&
+      PUSHED[debian]=1 || log "note: push debian failed"
   else
     log "note: no skopeo: busybox and debian are not pushed"
   fi
-  mkdir -p "$W/alpine-rootfs"
-  tar -xzf "$CORPUS/alpine-minirootfs-3.20.3-x86_64.tar.gz" -C "$W/alpine-rootfs" --numeric-owner &&
-    mkimage -dir "$W/alpine-rootfs" -push "${REF[alpine]}" -cmd /bin/sh >/dev/null || log "note: push alpine failed"
+  if [ -f "$CORPUS/alpine-minirootfs-3.20.3-x86_64.tar.gz" ]; then
+    mkdir -p "$W/alpine-rootfs"
+    tar -xzf "$CORPUS/alpine-minirootfs-3.20.3-x86_64.tar.gz" -C "$W/alpine-rootfs" --numeric-owner &&
+      mkimage -dir "$W/alpine-rootfs" -push "${REF[alpine]}" -cmd /bin/sh >/dev/null && PUSHED[alpine]=1 || log "note: push alpine failed"
+  fi
   local scale=1
   [ "$QUICK" = 1 ] && scale=0.1
-  genimage -seed "$SEED" -scale "$scale" -cache "$RES/cache" -gzip "${REF[large]}" -zstd "${REF[large-zstd]}" >/dev/null ||
-    log "note: generating or pushing the large image failed"
+  genimage -seed "$SEED" -scale "$scale" -cache "$RES/cache" -gzip "${REF[large]}" -zstd "${REF[large-zstd]}" >/dev/null &&
+    PUSHED[large]=1 PUSHED[large-zstd]=1 || log "note: generating or pushing the large image failed"
+  local sh
+  for sh in small big; do
+    genimage -shape "$sh" -seed "$SEED" -scale "$scale" -cache "$RES/cache" -gzip "${REF[$sh]}" >/dev/null &&
+      PUSHED[$sh]=1 || log "note: generating or pushing the $sh image failed"
+  done
+  for sh in 1 100 127; do
+    genimage -shape "layers:$sh" -busybox /bin/busybox -seed "$SEED" -cache "$RES/cache" -gzip "${REF[layers$sh]}" >/dev/null &&
+      PUSHED[layers$sh]=1 || log "note: generating or pushing the layers:$sh image failed"
+  done
+  if [ $busybox_ok = 1 ]; then PUSHED[busybox]=1; else REF[busybox]=${REF[layers1]} PUSHED[busybox]=${PUSHED[layers1]:-0}; fi
 }
 
 # describe IMAGE prints "layers, compressed MB" from the registry.
@@ -300,9 +345,12 @@ task_re_pull() {
     $(pull_cmd "$tool" "$img" "$W/pull/$img/$tool") >/dev/null 2>&1
   done
   for ((i = 1; i <= RUNS; i++)); do
-    for tool in $(rotate "$i" ctr-lite skopeo crane ctr); do
+    for tool in $(rotate "$i" ctr-lite skopeo crane ctr crane-digest); do
       why=$(peer_missing "$tool")
       [ -n "$why" ] && { na re-pull "$img" "$tool" "$i" "$why"; continue; }
+      # The least a client can do to learn that nothing changed: one
+      # manifest HEAD (issue 17's bound for a re-pull).
+      [ "$tool" = crane-digest ] && { measure re-pull "$img" "$tool" "$i" crane digest --insecure "${REF[$img]}"; continue; }
       t=$(ctrd_ticks)
       # shellcheck disable=SC2046
       measure re-pull "$img" "$tool" "$i" $(pull_cmd "$tool" "$img" "$W/pull/$img/$tool")
@@ -313,8 +361,13 @@ task_re_pull() {
 
 task_pull_unpack() {
   local img=$1 ref=${REF[$1]} i tool why t d=$W/pu
+  local tools=(ctr-lite ctr-lite-snapshots skopeo+umoci ctr crane-export+tar)
+  case $img in # the shapes of issue 17: the peers it names
+  small | big) tools=(ctr-lite crane-export+tar) ;;
+  layers*) tools=(ctr-lite ctr-lite-snapshots crane-export+tar) ;;
+  esac
   for ((i = 1; i <= RUNS; i++)); do
-    for tool in $(rotate "$i" ctr-lite ctr-lite-snapshots skopeo+umoci ctr crane-export+tar); do
+    for tool in $(rotate "$i" "${tools[@]}"); do
       why=$(peer_missing "$tool")
       [ -n "$why" ] && { na pull-unpack "$img" "$tool" "$i" "$why"; continue; }
       rm -rf "$d" && mkdir -p "$d"
@@ -358,19 +411,20 @@ task_unpack_store() {
     local man
     man=$d/layout/blobs/sha256/$(jq -r '.manifests[0].digest | sub("sha256:"; "")' "$d/layout/index.json")
     {
-      echo 'set -e'
+      echo 'set -eo pipefail'
       jq -r '.layers[] | "\(.mediaType) \(.digest | sub("sha256:"; ""))"' "$man" | while read -r mt hex; do
         case $mt in
-        *gzip) f=-xzf ;;
-        *zstd) f="--zstd -xf" ;;
-        *) f=-xf ;;
+        *gzip) echo "gzip -dc $d/layout/blobs/sha256/$hex | tar -xf - -C \"\$1\"" ;;
+        *zstd) echo "zstd -dcq $d/layout/blobs/sha256/$hex | tar -xf - -C \"\$1\"" ;;
+        *) echo "tar -xf $d/layout/blobs/sha256/$hex -C \"\$1\"" ;;
         esac
-        echo "tar $f $d/layout/blobs/sha256/$hex -C \"\$1\""
       done
     } >"$d/floor.sh"
   fi
+  local tools=(ctr-lite umoci tar)
+  [ "$img" = small ] && tools=(ctr-lite tar) # umoci takes minutes on 300k files
   for ((i = 1; i <= RUNS; i++)); do
-    for tool in $(rotate "$i" ctr-lite umoci tar); do
+    for tool in $(rotate "$i" "${tools[@]}"); do
       why=$(peer_missing "$tool")
       [ "$tool" = ctr-lite ] && [ $ctrlite_ok = 0 ] && why="pull failed: $(tail -n 1 "$d/store0.err" | cut -c1-200)"
       [ "$tool" != ctr-lite ] && [ $layout_ok = 0 ] && why="skopeo copy failed"
@@ -395,20 +449,23 @@ task_unpack_store() {
   rm -rf "$d/out" "$d/store"
 }
 
+# RUN_LOOP is how many runs of a container one timed sample holds: a run
+# takes milliseconds, and the fork and exec of time and timeout around each
+# sample would otherwise weigh on the ratio to the floor.
+RUN_LOOP=10
+
 task_run() {
-  local img=$1 ref=${REF[$1]} i tool why d=$W/run n=$((RUNS * 4 > 20 ? RUNS * 4 : 20))
+  local img=$1 ref=${REF[$1]} i tool why d=$W/run n=$((RUNS * 2 > 10 ? RUNS * 2 : 10))
   rm -rf "$d" && mkdir -p "$d"
   # The bundle for runc and crun: ctr-lite's own when `ctr-lite bundle`
-  # works, else umoci's unpack of the same corpus image.
+  # works, else umoci's unpack of the same image copied from the registry.
   local bundle_from=ctr-lite
   if ! { "$CTRLITE" --root "$d/store" --plain-http pull -q "$ref" >/dev/null 2>&1 &&
     "$CTRLITE" --root "$d/store" --plain-http bundle "$ref" "$d/bundle" >/dev/null 2>"$d/bundle.err"; }; then
     bundle_from="umoci unpack (ctr-lite bundle failed: $(tail -n 1 "$d/bundle.err" 2>/dev/null | cut -c1-120))"
     rm -rf "$d/bundle"
-    cp -r "$CORPUS/busybox-1.38.0-musl-amd64-oci" "$d/layout"
-    local tag
-    tag=$(jq -r '.manifests[0].annotations["org.opencontainers.image.ref.name"]' "$d/layout/index.json")
-    umoci unpack --image "$d/layout:$tag" "$d/bundle" >/dev/null 2>"$d/umoci.err" ||
+    { skopeo --insecure-policy copy -q --src-tls-verify=false "docker://$ref" "oci:$d/layout:bench" &&
+      umoci unpack --image "$d/layout:bench" "$d/bundle"; } >/dev/null 2>"$d/umoci.err" ||
       log "note: no bundle for runc/crun: $(tail -n 1 "$d/umoci.err")"
   fi
   if [ -f "$d/bundle/config.json" ]; then
@@ -430,10 +487,51 @@ task_run() {
       [ "$tool" != ctr-lite ] && [ ! -f "$d/bundle/config.json" ] && why="no bundle"
       [ -n "$why" ] && { na run "$img" "$tool" "$i" "$why"; continue; }
       case $tool in
-      ctr-lite) measure run "$img" "$tool" "$i" "$CTRLITE" --root "$d/store" run --rm "$ref" true ;;
-      runc) measure run "$img" "$tool" "$i" runc run -b "$d/bundle" "bench-runc-$i" ;;
-      crun) measure run "$img" "$tool" "$i" unshare -m sh -c "$crun_sh" "$d/bundle" "bench-crun-$i" ;;
-      unshare+chroot) measure run "$img" "unshare+chroot (floor)" "$i" unshare -m -p -f -u -i chroot "$d/bundle/rootfs" /bin/true ;;
+      ctr-lite) measure_loop run "$img" "$tool" "$i" $RUN_LOOP "$CTRLITE" --root "$d/store" run --rm "$ref" true ;;
+      runc) measure_loop run "$img" "$tool" "$i" $RUN_LOOP runc run -b "$d/bundle" "bench-runc-$i-%k" ;;
+      crun) measure_loop run "$img" "$tool" "$i" $RUN_LOOP unshare -m sh -c "$crun_sh" "$d/bundle" "bench-crun-$i-%k" ;;
+      # The floor of issue 17: the namespaces a container gets (a new
+      # network namespace included) and a chroot, nothing else.
+      unshare+chroot) measure_loop run "$img" "unshare+chroot (floor)" "$i" $RUN_LOOP unshare -m -u -i -p -n -f chroot "$d/bundle/rootfs" /bin/true ;;
+      esac
+    done
+  done
+  [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$d"
+}
+
+# task_run_layers: warm `run --rm IMAGE true` of busybox under 126 one-file
+# layers against busybox alone (issue 17: within 2x).
+task_run_layers() {
+  local i img n=$((RUNS * 2 > 10 ? RUNS * 2 : 10)) d=$W/run-layers
+  rm -rf "$d" && mkdir -p "$d"
+  for img in layers1 layers127; do # pull and unpack, untimed
+    "$CTRLITE" --root "$d/store" --plain-http pull -q "${REF[$img]}" >/dev/null 2>&1 &&
+      "$CTRLITE" --root "$d/store" run --rm "${REF[$img]}" true >/dev/null 2>&1 ||
+      log "note: run-layers: $img does not run"
+  done
+  for ((i = 1; i <= n; i++)); do
+    for img in $(rotate "$i" layers1 layers127); do
+      measure_loop run-layers "$img" ctr-lite "$i" $RUN_LOOP "$CTRLITE" --root "$d/store" run --rm "${REF[$img]}" true
+    done
+  done
+  [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$d"
+}
+
+# task_startup: `ctr-lite --version` against a static Go hello world (the
+# floor), crane and runc printing their versions; STARTUP_LOOP in a row
+# per sample.
+STARTUP_LOOP=50
+task_startup() {
+  local i tool why n=$((RUNS * 2 > 10 ? RUNS * 2 : 10))
+  for ((i = 1; i <= n; i++)); do
+    for tool in $(rotate "$i" ctr-lite hello crane runc-version); do
+      why=$(peer_missing "$tool")
+      [ -n "$why" ] && { na startup version "$tool" "$i" "$why"; continue; }
+      case $tool in
+      ctr-lite) measure_loop startup version ctr-lite "$i" $STARTUP_LOOP "$CTRLITE" --version ;;
+      hello) measure_loop startup version "hello (floor)" "$i" $STARTUP_LOOP "$RES/bin/hello" ;;
+      crane) measure_loop startup version crane "$i" $STARTUP_LOOP crane version ;;
+      runc-version) measure_loop startup version runc "$i" $STARTUP_LOOP runc --version ;;
       esac
     done
   done
@@ -509,7 +607,7 @@ push_corpus
   echo "settings:   runs=$RUNS quick=$QUICK seed=$SEED"
   echo "ctr-lite:   $("$CTRLITE" --version 2>/dev/null || echo missing)"
   echo "peers:      skopeo $(skopeo --version 2>/dev/null | awk '{ print $3 }'), umoci $(umoci --version 2>/dev/null | awk '{ print $3 }'), crane $(crane version 2>/dev/null), containerd $(containerd --version 2>/dev/null | awk '{ print $3 }'), runc $(runc --version 2>/dev/null | awk 'NR == 1 { print $3 }'), crun $(crun --version 2>/dev/null | awk 'NR == 1 { print $3 }'), $(tar --version | head -n 1)"
-  for img in busybox alpine debian large large-zstd; do
+  for img in busybox alpine debian large large-zstd small big layers1 layers100 layers127; do
     printf 'image:      %-10s %s  %s\n' "$img" "${REF[$img]}" "$(describe "$img")"
   done
 } >"$ENVTXT"
@@ -518,14 +616,16 @@ printf '# task\timage\ttool\trun\twall_s\tuser_s\tsys_s\tmaxrss_kb\tdaemon_rss_k
 
 for task in $TASKS; do
   case $task in
-  pull-cold) for img in alpine debian large large-zstd; do task_pull_cold "$img"; done ;;
-  re-pull) for img in debian large; do task_re_pull "$img"; done ;;
-  pull-unpack) for img in debian large large-zstd; do task_pull_unpack "$img"; done ;;
-  unpack-store) for img in debian large large-zstd; do task_unpack_store "$img"; done ;;
-  run) task_run busybox ;;
-  efficiency) for img in debian large; do task_efficiency "$img"; done ;;
-  copy) for img in debian large; do task_copy "$img"; done ;;
-  *) log "unknown task $task (known: pull-cold re-pull pull-unpack unpack-store run efficiency copy)" ;;
+  pull-cold) for img in $(pushed alpine debian large large-zstd); do task_pull_cold "$img"; done ;;
+  re-pull) for img in $(pushed debian large layers127); do task_re_pull "$img"; done ;;
+  pull-unpack) for img in $(pushed debian large large-zstd small big layers100 layers127); do task_pull_unpack "$img"; done ;;
+  unpack-store) for img in $(pushed debian large large-zstd small); do task_unpack_store "$img"; done ;;
+  run) for img in $(pushed busybox); do task_run "$img"; done ;;
+  run-layers) [ -n "$(pushed layers1 layers127)" ] && task_run_layers ;;
+  startup) task_startup ;;
+  efficiency) for img in $(pushed debian large); do task_efficiency "$img"; done ;;
+  copy) for img in $(pushed debian large); do task_copy "$img"; done ;;
+  *) log "unknown task $task (known: pull-cold re-pull pull-unpack unpack-store run run-layers startup efficiency copy)" ;;
   esac
 done
 ctrd_stop

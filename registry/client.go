@@ -172,6 +172,20 @@ func (h httpsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
 	return h.inner.RoundTrip(req)
 }
 
+// noTLSTo refuses HTTPS requests to host, a host known to speak plain
+// HTTP only, without dialing; other hosts (a token server) are untouched.
+type noTLSTo struct {
+	inner http.RoundTripper
+	host  string
+}
+
+func (n noTLSTo) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme == "https" && strings.EqualFold(req.URL.Host, n.host) {
+		return nil, fmt.Errorf("%s speaks plain HTTP only", n.host)
+	}
+	return n.inner.RoundTrip(req)
+}
+
 // isLocal: localhost, 127.0.0.0/8 and ::1 may use plain HTTP without a flag.
 func isLocal(hostport string) bool {
 	host := hostport
@@ -306,6 +320,9 @@ func (c *Client) handshake(ctx context.Context, ep endpoint, repo, action, key s
 		}
 		if plain {
 			nopts = append(nopts, name.Insecure)
+			// ggcr's ping would try TLS first again: this host does
+			// not speak it (wantsPlain saw that), so fail that try at once.
+			base = noTLSTo{base, ep.Host.Host}
 		}
 	}
 	reg, err := name.NewRegistry(ep.Host.Host, nopts...)

@@ -23,13 +23,19 @@ var fileSyscalls = []string{"openat", "write", "newfstatat", "fstat", "fcntl", "
 
 // TestSmallFileSyscalls counts, with strace, the system calls the flat
 // unpack makes per small file in a fresh directory: at most 4 (openat,
-// write, utimensat, close).
+// write, utimensat, close). A layer with one file is counted too and
+// subtracted, so what starts the test binary, the directory and the first
+// file (one-time checks) is not spread over the other files.
 func TestSmallFileSyscalls(t *testing.T) {
 	const files = 2000
 	if dir := os.Getenv("CTRLITE_SYSCOUNT_DIR"); dir != "" {
+		n, err := strconv.Atoi(os.Getenv("CTRLITE_SYSCOUNT_FILES"))
+		if err != nil {
+			t.Fatal(err)
+		}
 		var es []testutil.Entry
 		es = append(es, testutil.Dir("d"))
-		for i := range files {
+		for i := range n {
 			es = append(es, testutil.File(fmt.Sprintf("d/f%05d", i), "small file"))
 		}
 		if _, err := Apply(context.Background(), dir, bytes.NewReader(testutil.Layer(t, es)), Options{}); err != nil {
@@ -38,36 +44,44 @@ func TestSmallFileSyscalls(t *testing.T) {
 		return
 	}
 	strace := testutil.RequireTool(t, "strace", "strace")
-	out := filepath.Join(t.TempDir(), "strace")
-	cmd := exec.Command(strace, "-f", "-c", "-o", out, "-e", "trace="+strings.Join(fileSyscalls, ","),
-		os.Args[0], "-test.run=^TestSmallFileSyscalls$")
-	cmd.Env = append(os.Environ(), "CTRLITE_SYSCOUNT_DIR="+t.TempDir())
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("unpack under strace: %v\n%s", err, b)
-	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	total, per := 0, map[string]int{}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		// % time, seconds, usecs/call, calls, [errors,] syscall
-		if len(f) < 5 || !slices.Contains(fileSyscalls, f[len(f)-1]) {
-			continue
+	count := func(n int) (int, map[string]int) {
+		out := filepath.Join(t.TempDir(), "strace")
+		cmd := exec.Command(strace, "-f", "-c", "-o", out, "-e", "trace="+strings.Join(fileSyscalls, ","),
+			os.Args[0], "-test.run=^TestSmallFileSyscalls$")
+		cmd.Env = append(os.Environ(), "CTRLITE_SYSCOUNT_DIR="+t.TempDir(), "CTRLITE_SYSCOUNT_FILES="+strconv.Itoa(n))
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("unpack under strace: %v\n%s", err, b)
 		}
-		n, err := strconv.Atoi(f[3])
+		b, err := os.ReadFile(out)
 		if err != nil {
-			continue
+			t.Fatal(err)
 		}
-		per[f[len(f)-1]] = n
-		total += n
+		total, per := 0, map[string]int{}
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Fields(line)
+			// % time, seconds, usecs/call, calls, [errors,] syscall
+			if len(f) < 5 || !slices.Contains(fileSyscalls, f[len(f)-1]) {
+				continue
+			}
+			c, err := strconv.Atoi(f[3])
+			if err != nil {
+				continue
+			}
+			per[f[len(f)-1]] = c
+			total += c
+		}
+		return total, per
 	}
-	perFile := float64(total) / files
-	t.Logf("per small file: %.2f system calls (%v)", perFile, per)
-	// A few calls start the test binary and the directory: 4 per file, plus 1%.
-	if perFile > 4.04 {
-		t.Errorf("%.2f file system calls per small file, want at most 4: %v", perFile, per)
+	base, basePer := count(1)
+	total, per := count(1 + files)
+	perFile := float64(total-base) / files
+	t.Logf("per small file: %.3f system calls (%v; with one file: %v)", perFile, per, basePer)
+	// The Go runtime now and then writes to its eventfd to wake the
+	// network poller (a write that has nothing to do with the files):
+	// allow a few such calls in all, not per file.
+	const runtimeSlack = 3
+	if total-base > 4*files+runtimeSlack {
+		t.Errorf("%.3f file system calls per small file, want at most 4: %v (with one file: %v)", perFile, per, basePer)
 	}
 }
 

@@ -56,9 +56,9 @@ func (s *layerSet) total(f func(layerMeta) int64) int64 {
 
 // loadOrGenerate returns the cached layer set for seed and scale, making
 // it first when the cache lacks it.
-func loadOrGenerate(ctx context.Context, seed uint64, f float64, cache string, workers int) (*layerSet, bool, error) {
-	dir := filepath.Join(cache, fmt.Sprintf("large-v%d-seed%d-scale%g", generatorVersion, seed, f))
-	if set, err := load(dir); err == nil {
+func loadOrGenerate(ctx context.Context, sh shape, seed uint64, f float64, cache string, workers int) (*layerSet, bool, error) {
+	dir := filepath.Join(cache, fmt.Sprintf("%s-v%d-seed%d-scale%g%s", sh.name, generatorVersion, seed, f, sh.key))
+	if set, err := load(dir, len(sh.specs)); err == nil {
 		return set, true, nil
 	}
 	if err := os.RemoveAll(dir); err != nil {
@@ -69,10 +69,10 @@ func loadOrGenerate(ctx context.Context, seed uint64, f float64, cache string, w
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return nil, false, err
 	}
-	set := &layerSet{Version: generatorVersion, Seed: seed, Scale: f, Layers: make([]layerMeta, len(specs))}
+	set := &layerSet{Version: generatorVersion, Seed: seed, Scale: f, Layers: make([]layerMeta, len(sh.specs))}
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(1, workers))
-	for i, sp := range specs {
+	for i, sp := range sh.specs {
 		g.Go(func() error {
 			m, err := generate(ctx, tmp, seed, scale(i, sp, f), sp, f)
 			set.Layers[i] = m
@@ -96,7 +96,7 @@ func loadOrGenerate(ctx context.Context, seed uint64, f float64, cache string, w
 	return set, false, nil
 }
 
-func load(dir string) (*layerSet, error) {
+func load(dir string, layers int) (*layerSet, error) {
 	b, err := os.ReadFile(filepath.Join(dir, "meta.json"))
 	if err != nil {
 		return nil, err
@@ -105,7 +105,7 @@ func load(dir string) (*layerSet, error) {
 	if err := json.Unmarshal(b, &set); err != nil {
 		return nil, err
 	}
-	if set.Version != generatorVersion || len(set.Layers) != len(specs) {
+	if set.Version != generatorVersion || len(set.Layers) != layers {
 		return nil, errors.New("stale cache")
 	}
 	for _, l := range set.Layers {
@@ -183,6 +183,11 @@ func generate(ctx context.Context, dir string, seed uint64, s scaled, sp layerSp
 	raw := &counter{h: sha256.New()}
 	tw := tar.NewWriter(io.MultiWriter(raw, gzw, zsw))
 	w := newLayerWriter(tw, seed, s.index, f)
+	if sp.busybox != "" {
+		if err := w.busybox(sp.busybox); err != nil {
+			return m, fmt.Errorf("layer %d: %w", s.index, err)
+		}
+	}
 	if err := regular(w, s); err != nil {
 		return m, fmt.Errorf("layer %d: %w", s.index, err)
 	}

@@ -14,20 +14,20 @@ import (
 
 func TestGenerateIsReproducibleAndCached(t *testing.T) {
 	ctx := context.Background()
-	a, cached, err := loadOrGenerate(ctx, 7, 0.005, t.TempDir(), 2)
+	a, cached, err := loadOrGenerate(ctx, largeShape(), 7, 0.005, t.TempDir(), 2)
 	if err != nil || cached {
 		t.Fatalf("first generation: cached=%v err=%v", cached, err)
 	}
 	cacheB := t.TempDir()
-	b, _, err := loadOrGenerate(ctx, 7, 0.005, cacheB, 1)
+	b, _, err := loadOrGenerate(ctx, largeShape(), 7, 0.005, cacheB, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, cached, err := loadOrGenerate(ctx, 7, 0.005, cacheB, 1)
+	c, cached, err := loadOrGenerate(ctx, largeShape(), 7, 0.005, cacheB, 1)
 	if err != nil || !cached {
 		t.Fatalf("second load: cached=%v err=%v", cached, err)
 	}
-	other, _, err := loadOrGenerate(ctx, 8, 0.005, t.TempDir(), 2)
+	other, _, err := loadOrGenerate(ctx, largeShape(), 8, 0.005, t.TempDir(), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestGenerateIsReproducibleAndCached(t *testing.T) {
 // TestLayerChanges checks that the later layers delete, overwrite and
 // hide files of earlier ones, as the benchmark relies on.
 func TestLayerChanges(t *testing.T) {
-	set, _, err := loadOrGenerate(context.Background(), 1, 0.005, t.TempDir(), 2)
+	set, _, err := loadOrGenerate(context.Background(), largeShape(), 1, 0.005, t.TempDir(), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,6 +93,15 @@ func TestLayerChanges(t *testing.T) {
 
 func readNames(t *testing.T, file string) map[string]byte {
 	t.Helper()
+	out := map[string]byte{}
+	for _, h := range readHeaders(t, file) {
+		out[h.Name] = h.Typeflag
+	}
+	return out
+}
+
+func readHeaders(t *testing.T, file string) []*tar.Header {
+	t.Helper()
 	f, err := os.Open(file)
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +112,7 @@ func readNames(t *testing.T, file string) map[string]byte {
 		t.Fatal(err)
 	}
 	defer zr.Close()
-	out := map[string]byte{}
+	var out []*tar.Header
 	tr := tar.NewReader(zr)
 	for {
 		h, err := tr.Next()
@@ -113,6 +122,6 @@ func readNames(t *testing.T, file string) map[string]byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out[h.Name] = h.Typeflag
+		out = append(out, h)
 	}
 }

@@ -8,8 +8,16 @@ import (
 // layerSpec says what one generated layer holds at scale 1.
 type layerSpec struct {
 	small  int     // small text files (256 B .. 6 KB)
+	tiny   int     // tiny text files (0 .. 2 KB), 1,000 to a directory
 	textMB float64 // compressible text, in files of up to 8 MB
 	randMB float64 // incompressible bytes, in files of up to 8 MB
+	// oneFileMB is one file of incompressible bytes, however large.
+	oneFileMB float64
+	// fixed: the counts do not scale (one-file layers stay one file).
+	fixed bool
+	// busybox is a host busybox binary written as bin/busybox, with
+	// bin/sh and bin/true linked to it, so the image runs.
+	busybox string
 	// extra adds the layer's overwrites, deletions and links after the
 	// regular content.
 	extra func(w *layerWriter, s scaled) error
@@ -19,8 +27,10 @@ type layerSpec struct {
 type scaled struct {
 	index     int // 1-based layer number
 	small     int
+	tiny      int
 	textBytes int64
 	randBytes int64
+	oneFile   int64
 }
 
 const (
@@ -41,11 +51,16 @@ var specs = []layerSpec{
 }
 
 func scale(i int, sp layerSpec, f float64) scaled {
+	if sp.fixed {
+		f = 1
+	}
 	return scaled{
 		index:     i + 1,
 		small:     int(math.Round(float64(sp.small) * f)),
+		tiny:      int(math.Round(float64(sp.tiny) * f)),
 		textBytes: int64(sp.textMB * f * 1e6),
 		randBytes: int64(sp.randMB * f * 1e6),
+		oneFile:   int64(sp.oneFileMB * f * 1e6),
 	}
 }
 
@@ -62,6 +77,16 @@ func randPath(layer, i int) string { return fmt.Sprintf("opt/blob/l%d-%02d.bin",
 
 // regular writes the spec's small files, text and random data.
 func regular(w *layerWriter, s scaled) error {
+	for i := 0; i < s.tiny; i++ {
+		if err := w.text(fmt.Sprintf("usr/share/tiny/d%03d/f%06d.txt", i/1000, i), int64(w.rng.IntN(2049))); err != nil {
+			return err
+		}
+	}
+	if s.oneFile > 0 {
+		if err := w.random("opt/big.bin", s.oneFile); err != nil {
+			return err
+		}
+	}
 	for i := 0; i < s.small; i++ {
 		if err := w.text(smallPath(s.index, i), int64(256+w.rng.IntN(5800))); err != nil {
 			return err

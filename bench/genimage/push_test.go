@@ -18,7 +18,7 @@ func TestPushBothVariants(t *testing.T) {
 	defer srv.Close()
 	host := strings.TrimPrefix(srv.URL, "http://")
 	ctx := context.Background()
-	set, _, err := loadOrGenerate(ctx, 3, 0.005, t.TempDir(), 2)
+	set, _, err := loadOrGenerate(ctx, largeShape(), 3, 0.005, t.TempDir(), 2)
 	if err != nil {
 		t.Fatal(err)
 	}

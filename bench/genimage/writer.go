@@ -3,6 +3,7 @@ package main
 import (
 	"archive/tar"
 	"math/rand/v2"
+	"os"
 	"path"
 	"strings"
 	"time"
@@ -110,6 +111,30 @@ func (w *layerWriter) fillText(b []byte) {
 			i++
 		}
 	}
+}
+
+// busybox writes the host binary src as bin/busybox (mode 0755) with
+// bin/sh and bin/true as symlinks to it.
+func (w *layerWriter) busybox(src string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	if err := w.mkdirAll("bin"); err != nil {
+		return err
+	}
+	if err := w.header(&tar.Header{Typeflag: tar.TypeReg, Name: "bin/busybox", Size: int64(len(b)), Mode: 0o755}); err != nil {
+		return err
+	}
+	if _, err := w.tw.Write(b); err != nil {
+		return err
+	}
+	for _, applet := range []string{"sh", "true"} {
+		if err := w.symlink("bin/"+applet, "busybox"); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // whiteout deletes name (file or directory) of a lower layer.

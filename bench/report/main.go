@@ -47,7 +47,7 @@ func main() {
 		b, _ := os.ReadFile(*env)
 		envText = string(b)
 	}
-	tg := targets(groups, samples)
+	tg := append(targets(groups, samples), targets17(groups, samples)...)
 	md := markdown(groups, envText) + targetsMarkdown(tg)
 	js, _ := json.MarshalIndent(map[string]any{"baseline": baseline, "groups": groups, "targets": tg}, "", "  ")
 	files := map[string][]byte{"results.md": []byte(md), "results.json": append(js, '\n'), "results.svg": []byte(svg(groups))}

@@ -124,10 +124,10 @@ func ratioOf(t *toolSummary, other float64) float64 {
 
 func targetsMarkdown(ts []target) string {
 	var b strings.Builder
-	b.WriteString("## Targets (issues 3-6)\n\nFrom the medians above (ratios here are ctr-lite / other, medians divided).\n\n")
+	b.WriteString("## Targets (issues 3-6 and 17)\n\nFrom the medians above (ratios here are ctr-lite / other, medians divided).\n\n")
 	b.WriteString("| goal | measured | status |\n|---|---|---|\n")
 	for _, t := range ts {
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", t.Goal, mdEscape(t.Value), t.Status)
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", mdEscape(t.Goal), mdEscape(t.Value), t.Status)
 	}
 	return b.String() + "\n"
 }

@@ -42,3 +42,49 @@ func TestTargets(t *testing.T) {
 		})
 	}
 }
+
+func TestTargets17(t *testing.T) {
+	s := func(task, image, tool string, wall float64, rssKB int64) sample {
+		return sample{Task: task, Image: image, Tool: tool, Run: 1, Wall: wall, RSSKB: rssKB, OK: true}
+	}
+	samples := []sample{
+		s("unpack-store", "small", "ctr-lite", 6, 40000),
+		s("unpack-store", "small", "tar (floor)", 8, 3000), // 0.75x: missed
+		s("startup", "version", "ctr-lite", 0.14, 9000),
+		s("startup", "version", "hello (floor)", 0.1, 2000), // 1.4x: met
+		s("run", "busybox", "ctr-lite", 0.2, 30000),
+		s("run", "busybox", "unshare+chroot (floor)", 0.1, 2000), // 2x: met
+		s("run", "busybox", "crun", 0.19, 2000),                  // behind crun: missed
+		s("re-pull", "large", "ctr-lite", 0.02, 20000),
+		s("re-pull", "large", "crane-digest", 0.02, 20000), // equal: met
+		s("pull-unpack", "layers127", "ctr-lite", 1, 70000),
+		s("run-layers", "layers1", "ctr-lite", 0.1, 30000),
+		s("run-layers", "layers127", "ctr-lite", 0.25, 30000), // 2.5x: missed
+	}
+	got := map[string]target{}
+	for _, tg := range targets17(summarize(samples), samples) {
+		got[tg.Goal] = tg
+	}
+	tests := []struct{ goal, status string }{
+		{"small files: unpack of 300k small files at most 0.7x the gunzip | tar -x floor", "missed"},
+		{"start-up: ctr-lite --version at most 1.5x a static Go hello world", "met"},
+		{"warm run --rm busybox true: at most 2.5x the unshare+chroot floor", "met"},
+		{"warm run --rm busybox true: ahead of crun", "missed"},
+		{"re-pull large: at or under crane digest", "met"},
+		{"pull+unpack layers127: at or under crane export | tar", "n/a"}, // no crane run
+		{"run of the 127-layer image: within 2x of the 1-layer image", "missed"},
+		{"peak RSS pull-unpack layers127: below 64 MiB", "missed"}, // 68 MiB
+		{"peak RSS startup version: below 64 MiB", "met"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.goal, func(t *testing.T) {
+			tg, ok := got[tt.goal]
+			if !ok {
+				t.Fatalf("no target %q", tt.goal)
+			}
+			if tg.Status != tt.status {
+				t.Errorf("status %s (%s), want %s", tg.Status, tg.Value, tt.status)
+			}
+		})
+	}
+}

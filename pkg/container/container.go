@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -95,7 +94,18 @@ func ShortID(id string) string {
 	return id
 }
 
-var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+// validName reports whether s matches ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$ (written
+// out, not a package-level regexp compiled by every process at start-up).
+func validName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		alnum := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+		if !alnum && (i == 0 || c != '_' && c != '.' && c != '-') {
+			return false
+		}
+	}
+	return s != ""
+}
 
 const stateFile = "state.json"
 
@@ -151,7 +161,7 @@ func NewID() string {
 // Create records a new container in state created. An empty ID gets a
 // random one; Created defaults to now. The name, when set, must be unused.
 func (s *Store) Create(ctx context.Context, c Container) (*Container, error) {
-	if c.Name != "" && !validName.MatchString(c.Name) {
+	if c.Name != "" && !validName(c.Name) {
 		return nil, fmt.Errorf("create container %q: %w", c.Name, ErrInvalidName)
 	}
 	unlock, err := s.lock(ctx)

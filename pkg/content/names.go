@@ -3,9 +3,11 @@ package content
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -25,6 +27,9 @@ type Named struct {
 	Name   string
 	Target ocispec.Descriptor
 }
+
+// errUnchanged, from an updateIndex function, means there is nothing to write.
+var errUnchanged = errors.New("index unchanged")
 
 func (s *Store) indexPath() string { return filepath.Join(s.layout, "index.json") }
 
@@ -61,7 +66,9 @@ func (s *Store) updateIndex(ctx context.Context, fn func(*ocispec.Index) error) 
 	if err != nil {
 		return err
 	}
-	if err := fn(&idx); err != nil {
+	if err := fn(&idx); errors.Is(err, errUnchanged) {
+		return nil
+	} else if err != nil {
 		return err
 	}
 	idx.SchemaVersion = 2
@@ -100,10 +107,17 @@ func (s *Store) SetName(ctx context.Context, name string, desc ocispec.Descripto
 	}
 	err := s.updateIndex(ctx, func(idx *ocispec.Index) error {
 		out := idx.Manifests[:0]
+		matches, same := 0, false
 		for _, m := range idx.Manifests {
 			if entryName(m) != name {
 				out = append(out, m)
+				continue
 			}
+			matches++
+			same = reflect.DeepEqual(m, entry)
+		}
+		if matches == 1 && same {
+			return errUnchanged // a re-pull of an unchanged image: nothing to write and sync
 		}
 		idx.Manifests = append(out, entry)
 		return nil

@@ -3,7 +3,9 @@
 // parallel into the content store (resuming partial downloads), and name
 // the result. It also loads a stored image back by reference without
 // touching the network. A pull reports its transfers as Progress events;
-// drawing them is left to the caller (pkg/progress).
+// drawing them is left to the caller (pkg/progress). A re-pull of a stored
+// name asks with HEAD first (a Fetcher that is also a Header): when the
+// registry names a manifest the store holds, that one request is all.
 //
 // Platforms: a multi-platform image is stored one pulled platform at a
 // time under the index's name. Select is the one place a stored image's

@@ -133,7 +133,7 @@ type puller struct {
 }
 
 func (p *puller) pull(ctx context.Context) (*Image, error) {
-	desc, raw, err := p.f.Resolve(ctx, p.ref)
+	desc, raw, err := p.resolve(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -175,6 +175,34 @@ func (p *puller) pull(ctx context.Context) (*Image, error) {
 		return nil, err
 	}
 	return img, nil
+}
+
+// Header is a Fetcher that can also ask for a manifest's descriptor
+// alone (a HEAD request); *registry.Client is one.
+type Header interface {
+	Head(ctx context.Context, ref reference.Reference) (ocispec.Descriptor, error)
+}
+
+// resolve returns the root descriptor of ref and its manifest bytes. When
+// the name is stored (a re-pull), it first asks for the descriptor alone:
+// if the registry names a manifest the store holds, nothing more is
+// fetched, one request as `crane digest` makes. Anything else (a changed
+// tag, a registry whose HEAD lacks the digest, any error) falls back to
+// the GET a first pull makes. The bytes are checked against the digest
+// either way (pull).
+func (p *puller) resolve(ctx context.Context) (ocispec.Descriptor, []byte, error) {
+	if h, ok := p.f.(Header); ok {
+		if _, err := p.st.Get(ctx, p.ref.String()); err == nil {
+			if d, err := h.Head(ctx, p.ref); err == nil {
+				if raw, err := p.st.ReadBlob(ctx, d, mediatype.MaxManifestSize); err == nil {
+					return d, raw, nil
+				}
+			} else if ctx.Err() != nil {
+				return ocispec.Descriptor{}, nil, err
+			}
+		}
+	}
+	return p.f.Resolve(ctx, p.ref)
 }
 
 // manifest returns a child manifest from the store, or fetches it.

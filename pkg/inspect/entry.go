@@ -2,9 +2,9 @@ package inspect
 
 import (
 	"archive/tar"
-	"fmt"
 	"path"
 	"strings"
+	"sync"
 )
 
 // Entry types, the values of Entry.Type.
@@ -114,15 +114,20 @@ func entryFromHeader(h *tar.Header, layer int) *Entry {
 	return e
 }
 
-// modeStrings holds "0000" to "7777", so entries share them.
-var modeStrings = func() (m [0o10000]string) {
-	for i := range m {
-		m[i] = fmt.Sprintf("%04o", i)
+// modeDigits holds "0000" to "7777" back to back, so entries share their
+// mode strings; built on first use, not at start-up (one 16 KiB string).
+var modeDigits = sync.OnceValue(func() string {
+	b := make([]byte, 0, 4*0o10000)
+	for i := range 0o10000 {
+		b = append(b, byte('0'+i>>9&7), byte('0'+i>>6&7), byte('0'+i>>3&7), byte('0'+i&7))
 	}
-	return m
-}()
+	return string(b)
+})
 
-func modeString(perm uint32) string { return modeStrings[perm&0o7777] }
+func modeString(perm uint32) string {
+	i := int(perm&0o7777) * 4
+	return modeDigits()[i : i+4]
+}
 
 // ModeString renders the entry's type and mode as ls does: "-rwsr-xr-x".
 func (e *Entry) ModeString() string {

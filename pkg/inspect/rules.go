@@ -1,13 +1,14 @@
 package inspect
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"reflect"
 	"strings"
 
 	yamlv3 "go.yaml.in/yaml/v3"
-	"sigs.k8s.io/yaml"
 )
 
 // Rules are the `check` gate's limits. An unset (nil, false or empty)
@@ -49,13 +50,29 @@ func ParseRules(data []byte) (Rules, error) {
 	if err := checkFields(data); err != nil {
 		return Rules{}, err
 	}
-	if err := yaml.UnmarshalStrict(data, &r); err != nil {
+	if err := decodeRules(data, &r); err != nil {
 		return Rules{}, fmt.Errorf("%w: %v", ErrBadRules, err)
 	}
 	if err := r.Validate(); err != nil {
 		return Rules{}, err
 	}
 	return r, nil
+}
+
+// decodeRules reads YAML (JSON is YAML too) into r through its JSON form,
+// so the JSON field names and Size's UnmarshalJSON apply to both.
+func decodeRules(data []byte, r *Rules) error {
+	var v any
+	if err := yamlv3.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	j, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(j))
+	dec.DisallowUnknownFields()
+	return dec.Decode(r)
 }
 
 // checkFields reports a syntax error or the first unknown top-level field

@@ -62,3 +62,49 @@ func TestBarsDecimalUnits(t *testing.T) {
 		t.Errorf("bars printed %q; want decimal units (5.2 MB)", out)
 	}
 }
+
+// TestBarsFinalFrame: after Wait the last frame shows every blob's end
+// state, one line each, redrawn in place over the earlier frame.
+func TestBarsFinalFrame(t *testing.T) {
+	var buf bytes.Buffer
+	b := NewBars(&buf)
+	got, have, bad := digest.FromString("got"), digest.FromString("have"), digest.FromString("bad")
+	b.Start(got, "layer 1/3", 2000, 500, image.Resumed)
+	b.Start(have, "layer 2/3", 3000, 3000, image.Exists)
+	b.Start(bad, "layer 3/3", 4000, 0, image.Fetching)
+	b.Add(got, 1500)
+	b.Add(bad, 1000)
+	b.Done(have, nil)
+	b.Done(got, nil)
+	b.Done(bad, errors.New("reset"))
+	b.Wait()
+	last := strings.Split(strings.TrimSpace(lastFrame(buf.String())), "\n")
+	if len(last) != 3 {
+		t.Fatalf("last frame has %d lines: %q", len(last), buf.String())
+	}
+	for i, want := range []string{"2.0 kB / 2.0 kB done resumed", "3.0 kB / 3.0 kB done exists", "1.0 kB / 4.0 kB failed"} {
+		if !strings.HasSuffix(last[i], want) || !strings.Contains(last[i], "layer") {
+			t.Errorf("line %d = %q, want ... %q", i+1, last[i], want)
+		}
+	}
+	if !strings.Contains(last[0], "["+strings.Repeat("=", barWidth)+"]") {
+		t.Errorf("a finished bar is not full: %q", last[0])
+	}
+	// A reporter reused after Wait starts a new set of bars.
+	buf.Reset()
+	b.Start(got, "config", 10, 0, image.Fetching)
+	b.Add(got, 10)
+	b.Done(got, nil)
+	b.Wait()
+	if out := lastFrame(buf.String()); strings.Count(out, "\n") != 1 || !strings.Contains(out, "10 B / 10 B done") {
+		t.Errorf("second use printed %q", buf.String())
+	}
+}
+
+// lastFrame is what follows the last cursor-up (the start of a redraw).
+func lastFrame(out string) string {
+	if i := strings.LastIndex(out, "A\r\x1b[2K"); i >= 0 {
+		return out[i+1:]
+	}
+	return out
+}

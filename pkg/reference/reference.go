@@ -2,7 +2,6 @@ package reference
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/opencontainers/go-digest"
@@ -14,14 +13,6 @@ const (
 	// DefaultTag is the tag a reference without tag or digest names.
 	DefaultTag = "latest"
 	maxLength  = 4096
-)
-
-var (
-	// A path component: lowercase alphanumerics joined by ".", "_", "__" or runs of "-".
-	componentRE = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
-	tagRE       = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
-	// A host: domain labels or an IPv6 literal in brackets, with an optional port.
-	hostRE = regexp.MustCompile(`^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$`)
 )
 
 // Reference is a parsed, normalised image reference.
@@ -57,7 +48,7 @@ func Parse(s string) (Reference, error) {
 	if i := strings.LastIndexByte(rest, ':'); i >= 0 && i > strings.LastIndexByte(rest, '/') {
 		r.tag = rest[i+1:]
 		rest = rest[:i]
-		if !tagRE.MatchString(r.tag) {
+		if !validTag(r.tag) {
 			return bad("tag " + quote(r.tag))
 		}
 	}
@@ -65,7 +56,7 @@ func Parse(s string) (Reference, error) {
 		return bad("no repository")
 	}
 	r.registry, r.repository = splitHost(rest)
-	if !hostRE.MatchString(r.registry) {
+	if !validHost(r.registry) {
 		return bad("registry " + quote(r.registry))
 	}
 	if r.registry == "index.docker.io" || r.registry == "registry-1.docker.io" {
@@ -75,7 +66,7 @@ func Parse(s string) (Reference, error) {
 		r.repository = "library/" + r.repository
 	}
 	for _, c := range strings.Split(r.repository, "/") {
-		if !componentRE.MatchString(c) {
+		if !validComponent(c) {
 			return bad("repository component " + quote(c) + " (lowercase letters, digits and separators . _ - only)")
 		}
 	}
