@@ -102,13 +102,24 @@ func start(ctx context.Context, st *content.Store, cs *container.Store, img *ima
 		return exit125(err)
 	}
 	cfg := runner.Config{ID: c.ID, Spec: s, StateDir: cs.Dir(c.ID)}
-	if err := recordCgroup(ctx, cs, c.ID, runner.SpecCgroupPath(s, c.ID)); err != nil {
-		return exit125(err)
+	if r := st.Root(); r.Rootless() || r.UserNS() {
+		if err := unprivileged(&cfg, opts); err != nil {
+			return exit125(err)
+		}
+	}
+	if !cfg.NoCgroup {
+		if err := recordCgroup(ctx, cs, c.ID, runner.SpecCgroupPath(s, c.ID)); err != nil {
+			return exit125(err)
+		}
 	}
 	cfg.Started = func(pid int) { cs.SetRunning(context.WithoutCancel(ctx), c.ID, pid) }
 	if why := overlayUnavailable(st.Root()); why == "" {
 		if s.Root.Path, cfg.RootMounts, err = cs.PrepareOverlay(c.ID, layers); err != nil {
 			return exit125(err)
+		}
+		if st.Root().UserNS() {
+			// Opaque markers are user.overlay.opaque (unpack.Options.UserNS).
+			cfg.RootMounts[0].Options = append(cfg.RootMounts[0].Options, "userxattr")
 		}
 	} else {
 		opts.Notice("overlayfs cannot be mounted here (" + why + "): running on a copied root filesystem")
