@@ -32,7 +32,7 @@ func enterUserNS(cmd *cobra.Command) error {
 	if err != nil {
 		return &errdefs.ExitError{Code: 125, Err: err}
 	}
-	if w := p.Warning(); w != "" {
+	if w := p.Warning(); w != "" && (cmd.Name() == "run" || cmd.Name() == "pull") {
 		fmt.Fprintln(cmd.ErrOrStderr(), "ctr-lite:", w)
 	}
 	code, err := userns.Enter(cmd.Context(), p, args, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())

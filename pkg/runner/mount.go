@@ -205,7 +205,13 @@ func mountOne(rootfd int, m specs.Mount, cfg *initConfig) error {
 	case m.Type == "cgroup":
 		return mountCgroup(rootfd, target, m.Destination, flags, cfg.CgroupV1)
 	default:
-		if err := unix.Mount(m.Source, target, m.Type, flags, data); err != nil {
+		err := unix.Mount(m.Source, target, m.Type, flags, data)
+		if err == unix.EINVAL && m.Type == "devpts" && strings.Contains(data, "gid=") {
+			// A user namespace that maps only its root has no gid 5
+			// (tty): the ptys keep the opener's group.
+			err = unix.Mount(m.Source, target, m.Type, flags, withoutOption(data, "gid"))
+		}
+		if err != nil {
 			if m.Type == "sysfs" && err == unix.EPERM {
 				// In a user namespace sysfs mounts only with a network
 				// namespace of its own (not --network host): bind the
@@ -496,4 +502,15 @@ func remountBind(target string, flags uintptr) error {
 		return err
 	}
 	return unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|flags|locked, "")
+}
+
+// withoutOption drops key=... from comma-separated mount data.
+func withoutOption(data, key string) string {
+	var keep []string
+	for _, o := range strings.Split(data, ",") {
+		if !strings.HasPrefix(o, key+"=") {
+			keep = append(keep, o)
+		}
+	}
+	return strings.Join(keep, ",")
 }

@@ -60,7 +60,7 @@ func (p Plan) Warning() string {
 	}
 	return fmt.Sprintf("warning: %s: only your own uid is mapped (container root is you); "+
 		"image files owned by other users become yours and chown to other ids fails in containers. "+
-		"For a full mapping install uidmap and give %s a range: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 %s",
+		"For a full mapping install uidmap and give %s a range: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 %s (a range no other user has)",
 		p.Why, p.User, p.User)
 }
 
