@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/user"
@@ -215,6 +218,51 @@ func TestRootlessRun(t *testing.T) {
 		r := u.ctl("r", "run", "--rm", "--device", "/dev/fuse", bb, "true")
 		if r.code != 125 {
 			t.Errorf("--device as a user: want 125: %s", r)
+		}
+	})
+	t.Run("network", func(t *testing.T) {
+		// A server on the host's loopback; user-mode networks reach it
+		// through their gateway address.
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "from-host") })}
+		go srv.Serve(ln)
+		t.Cleanup(func() { srv.Close() })
+		port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+		gw := `$(ip route | awk '/^default/ {print $3}')`
+		for _, tt := range []struct {
+			name, network, host, ifaces string
+			tool                        string
+		}{
+			{"default is pasta", "", gw, "eth0 lo", "pasta"},
+			{"slirp4netns", "slirp4netns", "10.0.2.2", "lo tap0", "slirp4netns"},
+			{"host", "host", "127.0.0.1", "", ""},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				if tt.tool != "" {
+					pkg := tt.tool
+					if pkg == "pasta" {
+						pkg = "passt"
+					}
+					testutil.RequireTool(t, tt.tool, pkg)
+				}
+				args := []string{"run", "--rm"}
+				if tt.network != "" {
+					args = append(args, "--network", tt.network)
+				}
+				script := "echo $(ls /sys/class/net); wget -q -O- http://" + tt.host + ":" + port + "/"
+				r := u.must("r", append(args, bb, "sh", "-c", script)...)
+				lines := strings.Split(strings.TrimSpace(r.out), "\n")
+				if len(lines) != 2 || lines[1] != "from-host" || (tt.ifaces != "" && lines[0] != tt.ifaces) {
+					t.Errorf("want interfaces %q and the host's answer: %q", tt.ifaces, r.out)
+				}
+			})
+		}
+		r := u.must("r", "run", "--rm", "--network", "none", bb, "ls", "/sys/class/net")
+		if r.out != "lo\n" {
+			t.Errorf("--network none: interfaces %q", r.out)
 		}
 	})
 	t.Run("rm gc fsck", func(t *testing.T) {

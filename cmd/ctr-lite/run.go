@@ -37,7 +37,7 @@ func (rf *runFlags) add(cmd *cobra.Command) {
 	f.StringVarP(&rf.so.User, "user", "u", "", "`user[:group]` (names from the container's /etc/passwd and /etc/group)")
 	f.StringVar(&rf.entrypoint, "entrypoint", "", "replace the image's entrypoint (and drop its Cmd)")
 	f.StringVar(&rf.so.Hostname, "hostname", "", "container host name (default: the short container id)")
-	f.StringVar(&rf.so.Network, "network", "host", "`host` (share the host's network; CAP_NET_RAW only with --cap-add NET_RAW) or none (only lo)")
+	f.StringVar(&rf.so.Network, "network", "", "`host` (share the host's network; CAP_NET_RAW only with --cap-add NET_RAW), none (only lo), or a user-mode network: pasta or slirp4netns (default: host as root; as an ordinary user pasta, else slirp4netns, else none)")
 	f.StringArrayVar(&rf.so.CapAdd, "cap-add", nil, "add a capability (e.g. NET_ADMIN, or ALL)")
 	f.StringArrayVar(&rf.so.CapDrop, "cap-drop", nil, "drop a capability (e.g. CHOWN, or ALL)")
 	f.BoolVar(&rf.so.Privileged, "privileged", false, "all capabilities, no seccomp filter, no no_new_privs")
@@ -79,8 +79,10 @@ func (rf *runFlags) options(cmd *cobra.Command, args []string) (spec.Options, im
 		}
 		so.ShmSize = n
 	}
-	if so.Network != "host" && so.Network != "none" {
-		return so, image.Platform{}, usageError("--network %q: want host or none", so.Network)
+	switch so.Network {
+	case "", "host", "none", "pasta", "slirp4netns":
+	default:
+		return so, image.Platform{}, usageError("--network %q: want host, none, pasta or slirp4netns", so.Network)
 	}
 	p, err := image.ParsePlatform(rf.platform)
 	if err != nil {

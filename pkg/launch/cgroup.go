@@ -9,6 +9,7 @@ import (
 	"github.com/ctrlite/ctr-lite/pkg/runner"
 	"github.com/ctrlite/ctr-lite/pkg/runner/cgroups"
 	"github.com/ctrlite/ctr-lite/pkg/runner/spec"
+	"github.com/ctrlite/ctr-lite/pkg/usernet"
 )
 
 // unprivileged adapts cfg to a run without privilege: the cgroup (see
@@ -74,4 +75,21 @@ func rootlessCgroup(so spec.Options) (parent, none string, err error) {
 		return "", "", fmt.Errorf("%s: resource limits (%s) need root or a delegated cgroup v2 subtree", why, strings.Join(flags, ", "))
 	}
 	return "", why, nil
+}
+
+// network resolves the default --network: the host's as root; as an
+// ordinary user a user-mode network (usernet.Default), or none, said once,
+// when neither pasta nor slirp4netns is installed.
+func network(asked string, unpriv bool, notice func(string)) string {
+	if asked != "" {
+		return asked
+	}
+	if !unpriv {
+		return "host"
+	}
+	if m := usernet.Default(); m != "" {
+		return m
+	}
+	notice("no user-mode network: neither pasta (Debian package passt) nor slirp4netns is installed; the container has only lo (--network host shares yours)")
+	return "none"
 }

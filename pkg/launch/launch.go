@@ -16,6 +16,7 @@ import (
 	"github.com/ctrlite/ctr-lite/pkg/rootfs"
 	"github.com/ctrlite/ctr-lite/pkg/runner"
 	"github.com/ctrlite/ctr-lite/pkg/runner/spec"
+	"github.com/ctrlite/ctr-lite/pkg/usernet"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -97,12 +98,20 @@ func start(ctx context.Context, st *content.Store, cs *container.Store, img *ima
 	if opts.Runtime != "" {
 		return runRuntime(ctx, cs, img, c, layers, opts, stdio)
 	}
+	unpriv := st.Root().Rootless() || st.Root().UserNS()
+	opts.Spec.Network = network(opts.Spec.Network, unpriv, opts.Notice)
 	s, err := spec.Build(img.Config.Config, "", opts.Spec)
 	if err != nil {
 		return exit125(err)
 	}
 	cfg := runner.Config{ID: c.ID, Spec: s, StateDir: cs.Dir(c.ID)}
-	if r := st.Root(); r.Rootless() || r.UserNS() {
+	if m := opts.Spec.Network; m == usernet.Pasta || m == usernet.Slirp4netns {
+		cfg.Network = func(pid int) (func(), error) {
+			n, err := usernet.Attach(ctx, m, pid)
+			return n.Stop, err
+		}
+	}
+	if unpriv {
 		if err := unprivileged(&cfg, opts); err != nil {
 			return exit125(err)
 		}

@@ -44,6 +44,11 @@ type Config struct {
 	// (Spec.Linux.Resources is ignored): a rootless run where no cgroup
 	// can be made. The container still gets a cgroup namespace.
 	NoCgroup bool
+	// Network, when set, is called with the container's pid once it is in
+	// its namespaces and before it reads its config (so before its process
+	// starts), e.g. to attach a user-mode network to its network
+	// namespace. The stop it returns is called once the container exited.
+	Network func(pid int) (stop func(), err error)
 }
 
 // forwarded are the signals Run passes on to the container.

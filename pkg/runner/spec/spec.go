@@ -37,7 +37,7 @@ type Options struct {
 	User       string    // -u user[:group]
 	Hostname   string    // --hostname (the runner defaults it to the short container id)
 	Terminal   bool      // -t
-	Network    string    // "host" (default) or "none"
+	Network    string    // "host" (default), "none", or a user-mode network ("pasta", "slirp4netns") in a namespace of its own
 	CapAdd     []string
 	CapDrop    []string
 	Privileged bool
@@ -157,10 +157,10 @@ func Build(img ocispec.ImageConfig, rootfs string, opts Options) (*specs.Spec, e
 	}
 	switch opts.Network {
 	case "", "host":
-	case "none":
+	case "none", "pasta", "slirp4netns":
 		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace})
 	default:
-		return nil, fmt.Errorf("%w: --network %q (want host or none)", ErrInvalidOption, opts.Network)
+		return nil, fmt.Errorf("%w: --network %q (want host, none, pasta or slirp4netns)", ErrInvalidOption, opts.Network)
 	}
 	if !opts.Privileged {
 		s.Linux.MaskedPaths = slicesClone(MaskedPaths)
