@@ -265,6 +265,50 @@ func TestRootlessRun(t *testing.T) {
 			t.Errorf("--network none: interfaces %q", r.out)
 		}
 	})
+	t.Run("kill and rm -f", func(t *testing.T) {
+		// Containers whose process runs as an id of the range: only the
+		// user outside every namespace may signal them.
+		for _, tt := range []struct{ name, how string }{{"killed", "kill"}, {"forced", "rm"}} {
+			t.Run(tt.name, func(t *testing.T) {
+				bg := exec.Command("setpriv", "--reuid="+u.name, "--regid="+u.name, "--init-groups", "--reset-env",
+					u.bin, "--root", filepath.Join(u.home, "r"), "run", "--name", tt.name, "-u", "nobody", "--network", "none", bb, "sleep", "300")
+				bg.Dir = u.home
+				if err := bg.Start(); err != nil {
+					t.Fatal(err)
+				}
+				done := make(chan struct{}) // closed once bg has exited
+				go func() { bg.Wait(); close(done) }()
+				t.Cleanup(func() {
+					select {
+					case <-done:
+					default:
+						bg.Process.Kill()
+						<-done
+					}
+				})
+				deadline := time.Now().Add(10 * time.Second)
+				for !strings.Contains(u.ctl("r", "ps").out, tt.name) {
+					if time.Now().After(deadline) {
+						t.Fatal("the container did not start")
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+				if tt.how == "kill" {
+					u.must("r", "kill", tt.name)
+				} else {
+					u.must("r", "rm", "-f", tt.name)
+				}
+				select {
+				case <-done:
+				case <-time.After(10 * time.Second):
+					t.Fatalf("%s did not end the container", tt.how)
+				}
+				if tt.how == "kill" {
+					u.must("r", "rm", tt.name)
+				}
+			})
+		}
+	})
 	t.Run("rm gc fsck", func(t *testing.T) {
 		u.must("r", "run", "--name", "kept", deb, "sh", "-c", "echo x > /root/new; chown 7:7 /root/new")
 		u.must("r", "rm", "kept")

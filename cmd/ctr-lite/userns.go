@@ -2,6 +2,10 @@ package main
 
 import (
 	"fmt"
+	"time"
+
+	"github.com/ctrlite/ctr-lite/pkg/container"
+	"github.com/ctrlite/ctr-lite/pkg/dataroot"
 
 	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/ctrlite/ctr-lite/pkg/userns"
@@ -9,12 +13,15 @@ import (
 )
 
 // userNSCommands write or run container files (snapshots, containers'
-// upper layers) or signal containers: as an ordinary user they run as root
-// of a user namespace (package userns), so snapshots keep the image's
-// owners and rm/gc/fsck can delete and read them. unpack and bundle write
-// into the caller's directory and stay outside, owned by the caller.
+// upper layers): as an ordinary user they run as root of a user namespace
+// (package userns), so snapshots keep the image's owners and rm/gc/fsck
+// can delete and read them. unpack and bundle write into the caller's
+// directory and stay outside, owned by the caller. kill stays outside too:
+// each run has a namespace of its own, and only the user outside, who owns
+// them all, may signal a container's processes that run as ids of the
+// range.
 var userNSCommands = map[string]bool{
-	"ctr-lite run": true, "ctr-lite pull": true, "ctr-lite rm": true, "ctr-lite kill": true,
+	"ctr-lite run": true, "ctr-lite pull": true, "ctr-lite rm": true,
 	"ctr-lite gc": true, "ctr-lite fsck": true,
 }
 
@@ -28,6 +35,11 @@ func enterUserNS(cmd *cobra.Command) error {
 	if !userNSCommands[cmd.CommandPath()] || !ok || !userns.Needed() {
 		return nil
 	}
+	if cmd.Name() == "rm" {
+		if err := killBeforeRm(cmd); err != nil {
+			return &errdefs.ExitError{Code: 1, Err: err}
+		}
+	}
 	p, err := userns.MakePlan()
 	if err != nil {
 		return &errdefs.ExitError{Code: 125, Err: err}
@@ -40,4 +52,40 @@ func enterUserNS(cmd *cobra.Command) error {
 		return &errdefs.ExitError{Code: 125, Err: err}
 	}
 	return &errdefs.ExitError{Code: code}
+}
+
+// killBeforeRm does, for rm -f as an ordinary user, the kill rm would do
+// from inside its user namespace, where it may not (see userNSCommands):
+// each running container named is killed here and waited for.
+func killBeforeRm(cmd *cobra.Command) error {
+	if f, err := cmd.Flags().GetBool("force"); err != nil || !f {
+		return nil
+	}
+	root, err := cmd.Flags().GetString("root")
+	if err != nil {
+		return err
+	}
+	r, err := dataroot.Open(root)
+	if err != nil {
+		return err
+	}
+	cs := container.NewStore(r)
+	ctx := cmd.Context()
+	for _, ref := range cmd.Flags().Args() {
+		if err := cs.Kill(ctx, ref, 9); err != nil {
+			continue // not running, or not found: rm says so
+		}
+		for {
+			c, err := cs.Load(ctx, ref)
+			if err != nil || c.Status != container.Running {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
+	return nil
 }

@@ -22,6 +22,8 @@ const (
 	envStage = "_CTRLITE_USERNS_STAGE"
 	// envInside is set in the namespace to its kind (Full or Single).
 	envInside = "_CTRLITE_USERNS"
+	// envParent is the pid of the parent outside, for stage two.
+	envParent = "_CTRLITE_USERNS_PARENT"
 	// fdGo is the read end of the pipe the parent closes once the maps are
 	// written (after one byte) or when it failed (no byte).
 	fdGo = 3
@@ -109,7 +111,7 @@ func Enter(ctx context.Context, p Plan, args []string, stdin io.Reader, stdout, 
 	defer w.Close()
 	cmd := exec.Command(exe, args...)
 	cmd.Args[0] = os.Args[0]
-	cmd.Env = append(os.Environ(), envStage+"=1", envInside+"="+p.Kind)
+	cmd.Env = append(os.Environ(), envStage+"=1", envInside+"="+p.Kind, envParent+"="+strconv.Itoa(os.Getpid()))
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
 	cmd.ExtraFiles = []*os.File{r}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -213,6 +215,18 @@ func fromTerminal(in io.Reader) bool {
 // stage of a child of Enter it waits for the maps and execs the binary
 // again as root of the namespace, never returning; elsewhere it returns.
 func Init() {
+	if ppid := os.Getenv(envParent); ppid != "" && os.Getenv(envStage) == "" {
+		// Stage two. The exec that gave this process its capabilities
+		// cleared the parent-death signal: set it again, so killing the
+		// parent (ctr-lite outside) still kills this one and, through the
+		// runner's own, the container.
+		os.Unsetenv(envParent)
+		_ = unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
+		if strconv.Itoa(os.Getppid()) != ppid {
+			os.Exit(125) // the parent died before the signal was set
+		}
+		return
+	}
 	if os.Getenv(envStage) != "1" {
 		return
 	}
