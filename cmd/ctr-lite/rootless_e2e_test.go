@@ -223,14 +223,7 @@ func TestRootlessRun(t *testing.T) {
 	t.Run("network", func(t *testing.T) {
 		// A server on the host's loopback; user-mode networks reach it
 		// through their gateway address.
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "from-host") })}
-		go srv.Serve(ln)
-		t.Cleanup(func() { srv.Close() })
-		port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+		port := hostServer(t)
 		gw := `$(ip route | awk '/^default/ {print $3}')`
 		for _, tt := range []struct {
 			name, network, host, ifaces string
@@ -340,5 +333,38 @@ func TestRootlessSingleID(t *testing.T) {
 	r = u.must("s", "gc")
 	if strings.Contains(r.err, "warning:") {
 		t.Errorf("gc warned again: %s", r.err)
+	}
+}
+
+// hostServer serves "from-host" on the host's loopback and returns its port.
+func hostServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "from-host") })}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// TestUserModeNetworkAsRoot: --network pasta and slirp4netns work as root
+// too (pasta is told to stay root, or it would become nobody and could not
+// join the namespace).
+func TestUserModeNetworkAsRoot(t *testing.T) {
+	e, bb := busyboxEnv(t)
+	port := hostServer(t)
+	for _, tt := range []struct{ network, pkg, host, ifaces string }{
+		{"pasta", "passt", `$(ip route | awk '/^default/ {print $3}')`, "eth0 lo"},
+		{"slirp4netns", "slirp4netns", "10.0.2.2", "lo tap0"},
+	} {
+		t.Run(tt.network, func(t *testing.T) {
+			testutil.RequireTool(t, tt.network, tt.pkg)
+			out := e.must("run", "--rm", "--network", tt.network, bb, "sh", "-c", "echo $(ls /sys/class/net); wget -q -O- http://"+tt.host+":"+port+"/")
+			if out != tt.ifaces+"\nfrom-host" {
+				t.Errorf("want interfaces %q and the host's answer: %q", tt.ifaces, out)
+			}
+		})
 	}
 }

@@ -96,7 +96,7 @@ func create(ctx context.Context, st *content.Store, f image.Fetcher, cs *contain
 // start builds the spec and runs the process.
 func start(ctx context.Context, st *content.Store, cs *container.Store, img *image.Image, c *container.Container, layers []string, opts Options, stdio runner.Stdio) (int, error) {
 	if opts.Runtime != "" {
-		return runRuntime(ctx, cs, img, c, layers, opts, stdio)
+		return runRuntime(ctx, cs, img, c, layers, opts, stdio, st.Root().UserNS())
 	}
 	unpriv := st.Root().Rootless() || st.Root().UserNS()
 	opts.Spec.Network = network(opts.Spec.Network, unpriv, opts.Notice)
@@ -143,11 +143,14 @@ func start(ctx context.Context, st *content.Store, cs *container.Store, img *ima
 
 // runRuntime mounts the overlay on the host and runs runc or crun on a
 // bundle in the container's directory.
-func runRuntime(ctx context.Context, cs *container.Store, img *image.Image, c *container.Container, layers []string, opts Options, stdio runner.Stdio) (int, error) {
+func runRuntime(ctx context.Context, cs *container.Store, img *image.Image, c *container.Container, layers []string, opts Options, stdio runner.Stdio, userNS bool) (int, error) {
 	dir := cs.Dir(c.ID)
 	root, mounts, err := cs.PrepareOverlay(c.ID, layers)
 	if err != nil {
 		return exit125(err)
+	}
+	if userNS {
+		mounts[0].Options = append(mounts[0].Options, "userxattr")
 	}
 	if err := unix.Mount("overlay", root, "overlay", 0, strings.Join(mounts[0].Options, ",")); err != nil {
 		return exit125(fmt.Errorf("mount rootfs for %s: %w", opts.Runtime, err))

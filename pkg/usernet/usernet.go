@@ -126,7 +126,9 @@ func (n *Network) attachPasta(ctx context.Context, path string, pid int) error {
 		os.RemoveAll(dir)
 		return err
 	}
-	err = n.start(path, []*os.File{ns}, "--config-net", "--foreground", "--quiet", "--pid", pidFile, "--netns", "/proc/self/fd/3")
+	// --runas: as root pasta would switch to nobody, who cannot join.
+	err = n.start(path, []*os.File{ns}, "--config-net", "--foreground", "--quiet", "--pid", pidFile, "--netns", "/proc/self/fd/3",
+		"--runas", fmt.Sprintf("%d:%d", os.Geteuid(), os.Getegid()))
 	ns.Close()
 	if err != nil {
 		os.RemoveAll(dir)
