@@ -127,8 +127,11 @@ func (n *Network) attachPasta(ctx context.Context, path string, pid int) error {
 		return err
 	}
 	// --runas: as root pasta would switch to nobody, who cannot join.
+	// No automatic port forwarding (-t/-u/-T/-U none): its scans of the
+	// namespace's sockets double pasta's start-up time, and docker's
+	// model is explicit publishing.
 	err = n.start(path, []*os.File{ns}, "--config-net", "--foreground", "--quiet", "--pid", pidFile, "--netns", "/proc/self/fd/3",
-		"--runas", fmt.Sprintf("%d:%d", os.Geteuid(), os.Getegid()))
+		"--runas", fmt.Sprintf("%d:%d", os.Geteuid(), os.Getegid()), "-t", "none", "-u", "none", "-T", "none", "-U", "none")
 	ns.Close()
 	if err != nil {
 		os.RemoveAll(dir)
