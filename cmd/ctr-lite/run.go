@@ -108,6 +108,12 @@ foreground in new mount, PID, UTS, IPC and cgroup namespaces, with docker's
 default capabilities (less NET_RAW on the host's network), no_new_privs and
 a default seccomp filter.
 
+As an ordinary user, run re-executes itself as root of a user namespace
+(container root is you, your /etc/subuid range maps the image's other
+owners), the default network is pasta or slirp4netns, and without a
+delegated cgroup v2 subtree there is no cgroup: limit flags are refused.
+See the README's Rootless section.
+
 The exit status is the process's own (128+N when killed by signal N, 137
 when killed for memory). 125 means ctr-lite itself failed, 126 that the
 command cannot be executed, 127 that it was not found.`,
