@@ -253,6 +253,14 @@ func TestRootlessRun(t *testing.T) {
 				}
 			})
 		}
+		t.Run("publish", func(t *testing.T) {
+			testutil.RequireTool(t, "pasta", "passt")
+			hp := freePort(t)
+			run := exec.Command("setpriv", append([]string{"--reuid=" + u.name, "--regid=" + u.name, "--init-groups", "--reset-env",
+				u.bin, "--root", filepath.Join(u.home, "r"), "run", "--rm", "-p", "127.0.0.1:" + hp + ":8080", bb}, answerOnce...)...)
+			run.Dir = u.home
+			checkPublished(t, run, hp)
+		})
 		r := u.must("r", "run", "--rm", "--network", "none", bb, "ls", "/sys/class/net")
 		if r.out != "lo\n" {
 			t.Errorf("--network none: interfaces %q", r.out)
@@ -366,5 +374,77 @@ func TestUserModeNetworkAsRoot(t *testing.T) {
 				t.Errorf("want interfaces %q and the host's answer: %q", tt.ifaces, out)
 			}
 		})
+	}
+}
+
+// freePort is a TCP port of the host's loopback nothing listens on now.
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// checkPublished starts run, a container that answers one connection on
+// its port 8080 with "from-container", published on the host's port, and
+// checks that 127.0.0.1:port reaches it.
+func checkPublished(t *testing.T, run *exec.Cmd, port string) {
+	t.Helper()
+	var errb bytes.Buffer
+	run.Stderr = &errb
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { run.Wait(); close(done) }()
+	defer func() {
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			run.Process.Kill()
+			<-done
+		}
+	}()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		got := ""
+		if c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, time.Second); err == nil {
+			c.SetDeadline(time.Now().Add(2 * time.Second))
+			b, _ := io.ReadAll(c)
+			c.Close()
+			got = string(b)
+		}
+		if got == "from-container\n" {
+			return
+		}
+		select {
+		case <-done:
+			t.Fatalf("the container ended before answering on 127.0.0.1:%s: %s", port, errb.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("127.0.0.1:%s: %q, want the container's answer", port, got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// answerOnce is the container's side of checkPublished.
+var answerOnce = []string{"sh", "-c", "echo from-container | nc -l -p 8080"}
+
+// TestPublishAsRoot: -p with --network pasta publishes a container port on
+// the host; other networks refuse -p.
+func TestPublishAsRoot(t *testing.T) {
+	testutil.RequireTool(t, "pasta", "passt")
+	e, bb := busyboxEnv(t)
+	port := freePort(t)
+	checkPublished(t, e.bin(context.Background(), append([]string{"run", "--rm", "--network", "pasta", "-p", "127.0.0.1:" + port + ":8080", bb}, answerOnce...)...), port)
+	for _, n := range []string{"host", "none", "slirp4netns"} {
+		if r := e.ctl("run", "--rm", "--network", n, "-p", port+":8080", bb, "true"); r.code != 125 {
+			t.Errorf("-p with --network %s: want 125: %s", n, r)
+		}
 	}
 }

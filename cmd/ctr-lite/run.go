@@ -13,6 +13,7 @@ import (
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/ctrlite/ctr-lite/pkg/runner"
 	"github.com/ctrlite/ctr-lite/pkg/runner/spec"
+	"github.com/ctrlite/ctr-lite/pkg/usernet"
 	"github.com/spf13/cobra"
 )
 
@@ -97,6 +98,7 @@ func newRunCmd(g *globals) *cobra.Command {
 		rm      bool
 		name    string
 		runtime string
+		publish []string
 	)
 	cmd := &cobra.Command{
 		Use:     "run [flags] IMAGE [COMMAND [ARG...]]",
@@ -132,6 +134,14 @@ command cannot be executed, 127 that it was not found.`,
 			if runtime != "" && runtime != "runc" && runtime != "crun" {
 				return &errdefs.ExitError{Code: 125, Err: fmt.Errorf("--runtime %q: want runc or crun", runtime)}
 			}
+			var ports []usernet.Port
+			for _, p := range publish {
+				pp, err := usernet.ParsePort(p)
+				if err != nil {
+					return &errdefs.ExitError{Code: 125, Err: err}
+				}
+				ports = append(ports, pp)
+			}
 			st, rc, err := g.clients()
 			if err != nil {
 				return &errdefs.ExitError{Code: 125, Err: err}
@@ -141,7 +151,7 @@ command cannot be executed, 127 that it was not found.`,
 				return &errdefs.ExitError{Code: 125, Err: err}
 			}
 			code, err := launch.Run(cmd.Context(), st, rc, launch.Options{
-				Image: ref, Name: name, Remove: rm, Stdin: rf.interactive, Spec: so, Runtime: runtime,
+				Image: ref, Name: name, Remove: rm, Stdin: rf.interactive, Spec: so, Runtime: runtime, Publish: ports,
 				Pull:   rf.pull.apply(image.PullOptions{Platform: p, Progress: progress.Auto(cmd.ErrOrStderr(), false)}),
 				Notice: func(s string) { fmt.Fprintln(cmd.ErrOrStderr(), "ctr-lite:", s) },
 			}, runner.Stdio{In: cmd.InOrStdin(), Out: cmd.OutOrStdout(), Err: cmd.ErrOrStderr()})
@@ -166,6 +176,7 @@ command cannot be executed, 127 that it was not found.`,
 	f.BoolVar(&rm, "rm", false, "remove the container when it exits")
 	f.StringVar(&name, "name", "", "name the container")
 	f.StringVar(&runtime, "runtime", "", "run with an external OCI runtime: runc or crun")
+	f.StringArrayVarP(&publish, "publish", "p", nil, "publish a port `[IP:]HOST:CONTAINER[/tcp|/udp]` from the host (with --network pasta, the default as an ordinary user)")
 	return cmd
 }
 

@@ -35,6 +35,21 @@ if parser=$(command -v apparmor_parser); then
     cp -L "$lib" "$root$lib"
   done
 fi
+# newuidmap/newgidmap (Debian's uidmap, setuid root) and their libraries,
+# and a user with a subordinate range, for the rootless checks.
+for prog in newuidmap newgidmap; do
+  if p=$(command -v $prog); then
+    cp -p "$p" "$root/bin/$prog"
+    for lib in $(ldd "$p" | grep -o '/[^ ]*'); do
+      mkdir -p "$root$(dirname "$lib")"
+      cp -L "$lib" "$root$lib"
+    done
+  fi
+done
+printf 'root:x:0:0:root:/root:/bin/sh\nu:x:1000:1000:u:/home/u:/bin/sh\n' >"$root/etc/passwd"
+printf 'root:x:0:\nu:x:1000:\n' >"$root/etc/group"
+echo 'u:100000:65536' >"$root/etc/subuid"
+echo 'u:100000:65536' >"$root/etc/subgid"
 cp "$archive" "$root/ctr/image.tar"
 echo "$name" >"$root/ctr/image.ref"
 cp "$here/init" "$root/init"

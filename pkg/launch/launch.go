@@ -31,6 +31,9 @@ type Options struct {
 	Pull   image.PullOptions
 	// Runtime is "" for the built-in runner, or "runc" / "crun".
 	Runtime string
+	// Publish are the ports (-p) published from the host with a user-mode
+	// network (pasta).
+	Publish []usernet.Port
 	// Notice receives one-line messages for the user (fallbacks); may be nil.
 	Notice func(string)
 }
@@ -105,9 +108,12 @@ func start(ctx context.Context, st *content.Store, cs *container.Store, img *ima
 		return exit125(err)
 	}
 	cfg := runner.Config{ID: c.ID, Spec: s, StateDir: cs.Dir(c.ID)}
+	if m := opts.Spec.Network; len(opts.Publish) > 0 && m != usernet.Pasta {
+		return exit125(fmt.Errorf("-p: publishing ports needs --network pasta (the network is %s)", m))
+	}
 	if m := opts.Spec.Network; m == usernet.Pasta || m == usernet.Slirp4netns {
 		cfg.Network = func(pid int) (func(), error) {
-			n, err := usernet.Attach(ctx, m, pid)
+			n, err := usernet.Attach(ctx, m, pid, opts.Publish)
 			return n.Stop, err
 		}
 	}

@@ -44,8 +44,9 @@ type Network struct {
 const readyTimeout = 10 * time.Second
 
 // Attach starts mode for the network namespace of process pid and returns
-// once the namespace's interface is configured. Stop ends it.
-func Attach(ctx context.Context, mode string, pid int) (*Network, error) {
+// once the namespace's interface is configured; ports are published from
+// the host (pasta only). Stop ends it.
+func Attach(ctx context.Context, mode string, pid int, ports []Port) (*Network, error) {
 	path, err := exec.LookPath(mode)
 	if err != nil {
 		return nil, fmt.Errorf("network %s: %w", mode, err)
@@ -53,8 +54,11 @@ func Attach(ctx context.Context, mode string, pid int) (*Network, error) {
 	n := &Network{exited: make(chan error, 1)}
 	switch mode {
 	case Pasta:
-		err = n.attachPasta(ctx, path, pid)
+		err = n.attachPasta(ctx, path, pid, ports)
 	case Slirp4netns:
+		if len(ports) > 0 {
+			return nil, fmt.Errorf("network %s: publishing ports (-p) needs pasta", mode)
+		}
 		err = n.attachSlirp(ctx, path, pid)
 	default:
 		return nil, fmt.Errorf("network %q: not a user-mode network", mode)
@@ -112,7 +116,7 @@ func (n *Network) wait(ctx context.Context, ready func() bool, up <-chan error) 
 	}
 }
 
-func (n *Network) attachPasta(ctx context.Context, path string, pid int) error {
+func (n *Network) attachPasta(ctx context.Context, path string, pid int, ports []Port) error {
 	dir, err := os.MkdirTemp("", "ctr-lite-pasta-")
 	if err != nil {
 		return err
@@ -127,11 +131,12 @@ func (n *Network) attachPasta(ctx context.Context, path string, pid int) error {
 		return err
 	}
 	// --runas: as root pasta would switch to nobody, who cannot join.
-	// No automatic port forwarding (-t/-u/-T/-U none): its scans of the
+	// Only the published ports are forwarded (no "auto": its scans of the
 	// namespace's sockets double pasta's start-up time, and docker's
-	// model is explicit publishing.
-	err = n.start(path, []*os.File{ns}, "--config-net", "--foreground", "--quiet", "--pid", pidFile, "--netns", "/proc/self/fd/3",
-		"--runas", fmt.Sprintf("%d:%d", os.Geteuid(), os.Getegid()), "-t", "none", "-u", "none", "-T", "none", "-U", "none")
+	// model is explicit publishing).
+	args := append([]string{"--config-net", "--foreground", "--quiet", "--pid", pidFile, "--netns", "/proc/self/fd/3",
+		"--runas", fmt.Sprintf("%d:%d", os.Geteuid(), os.Getegid())}, pastaArgs(ports)...)
+	err = n.start(path, []*os.File{ns}, args...)
 	ns.Close()
 	if err != nil {
 		os.RemoveAll(dir)
