@@ -57,13 +57,22 @@ for d in /sys/fs/cgroup /sys/fs/cgroup/user.slice /sys/fs/cgroup/user.slice/user
 done
 chown -R 1000:1000 $svc /home/u
 chmod 644 /ctr/image.tar
-as_u() { # ctr-lite ARGS as u, from a process in its session cgroup
-  sh -c 'echo $$ >'$svc'/session.scope/cgroup.procs && exec setpriv --reuid=1000 --regid=1000 --clear-groups env HOME=/home/u ctr-lite --root /home/u/root "$@"' as_u "$@"
+# as_u ARGS: ctr-lite ARGS as u, from a process in u's session cgroup.
+cat >/tmp/as_u <<EOF
+#!/bin/sh
+echo \$\$ >$svc/session.scope/cgroup.procs || exit 125
+exec su -s /bin/sh -c 'HOME=/home/u exec ctr-lite --root /home/u/root "\$@"' -- u as_u "\$@"
+EOF
+chmod +x /tmp/as_u
+as_u() { /tmp/as_u "$@"; }
+check_u() { # check, and on failure the stderr of the command (in /tmp/err)
+  check "$@"
+  [ "$2" = "$3" ] || echo "VMTEST $1 stderr: $(head -c 400 /tmp/err | tr '\n' ' ')"
 }
 as_u import /ctr/image.tar >/tmp/import-u.log 2>&1 || echo "CHECK rootless-import FAIL $(cat /tmp/import-u.log)"
-check rootless-id "$(as_u run --rm --network none "$img" id -u 2>/tmp/err)" "0"
-check rootless-memory-max "$(as_u run --rm --network none --memory 32m "$img" cat /sys/fs/cgroup/memory.max 2>/tmp/err)" "33554432"
-check rootless-pids-max "$(as_u run --rm --network none --pids-limit 10 "$img" cat /sys/fs/cgroup/pids.max 2>/tmp/err)" "10"
+check_u rootless-id "$(as_u run --rm --network none "$img" id -u 2>/tmp/err)" "0"
+check_u rootless-memory-max "$(as_u run --rm --network none --memory 32m "$img" cat /sys/fs/cgroup/memory.max 2>/tmp/err)" "33554432"
+check_u rootless-pids-max "$(as_u run --rm --network none --pids-limit 10 "$img" cat /sys/fs/cgroup/pids.max 2>/tmp/err)" "10"
 check rootless-cgroups-under-delegation "$(test -d $svc/ctr-lite && find $svc/ctr-lite -mindepth 1 -type d | wc -l)" "0"
 find /sys/fs/cgroup -type d | sort >/tmp/cg.after
 # The parent, /sys/fs/cgroup/ctr-lite, stays as a slice would; nothing below it.

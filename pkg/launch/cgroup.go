@@ -7,24 +7,31 @@ import (
 
 	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/ctrlite/ctr-lite/pkg/runner"
+	"github.com/ctrlite/ctr-lite/pkg/runner/apparmor"
 	"github.com/ctrlite/ctr-lite/pkg/runner/cgroups"
 	"github.com/ctrlite/ctr-lite/pkg/runner/spec"
 	"github.com/ctrlite/ctr-lite/pkg/usernet"
 )
 
 // unprivileged adapts cfg to a run without privilege: the cgroup (see
-// rootlessCgroup), and no device rules (a cgroup device program needs
+// rootlessCgroup), no device rules (a cgroup device program needs
 // privilege on the host; the container has no device nodes but the
-// standard ones anyway).
+// standard ones anyway), and no default AppArmor profile.
 func unprivileged(cfg *runner.Config, opts Options) error {
 	if len(opts.Spec.Devices) > 0 {
 		return fmt.Errorf("--device: host devices need root: %w", errdefs.ErrUnsupported)
+	}
+	s := cfg.Spec
+	if s.Process.ApparmorProfile == apparmor.Default && !askedAppArmor(opts.Spec.SecurityOpt) {
+		// Loading a profile needs privilege on the host (podman's rootless
+		// runs have none either); --security-opt apparmor=NAME asks for a
+		// profile root has loaded.
+		s.Process.ApparmorProfile = ""
 	}
 	parent, none, err := rootlessCgroup(opts.Spec)
 	if err != nil {
 		return err
 	}
-	s := cfg.Spec
 	if none != "" {
 		cfg.NoCgroup = true
 		opts.Notice("no cgroup: " + none + "; the container runs in your own cgroup, without resource limits")
@@ -92,4 +99,14 @@ func network(asked string, unpriv bool, notice func(string)) string {
 	}
 	notice("no user-mode network: neither pasta (Debian package passt) nor slirp4netns is installed; the container has only lo (--network host shares yours)")
 	return "none"
+}
+
+// askedAppArmor reports whether --security-opt names an AppArmor profile.
+func askedAppArmor(opts []string) bool {
+	for _, o := range opts {
+		if strings.HasPrefix(o, "apparmor=") || strings.HasPrefix(o, "apparmor:") {
+			return true
+		}
+	}
+	return false
 }
