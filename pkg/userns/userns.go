@@ -35,6 +35,10 @@ const (
 	Single = "single" // 0 -> caller only
 )
 
+// ErrUnavailable: the kernel refused to make a user namespace (they are
+// disabled, or the limit is reached); nothing was run.
+var ErrUnavailable = errors.New("user namespaces are not available")
+
 // Inside reports the kind of mapping of the namespace this process was
 // re-executed in by Enter, or "" when it was not.
 func Inside() string { return os.Getenv(envInside) }
@@ -122,7 +126,7 @@ func Enter(ctx context.Context, p Plan, args []string, stdin io.Reader, stdout, 
 	signal.Notify(sigs, forwarded...)
 	defer signal.Stop(sigs)
 	if err := cmd.Start(); err != nil {
-		return 0, fmt.Errorf("enter user namespace: %w", err)
+		return 0, fmt.Errorf("enter user namespace: %w: %w", ErrUnavailable, err)
 	}
 	r.Close()
 	if err := writeMaps(cmd.Process.Pid, p); err != nil {
