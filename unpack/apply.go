@@ -171,6 +171,18 @@ func (a *applier) ownerSkipped(hdr *tar.Header, name string) {
 	}
 }
 
+// unmapped reports (and accepts) a chown that failed in a user namespace
+// because the layer's uid or gid is not mapped there (EINVAL): the entry
+// keeps the namespace root's owner.
+func (a *applier) unmapped(err error, hdr *tar.Header, name string) bool {
+	if !a.opts.UserNS || err != unix.EINVAL {
+		return false
+	}
+	a.skipped(Skip{Path: name, Kind: SkipOwner, Detail: fmt.Sprintf("%d:%d", hdr.Uid, hdr.Gid),
+		Reason: "user namespace: the id is not mapped (no subordinate id range covers it)"})
+	return true
+}
+
 // markCreated records that this layer created p.
 func (a *applier) markCreated(p string) {
 	a.layer[p] |= flagCreated

@@ -18,6 +18,12 @@
 // xattrs (trusted.overlay.*, user.overlay.*: redirects, opaque markers) are
 // dropped and reported through Options.Skipped.
 //
+// Options.Rootless unpacks as an ordinary user (no chown, no device
+// nodes); Options.UserNS as root of a user namespace (owners set where the
+// namespace maps them, device nodes and privileged xattrs skipped, opaque
+// markers as user.overlay.opaque for overlayfs mounted with userxattr).
+// What either leaves out is reported through Options.Skipped.
+//
 // Whiteouts only hide what lower layers put there: entries the same layer
 // creates survive, in whatever order the tar lists them.
 //

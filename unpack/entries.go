@@ -178,7 +178,9 @@ func (a *applier) setMeta(hdr *tar.Header, name string, fd int, newIn int) error
 			return fmt.Errorf("uid/gid %d/%d out of range: %w", hdr.Uid, hdr.Gid, ErrLimit)
 		}
 		if err := unix.Fchown(fd, hdr.Uid, hdr.Gid); err != nil {
-			return fmt.Errorf("chown: %w", err)
+			if !a.unmapped(err, hdr, name) {
+				return fmt.Errorf("chown: %w", err)
+			}
 		}
 		st.Mode &^= unix.S_ISUID | unix.S_ISGID
 	}
@@ -211,9 +213,13 @@ func (a *applier) setXattrs(hdr *tar.Header, name string, set func(string, []byt
 			continue
 		}
 		if err := set(attr, []byte(v)); err != nil {
-			if err == unix.ENOTSUP || a.opts.Rootless && (err == unix.EPERM || err == unix.EACCES) {
+			if err == unix.ENOTSUP || (a.opts.Rootless || a.opts.UserNS) && (err == unix.EPERM || err == unix.EACCES) {
 				why := "the filesystem does not support it"
-				if err != unix.ENOTSUP {
+				switch {
+				case err == unix.ENOTSUP:
+				case a.opts.UserNS:
+					why = "user namespace: setting it needs privilege on the host (" + err.Error() + ")"
+				default:
 					why = "rootless: setting it needs privilege (" + err.Error() + ")"
 				}
 				a.skipped(Skip{Path: name, Kind: SkipXattr, Detail: attr, Reason: why})
@@ -353,7 +359,7 @@ func (a *applier) lchown(hdr *tar.Header, name string, pfd int, base string) err
 	if hdr.Uid == a.euid && hdr.Gid == a.egid {
 		return nil
 	}
-	if err := unix.Fchownat(pfd, base, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+	if err := unix.Fchownat(pfd, base, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW); err != nil && !a.unmapped(err, hdr, name) {
 		return fmt.Errorf("lchown: %w", err)
 	}
 	return nil
@@ -367,14 +373,18 @@ func (a *applier) node(hdr *tar.Header, name string, pfd int, base string) error
 	case tar.TypeFifo:
 		mode |= unix.S_IFIFO
 	case tar.TypeChar, tar.TypeBlock:
-		if a.opts.Rootless {
+		if a.opts.Rootless || a.opts.UserNS {
 			delete(a.layer, name)
 			kind := "char"
 			if hdr.Typeflag == tar.TypeBlock {
 				kind = "block"
 			}
+			why := "rootless: creating device nodes needs CAP_MKNOD"
+			if a.opts.UserNS {
+				why = "user namespace: creating device nodes needs CAP_MKNOD on the host"
+			}
 			a.skipped(Skip{Path: name, Kind: SkipDevice, Detail: fmt.Sprintf("%s %d:%d", kind, hdr.Devmajor, hdr.Devminor),
-				Reason: "rootless: creating device nodes needs CAP_MKNOD"})
+				Reason: why})
 			return nil
 		}
 		mode |= unix.S_IFCHR

@@ -148,7 +148,7 @@ func (a *applier) implicitDir(rel string, pfd int, base string) error {
 	}
 	defer unix.Close(fd)
 	if !a.opts.Rootless {
-		if err := unix.Fchown(fd, int(st.Uid), int(st.Gid)); err != nil {
+		if err := unix.Fchown(fd, int(st.Uid), int(st.Gid)); err != nil && !a.lowerUnmapped(err) {
 			return fmt.Errorf("chown %q: %w", "/"+rel, err)
 		}
 	}
@@ -194,7 +194,7 @@ func (a *applier) copyUp(parent, base string) error {
 			return fmt.Errorf("copy up: %w", err)
 		}
 		if !a.opts.Rootless {
-			if err := unix.Fchown(dst, int(st.Uid), int(st.Gid)); err != nil {
+			if err := unix.Fchown(dst, int(st.Uid), int(st.Gid)); err != nil && !a.lowerUnmapped(err) {
 				return fmt.Errorf("copy up: chown: %w", err)
 			}
 		}
@@ -213,7 +213,7 @@ func (a *applier) copyUp(parent, base string) error {
 			return fmt.Errorf("copy up: %w", err)
 		}
 		if !a.opts.Rootless {
-			if err := unix.Fchownat(pfd, base, int(st.Uid), int(st.Gid), unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			if err := unix.Fchownat(pfd, base, int(st.Uid), int(st.Gid), unix.AT_SYMLINK_NOFOLLOW); err != nil && !a.lowerUnmapped(err) {
 				return fmt.Errorf("copy up: %w", err)
 			}
 		}
@@ -222,7 +222,7 @@ func (a *applier) copyUp(parent, base string) error {
 			return fmt.Errorf("copy up: %w", err)
 		}
 		if !a.opts.Rootless {
-			if err := unix.Fchownat(pfd, base, int(st.Uid), int(st.Gid), unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			if err := unix.Fchownat(pfd, base, int(st.Uid), int(st.Gid), unix.AT_SYMLINK_NOFOLLOW); err != nil && !a.lowerUnmapped(err) {
 				return fmt.Errorf("copy up: %w", err)
 			}
 		}
@@ -311,3 +311,8 @@ func copyXattrs(src, dst int) error {
 	}
 	return nil
 }
+
+// lowerUnmapped accepts a chown to a lower entry's owner that failed in a
+// user namespace because that owner is not mapped (the overflow id): the
+// lower entry's own skip was reported when its layer was applied.
+func (a *applier) lowerUnmapped(err error) bool { return a.opts.UserNS && err == unix.EINVAL }

@@ -19,6 +19,12 @@ type Options struct {
 	// owned by the caller), setuid/setgid kept only when the kernel allows,
 	// opaque directories marked with user.overlay.opaque.
 	Rootless bool
+	// UserNS: running as root of a user namespace. Owners are set, but an
+	// id the namespace does not map is skipped and reported (the entry
+	// stays the namespace's root's); device nodes and privileged xattrs
+	// (trusted.*) are skipped and reported; opaque directories are marked
+	// with user.overlay.opaque (overlayfs mounted with userxattr).
+	UserNS bool
 	// Lowers (Overlay mode): the lower layers' directories, top-most first,
 	// used to copy up hardlink targets and the metadata of parents this
 	// layer does not list.

@@ -149,7 +149,7 @@ func (a *applier) markOpaque(pfd int, base string) error {
 	}
 	defer unix.Close(fd)
 	attr := opaqueAttrs[0]
-	if a.opts.Rootless {
+	if a.opts.Rootless || a.opts.UserNS {
 		attr = opaqueAttrs[1]
 	}
 	if err := unix.Fsetxattr(fd, attr, []byte("y"), 0); err != nil {

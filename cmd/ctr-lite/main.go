@@ -16,12 +16,16 @@ import (
 	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/ctrlite/ctr-lite/pkg/runner"
+	"github.com/ctrlite/ctr-lite/pkg/userns"
 )
 
 func main() {
 	// The runner re-executes this binary to set up a container; that child
 	// never returns from Init.
 	runner.Init()
+	// As an ordinary user some commands re-execute themselves in a user
+	// namespace; the first stage of that child waits here for its maps.
+	userns.Init()
 	// A soft memory limit: the garbage collector works harder as the heap
 	// nears it, which keeps a pull or unpack near 40 MiB of RSS whatever the
 	// image size (zstd windows otherwise let it drift to 60 MiB). GOMEMLIMIT
@@ -43,7 +47,7 @@ func execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	cmd.SetIn(stdin)
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)
-	err := cmd.ExecuteContext(ctx)
+	err := cmd.ExecuteContext(context.WithValue(ctx, argsKey{}, args))
 	if err == nil {
 		return 0
 	}

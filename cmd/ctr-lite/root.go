@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/ctrlite/ctr-lite/pkg/userns"
 	"github.com/spf13/cobra"
 )
 
@@ -40,7 +41,7 @@ every command works on the store directly and many may run at once.`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			// net/http reports protocol oddities of a misbehaving registry
 			// through the log package; they belong to --debug, not to the
 			// one-line error a user sees.
@@ -49,6 +50,7 @@ every command works on the store directly and many may run at once.`,
 				log.SetOutput(cmd.ErrOrStderr())
 				os.Setenv("CTRLITE_RUNNER_TRACE", "1")
 			}
+			return enterUserNS(cmd)
 		},
 	}
 	f := cmd.PersistentFlags()
@@ -116,7 +118,7 @@ func defaultRoot() string {
 	if v := os.Getenv("CTRLITE_ROOT"); v != "" {
 		return v
 	}
-	if os.Geteuid() == 0 {
+	if os.Geteuid() == 0 && userns.Inside() == "" {
 		return "/var/lib/ctr-lite"
 	}
 	return filepath.Join(xdg("XDG_DATA_HOME", ".local/share"), "ctr-lite")
@@ -126,7 +128,7 @@ func defaultConfig() string {
 	if v := os.Getenv("CTRLITE_CONFIG"); v != "" {
 		return v
 	}
-	if os.Geteuid() == 0 {
+	if os.Geteuid() == 0 && userns.Inside() == "" {
 		return "/etc/ctr-lite"
 	}
 	return filepath.Join(xdg("XDG_CONFIG_HOME", ".config"), "ctr-lite")

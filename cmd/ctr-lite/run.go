@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 
@@ -40,8 +39,8 @@ func (rf *runFlags) add(cmd *cobra.Command) {
 	f.StringVarP(&rf.so.User, "user", "u", "", "`user[:group]` (names from the container's /etc/passwd and /etc/group)")
 	f.StringVar(&rf.entrypoint, "entrypoint", "", "replace the image's entrypoint (and drop its Cmd)")
 	f.StringVar(&rf.so.Hostname, "hostname", "", "container host name (default: the short container id)")
-	f.StringVar(&rf.so.Network, "network", "", "`NETWORK`: bridge (the default as root: own namespace on the ctr-lite CNI bridge, NAT), host (share the host's network, the default when not root; CAP_NET_RAW only with --cap-add NET_RAW), none (only lo), or a CNI network NAME from <config>/net.d")
-	f.StringArrayVarP(&rf.publish, "publish", "p", nil, "publish `[IP:]HOST:CONTAINER[/tcp|udp]`: the container's port on the host's (bridge or a CNI network; repeatable)")
+	f.StringVar(&rf.so.Network, "network", "", "`NETWORK`: bridge (the default as root: own namespace on the ctr-lite CNI bridge, NAT), host (share the host's network; CAP_NET_RAW only with --cap-add NET_RAW), none (only lo), pasta or slirp4netns (user-mode; the default as an ordinary user: pasta, else slirp4netns, else none), or a CNI network NAME from <config>/net.d")
+	f.StringArrayVarP(&rf.publish, "publish", "p", nil, "publish `[IP:]HOST:CONTAINER[/tcp|udp]`: the container's port on the host's (bridge, a CNI network or pasta; repeatable)")
 	f.StringArrayVar(&rf.so.DNS, "dns", nil, "nameserver `IP` for the container's resolv.conf (repeatable)")
 	f.StringArrayVar(&rf.so.AddHosts, "add-host", nil, "add `HOST:IP` to the container's /etc/hosts (repeatable)")
 	f.StringArrayVar(&rf.so.CapAdd, "cap-add", nil, "add a capability (e.g. NET_ADMIN, or ALL)")
@@ -92,15 +91,9 @@ func (rf *runFlags) options(cmd *cobra.Command, args []string) (spec.Options, im
 	return so, p, nil
 }
 
-// network resolves --network and -p for `run`: bridge is the default as
-// root (as with docker and podman), the host's network otherwise.
+// network reads -p for `run` (the default --network is launch's to
+// choose: bridge as root, a user-mode network otherwise).
 func (rf *runFlags) network(so *spec.Options) ([]network.Port, error) {
-	if so.Network == "" {
-		so.Network = spec.NetworkHost
-		if os.Geteuid() == 0 {
-			so.Network = spec.NetworkBridge
-		}
-	}
 	var ports []network.Port
 	for _, v := range rf.publish {
 		p, err := network.ParsePort(v)
@@ -110,7 +103,7 @@ func (rf *runFlags) network(so *spec.Options) ([]network.Port, error) {
 		ports = append(ports, p)
 	}
 	if len(ports) > 0 && (so.Network == spec.NetworkHost || so.Network == spec.NetworkNone) {
-		return nil, usageError("-p needs a network of the container's own (bridge or a CNI network), not --network %s", so.Network)
+		return nil, usageError("-p needs a network of the container's own (bridge, a CNI network or pasta), not --network %s", so.Network)
 	}
 	return ports, nil
 }
@@ -142,14 +135,19 @@ written on first use; -p publishes ports there. Any other conflist in
 <config>/net.d is used by its name. /etc/hosts maps the hostname (and
 --name) to the container's address; resolv.conf has the host's
 nameservers (not its loopback ones), or --dns. Everything is undone when
-the container ends, or by rm -f / gc after a crash. Not as root, the
-default is the host's network.
+the container ends, or by rm -f / gc after a crash.
 
 With -d the container runs in the background: run prints its id once the
 process runs and returns. A monitor (ctr-lite itself, in a session of its
 own, no daemon) stays with it: it writes its output to a log (see logs,
 rotated at --log-opt max-size), records its exit status and tears it down
 (and removes it with --rm). With -it -d, attach connects to its terminal.
+
+As an ordinary user, run re-executes itself as root of a user namespace
+(container root is you, your /etc/subuid range maps the image's other
+owners), the default network is pasta or slirp4netns, and without a
+delegated cgroup v2 subtree there is no cgroup: limit flags are refused.
+See the README's Rootless section.
 
 The exit status is the process's own (128+N when killed by signal N, 137
 when killed for memory). 125 means ctr-lite itself failed, 126 that the
@@ -235,7 +233,7 @@ them too when the container cannot start.`,
 	f.StringVar(&name, "name", "", "name the container")
 	f.StringVar(&runtime, "runtime", "", "run with an external OCI runtime: runc or crun")
 	cmd.RegisterFlagCompletionFunc("network", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-		names := []string{spec.NetworkBridge, spec.NetworkHost, spec.NetworkNone}
+		names := []string{spec.NetworkBridge, spec.NetworkHost, spec.NetworkNone, spec.NetworkPasta, spec.NetworkSlirp}
 		for _, n := range network.Names(network.ConfDir(g.config)) {
 			if n != network.Default {
 				names = append(names, n)

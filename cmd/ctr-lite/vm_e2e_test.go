@@ -15,7 +15,9 @@ import (
 // runs the checks of hack/vm/checks.sh: memory.max and the OOM exit 137,
 // pids.max and a capped fork loop, cpu.max, the eBPF device filter, no
 // cgroup left behind; the default AppArmor profile applied, refusing a
-// mount that --security-opt apparmor=unconfined allows.
+// mount that --security-opt apparmor=unconfined allows; and, as a user with
+// a subordinate range and a delegated cgroup subtree, a rootless run whose
+// --memory and --pids-limit apply under that subtree.
 func TestCgroupV2InVM(t *testing.T) {
 	testutil.RequireRoot(t)
 	kernels, _ := filepath.Glob("/boot/vmlinuz-*-amd64")
@@ -50,7 +52,8 @@ func TestCgroupV2InVM(t *testing.T) {
 		t.Fatalf("the VM did not finish its checks: %v\n%s", err, out)
 	}
 	for _, name := range []string{"cgroup2-only", "memory-max", "memory-oom-exit", "pids-max", "pids-fork-capped", "cpu-max", "device-denied", "no-cgroup-left",
-		"apparmor-default", "apparmor-denies-mount", "apparmor-unconfined-mounts"} {
+		"apparmor-default", "apparmor-denies-mount", "apparmor-unconfined-mounts",
+		"rootless-id", "rootless-memory-max", "rootless-pids-max", "rootless-cgroups-under-delegation"} {
 		if got, ok := checks[name]; !ok || got != "ok" {
 			t.Errorf("check %s: %q", name, got)
 		}

@@ -46,8 +46,36 @@ if [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ]; then
   check apparmor-denies-mount "$(ctr-lite run --rm --cap-add SYS_ADMIN "$img" sh -c "$mnt" 2>/dev/null)" "refused"
   check apparmor-unconfined-mounts "$(ctr-lite run --rm --cap-add SYS_ADMIN --security-opt apparmor=unconfined "$img" sh -c "$mnt" 2>/dev/null)" "mounted"
 fi
+# Rootless, as a user (uid 1000, range 100000-165535) whom systemd
+# delegated a cgroup subtree (user@1000.service, its own, with memory,
+# pids and cpu): ctr-lite re-runs itself in a user namespace and the
+# container's cgroup, with its limits, goes under that subtree.
+svc=/sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service
+mkdir -p $svc/session.scope /home/u
+for d in /sys/fs/cgroup /sys/fs/cgroup/user.slice /sys/fs/cgroup/user.slice/user-1000.slice $svc; do
+  echo "+memory +pids +cpu" >$d/cgroup.subtree_control
+done
+chown -R 1000:1000 $svc /home/u
+chmod 644 /ctr/image.tar
+# as_u ARGS: ctr-lite ARGS as u, from a process in u's session cgroup.
+cat >/tmp/as_u <<EOF
+#!/bin/sh
+echo \$\$ >$svc/session.scope/cgroup.procs || exit 125
+exec su -s /bin/sh -c 'HOME=/home/u exec ctr-lite --root /home/u/root "\$@"' -- u as_u "\$@"
+EOF
+chmod +x /tmp/as_u
+as_u() { /tmp/as_u "$@"; }
+check_u() { # check, and on failure the stderr of the command (in /tmp/err)
+  check "$@"
+  [ "$2" = "$3" ] || echo "VMTEST $1 stderr: $(head -c 400 /tmp/err | tr '\n' ' ')"
+}
+as_u import /ctr/image.tar >/tmp/import-u.log 2>&1 || echo "CHECK rootless-import FAIL $(cat /tmp/import-u.log)"
+check_u rootless-id "$(as_u run --rm --network none "$img" id -u 2>/tmp/err)" "0"
+check_u rootless-memory-max "$(as_u run --rm --network none --memory 32m "$img" cat /sys/fs/cgroup/memory.max 2>/tmp/err)" "33554432"
+check_u rootless-pids-max "$(as_u run --rm --network none --pids-limit 10 "$img" cat /sys/fs/cgroup/pids.max 2>/tmp/err)" "10"
+check rootless-cgroups-under-delegation "$(test -d $svc/ctr-lite && find $svc/ctr-lite -mindepth 1 -type d | wc -l)" "0"
 find /sys/fs/cgroup -type d | sort >/tmp/cg.after
 # The parent, /sys/fs/cgroup/ctr-lite, stays as a slice would; nothing below it.
-check no-cgroup-left "$(diff /tmp/cg.before /tmp/cg.after | grep '^[+]/sys/fs/cgroup/ctr-lite/' | tr '\n' ' ')" ""
+check no-cgroup-left "$(diff /tmp/cg.before /tmp/cg.after | grep '^[+]/sys/fs/cgroup/ctr-lite/\|^[+]'$svc'/ctr-lite/' | tr '\n' ' ')" ""
 echo "VMTEST DONE"
 poweroff -f

@@ -35,6 +35,21 @@ if parser=$(command -v apparmor_parser); then
     cp -L "$lib" "$root$lib"
   done
 fi
+# newuidmap/newgidmap (Debian's uidmap, setuid root) and their libraries,
+# and a user with a subordinate range, for the rootless checks.
+for prog in newuidmap newgidmap; do
+  if p=$(command -v $prog); then
+    cp -p "$p" "$root/bin/$prog"
+    for lib in $(ldd "$p" | grep -o '/[^ ]*'); do
+      mkdir -p "$root$(dirname "$lib")"
+      cp -L "$lib" "$root$lib"
+    done
+  fi
+done
+printf 'root:x:0:0:root:/root:/bin/sh\nu:x:1000:1000:u:/home/u:/bin/sh\n' >"$root/etc/passwd"
+printf 'root:x:0:\nu:x:1000:\n' >"$root/etc/group"
+echo 'u:100000:65536' >"$root/etc/subuid"
+echo 'u:100000:65536' >"$root/etc/subgid"
 cp "$archive" "$root/ctr/image.tar"
 echo "$name" >"$root/ctr/image.ref"
 cp "$here/init" "$root/init"
@@ -42,9 +57,15 @@ cp "$here/checks.sh" "$root/ctr/checks.sh"
 chmod +x "$root/init" "$root/ctr/checks.sh"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initramfs.gz"
 
-# KVM when the host has it, else software emulation (about 30 s to boot).
-accel=tcg
-[ -w /dev/kvm ] && accel=kvm
+# KVM when the host has it, else software emulation (about 30 s to boot);
+# CTRLITE_VM_ACCEL=tcg forces emulation where /dev/kvm is there but a
+# guest does not boot on it (nested virtualisation without the CPU
+# features the kernel wants).
+accel=${CTRLITE_VM_ACCEL:-}
+if [ -z "$accel" ]; then
+  accel=tcg
+  [ -w /dev/kvm ] && accel=kvm
+fi
 timeout 600 qemu-system-x86_64 -machine q35,accel=$accel -m 1024 -smp 2 -nographic -no-reboot \
   -kernel "$kernel" -initrd "$work/initramfs.gz" \
   -append "console=ttyS0 panic=-1 quiet loglevel=3 cgroup_no_v1=all $*" </dev/null | tr -d '\r' | tee "$work/console.log"

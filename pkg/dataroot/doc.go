@@ -1,7 +1,8 @@
 // Package dataroot owns ctr-lite's data directory (--root): where each part
 // of the state lives, the one file-lock implementation and the lock names,
 // the leases that keep garbage collection away, whether the root is used
-// rootless, and the contract every part keeps for gc and fsck.
+// rootless or from a user namespace (Root.Rootless, Root.UserNS), and the
+// contract every part keeps for gc and fsck.
 //
 // # Terms
 //

@@ -14,6 +14,7 @@ import (
 type Root struct {
 	dir      string
 	rootless bool
+	userNS   bool
 }
 
 // Open opens the data directory dir, creating it (0700) when missing. An
@@ -34,7 +35,8 @@ func Open(dir string) (*Root, error) {
 	case !fi.IsDir():
 		return nil, fmt.Errorf("open root %s: not a directory", dir)
 	}
-	return &Root{dir: abs, rootless: os.Geteuid() != 0}, nil
+	rootless := os.Geteuid() != 0
+	return &Root{dir: abs, rootless: rootless, userNS: !rootless && inUserNS()}, nil
 }
 
 // Path is the root directory (absolute).
@@ -44,6 +46,25 @@ func (r *Root) Path() string { return r.dir }
 // unpacked without device nodes or chown, and containers cannot mount
 // overlayfs on the host. It is decided once, when the root is opened.
 func (r *Root) Rootless() bool { return r.rootless }
+
+// UserNS reports whether the root is used by root of a user namespace (an
+// ordinary user's commands re-run by package userns, or root in a
+// container): layers are chowned to the ids the namespace maps, device
+// nodes are skipped, overlayfs takes its opaque markers from user.*
+// xattrs (mount option userxattr), and there is no cgroup unless one is
+// delegated. It is decided once, when the root is opened.
+func (r *Root) UserNS() bool { return r.userNS }
+
+// inUserNS reports whether this process is in a user namespace other
+// than the initial one, whose uid_map maps the whole id space to itself.
+func inUserNS() bool {
+	b, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(b))
+	return !(len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295")
+}
 
 // Dir is the directory of part (and, with elem, a path inside it). It is
 // not created: a part makes its directory when it first writes, so a

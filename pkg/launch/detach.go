@@ -45,7 +45,7 @@ func RunDetached(ctx context.Context, st *content.Store, f image.Fetcher, opts O
 		opts.Notice = func(string) {}
 	}
 	cs := container.NewStore(st.Root())
-	p, err := create(ctx, st, f, cs, opts)
+	p, err := create(ctx, st, f, cs, &opts)
 	if err != nil {
 		_, err = exit125(err)
 		return "", err

@@ -29,4 +29,10 @@
 //
 // Exec runs a command in a running container: the record's init pid,
 // checked against its start time, handed to runner.Exec.
+//
+// A run without privilege (a rootless root, or one used from a user
+// namespace) gets: overlayfs with userxattr; a cgroup under the subtree
+// systemd delegates on cgroup v2, else none (a limit flag is then an error,
+// and the run says once that it has no cgroup); no --device; and, by
+// default, a user-mode network (package usernet).
 package launch

@@ -19,6 +19,7 @@ import (
 	"github.com/ctrlite/ctr-lite/pkg/runner"
 	"github.com/ctrlite/ctr-lite/pkg/runner/spec"
 	"github.com/ctrlite/ctr-lite/pkg/snapshot"
+	"github.com/ctrlite/ctr-lite/pkg/usernet"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -65,7 +66,7 @@ func Run(ctx context.Context, st *content.Store, f image.Fetcher, opts Options, 
 		stdio.In = nil
 	}
 	cs := container.NewStore(st.Root())
-	p, err := create(ctx, st, f, cs, opts)
+	p, err := create(ctx, st, f, cs, &opts)
 	if err != nil {
 		return exit125(err)
 	}
@@ -84,8 +85,12 @@ func Run(ctx context.Context, st *content.Store, f image.Fetcher, opts Options, 
 // create loads (or pulls) the image, builds its snapshots and records the
 // container with its launch options (for the monitor and `start`), all
 // under a store lease so gc cannot take them away between. The container
-// is in use (container.Store.Use) until p.release is called.
-func create(ctx context.Context, st *content.Store, f image.Fetcher, cs *container.Store, opts Options) (*prepared, error) {
+// is in use (container.Store.Use) until p.release is called. The default
+// network is chosen here, into opts (see resolveNetwork).
+func create(ctx context.Context, st *content.Store, f image.Fetcher, cs *container.Store, opts *Options) (*prepared, error) {
+	if err := resolveNetwork(unprivilegedRoot(st.Root()), opts); err != nil {
+		return nil, err
+	}
 	release, err := st.Root().Lease(ctx)
 	if err != nil {
 		return nil, err
@@ -113,7 +118,7 @@ func create(ctx context.Context, st *content.Store, f image.Fetcher, cs *contain
 		done()
 		return nil, err
 	}
-	if err := saveOptions(cs.Dir(id), opts); err != nil {
+	if err := saveOptions(cs.Dir(id), *opts); err != nil {
 		done()
 		cs.Remove(context.WithoutCancel(ctx), id, false)
 		return nil, err
@@ -140,8 +145,9 @@ func start(ctx context.Context, st *content.Store, cs *container.Store, p *prepa
 		}
 	}
 	if opts.Runtime != "" {
-		return runRuntime(ctx, cs, img, c, layers, opts, stdio, running)
+		return runRuntime(ctx, cs, img, c, layers, opts, stdio, running, st.Root().UserNS())
 	}
+	unpriv := unprivilegedRoot(st.Root())
 	s, err := spec.Build(img.Config.Config, "", opts.Spec)
 	if err != nil {
 		return exit125(err)
@@ -150,12 +156,29 @@ func start(ctx context.Context, st *content.Store, cs *container.Store, p *prepa
 		return exit125(err)
 	}
 	cfg := runner.Config{ID: c.ID, Spec: s, StateDir: cs.Dir(c.ID), Started: running}
-	if err := recordCgroup(ctx, cs, c.ID, runner.SpecCgroupPath(s, c.ID)); err != nil {
-		return exit125(err)
+	if m := opts.Spec.Network; m == spec.NetworkPasta || m == spec.NetworkSlirp {
+		cfg.Network = func(pid int) (func(), error) {
+			n, err := usernet.Attach(ctx, m, pid, opts.Ports)
+			return n.Stop, err
+		}
+	}
+	if unpriv {
+		if err := unprivileged(&cfg, opts); err != nil {
+			return exit125(err)
+		}
+	}
+	if !cfg.NoCgroup {
+		if err := recordCgroup(ctx, cs, c.ID, runner.SpecCgroupPath(s, c.ID)); err != nil {
+			return exit125(err)
+		}
 	}
 	if why := overlayUnavailable(st.Root()); why == "" {
 		if s.Root.Path, cfg.RootMounts, err = cs.PrepareOverlay(c.ID, layers); err != nil {
 			return exit125(err)
+		}
+		if st.Root().UserNS() {
+			// Opaque markers are user.overlay.opaque (unpack.Options.UserNS).
+			cfg.RootMounts[0].Options = append(cfg.RootMounts[0].Options, "userxattr")
 		}
 	} else {
 		opts.Notice("overlayfs cannot be mounted here (" + why + "): running on a copied root filesystem")
@@ -183,11 +206,14 @@ func finish(ctx context.Context, cs *container.Store, p *prepared, opts Options,
 
 // runRuntime mounts the overlay on the host and runs runc or crun on a
 // bundle in the container's directory.
-func runRuntime(ctx context.Context, cs *container.Store, img *image.Image, c *container.Container, layers []string, opts Options, stdio runner.Stdio, started func(int)) (int, error) {
+func runRuntime(ctx context.Context, cs *container.Store, img *image.Image, c *container.Container, layers []string, opts Options, stdio runner.Stdio, started func(int), userNS bool) (int, error) {
 	dir := cs.Dir(c.ID)
 	root, mounts, err := cs.PrepareOverlay(c.ID, layers)
 	if err != nil {
 		return exit125(err)
+	}
+	if userNS {
+		mounts[0].Options = append(mounts[0].Options, "userxattr")
 	}
 	if err := unix.Mount("overlay", root, "overlay", 0, strings.Join(mounts[0].Options, ",")); err != nil {
 		return exit125(fmt.Errorf("mount rootfs for %s: %w", opts.Runtime, err))

@@ -13,7 +13,11 @@ import (
 // under root, or "" when it can. The answer of the first probe is kept in
 // the root's dataroot.OverlayProbe file, so the cost is paid once per root.
 func overlayUnavailable(root *dataroot.Root) string {
-	cache := root.Dir(dataroot.OverlayProbe)
+	name := dataroot.OverlayProbe
+	if root.UserNS() {
+		name += "-userns" // a plain rootless answer does not hold in a user namespace
+	}
+	cache := root.Dir(name)
 	if b, err := os.ReadFile(cache); err == nil {
 		return strings.TrimSpace(string(b)) // empty: overlay works
 	}
@@ -32,6 +36,9 @@ func probeOverlay(root *dataroot.Root) string {
 	}
 	defer os.RemoveAll(dir)
 	var opts []string
+	if root.UserNS() {
+		opts = append(opts, "userxattr")
+	}
 	for _, d := range []string{"lower", "upper", "work", "mnt"} {
 		p := filepath.Join(dir, d)
 		if err := os.Mkdir(p, 0o700); err != nil {

@@ -34,6 +34,11 @@ func setupDev(rootfd int) error {
 	defer unix.Close(dfd)
 	for _, d := range devices {
 		err := unix.Mknodat(dfd, d.name, unix.S_IFCHR|0o666, int(unix.Mkdev(d.major, d.minor)))
+		if err == unix.EPERM {
+			// In a user namespace mknod needs CAP_MKNOD on the host:
+			// bind the host's node instead, as runc does rootless.
+			err = bindDev(dfd, d.name, d.major, d.minor)
+		}
 		if err := existsOK(err); err != nil {
 			return fmt.Errorf("mknod /dev/%s: %w", d.name, err)
 		}
@@ -44,6 +49,34 @@ func setupDev(rootfd int) error {
 		}
 	}
 	return nil
+}
+
+// bindDev binds the host's /dev/name, checked to be the char device
+// major:minor, onto a new empty file name in the directory dfd.
+func bindDev(dfd int, name string, major, minor uint32) error {
+	src, err := unix.Open("/dev/"+name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(src)
+	var st unix.Stat_t
+	if err := unix.Fstat(src, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFCHR || st.Rdev != unix.Mkdev(major, minor) {
+		return fmt.Errorf("host /dev/%s is not char device %d:%d", name, major, minor)
+	}
+	fd, err := unix.Openat(dfd, name, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o666)
+	if err != nil {
+		return err
+	}
+	unix.Close(fd)
+	dst, err := unix.Openat(dfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(dst)
+	return unix.Mount(fdPath(src), fdPath(dst), "", unix.MS_BIND, "")
 }
 
 // addDevices makes the spec's extra device nodes (--device) inside the

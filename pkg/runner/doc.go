@@ -44,6 +44,19 @@
 // the caller, or EOF/EIO on a terminal stdin), the runner closes the
 // container's pty master: its session gets SIGHUP and its reads end, so a
 // shell that is PID 1 (which ignores a plain SIGHUP) exits too.
+//
+// Config.NoCgroup runs without a cgroup (rootless where none can be made),
+// and Config.Network attaches a user-mode network to the container's
+// network namespace before its process starts.
+//
+// In a user namespace (a rootless run, see package userns) the same code
+// runs as that namespace's root; where the kernel refuses what needs
+// privilege on the host, the child falls back as runc does rootless: the
+// standard /dev nodes are bind mounts of the host's, /sys is a bind of the
+// host's when sysfs cannot be mounted (the host's network), devpts goes
+// without gid=5 when that gid is not mapped, a bind remount keeps the
+// flags the host locked, and setgroups is skipped where it is denied.
+//
 // CTRLITE_RUNNER_TRACE=1 prints the duration of each start-up phase, parent
 // and child, to stderr.
 //

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/ctrlite/ctr-lite/pkg/runner/apparmor"
+	"os"
 	"path"
 	"strings"
 	"unsafe"
@@ -175,6 +176,14 @@ func capList(names []string) []capability.Cap {
 	return out
 }
 
+// setgroupsDenied reports a user namespace whose setgroups(2) is denied
+// (one mapped only by its unprivileged creator): the groups cannot be
+// changed there, and the process keeps the ones it has.
+func setgroupsDenied() bool {
+	b, err := os.ReadFile("/proc/self/setgroups")
+	return err == nil && strings.TrimSpace(string(b)) == "deny"
+}
+
 // switchUser sets groups, gid and uid on this thread only (raw syscalls:
 // the Go wrappers change every thread), keeping capabilities across the
 // uid change so they can be set afterwards.
@@ -187,7 +196,7 @@ func switchUser(u specs.User) error {
 	if len(groups) > 0 {
 		ptr = unsafe.Pointer(&groups[0])
 	}
-	if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(groups)), uintptr(ptr), 0); e != 0 {
+	if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(groups)), uintptr(ptr), 0); e != 0 && !(e == unix.EPERM && setgroupsDenied()) {
 		return fmt.Errorf("setgroups: %w", e)
 	}
 	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(u.GID), uintptr(u.GID), uintptr(u.GID)); e != 0 {

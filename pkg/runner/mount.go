@@ -193,7 +193,7 @@ func mountOne(rootfd int, m specs.Mount, cfg *initConfig) error {
 			}
 			defer unix.Close(nfd)
 			target = fdPath(nfd)
-			if err := unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|rest, ""); err != nil {
+			if err := remountBind(target, rest); err != nil {
 				return fmt.Errorf("remount %s: %w", m.Destination, err)
 			}
 			if rest&unix.MS_RDONLY != 0 {
@@ -205,7 +205,20 @@ func mountOne(rootfd int, m specs.Mount, cfg *initConfig) error {
 	case m.Type == "cgroup":
 		return mountCgroup(rootfd, target, m.Destination, flags, cfg.CgroupV1)
 	default:
-		if err := unix.Mount(m.Source, target, m.Type, flags, data); err != nil {
+		err := unix.Mount(m.Source, target, m.Type, flags, data)
+		if err == unix.EINVAL && m.Type == "devpts" && strings.Contains(data, "gid=") {
+			// A user namespace that maps only its root has no gid 5
+			// (tty): the ptys keep the opener's group.
+			err = unix.Mount(m.Source, target, m.Type, flags, withoutOption(data, "gid"))
+		}
+		if err != nil {
+			if m.Type == "sysfs" && err == unix.EPERM {
+				// In a user namespace sysfs mounts only with a network
+				// namespace of its own (not --network host): bind the
+				// host's /sys instead, as runc does rootless.
+				return mountOne(rootfd, specs.Mount{Destination: m.Destination, Type: "bind", Source: "/sys",
+					Options: append([]string{"rbind"}, m.Options...)}, cfg)
+			}
 			return fmt.Errorf("mount %s on %s: %w", m.Type, m.Destination, err)
 		}
 	}
@@ -469,4 +482,35 @@ func relativeOverlay(data string) (string, string) {
 		}
 	}
 	return common, strings.Join(opts, ",")
+}
+
+// remountBind applies flags to the bind mount at target. In a user
+// namespace the nosuid, nodev and noexec flags a mount came with from the
+// host are locked: a remount must keep them (EPERM otherwise), so they are
+// added and the remount tried again.
+func remountBind(target string, flags uintptr) error {
+	err := unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|flags, "")
+	if err != unix.EPERM {
+		return err
+	}
+	var st unix.Statfs_t
+	if unix.Statfs(target, &st) != nil {
+		return err
+	}
+	locked := uintptr(st.Flags) & (unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
+	if locked&^flags == 0 {
+		return err
+	}
+	return unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|flags|locked, "")
+}
+
+// withoutOption drops key=... from comma-separated mount data.
+func withoutOption(data, key string) string {
+	var keep []string
+	for _, o := range strings.Split(data, ",") {
+		if !strings.HasPrefix(o, key+"=") {
+			keep = append(keep, o)
+		}
+	}
+	return strings.Join(keep, ",")
 }

@@ -40,6 +40,15 @@ type Config struct {
 	// Started, when set, is called with the container's pid (host view)
 	// once its process runs, e.g. to mark a container record running.
 	Started func(pid int)
+	// NoCgroup runs the container in the caller's cgroup, without limits
+	// (Spec.Linux.Resources is ignored): a rootless run where no cgroup
+	// can be made. The container still gets a cgroup namespace.
+	NoCgroup bool
+	// Network, when set, is called with the container's pid once it is in
+	// its namespaces and before it reads its config (so before its process
+	// starts), e.g. to attach a user-mode network to its network
+	// namespace. The stop it returns is called once the container exited.
+	Network func(pid int) (stop func(), err error)
 }
 
 // forwarded are the signals Run passes on to the container.
@@ -94,9 +103,11 @@ func Run(ctx context.Context, cfg Config, stdio Stdio) (int, error) {
 	if !cgroups.Unified() {
 		ic.CgroupV1 = cgroups.V1Hierarchies()
 	}
-	cg, err := cgroups.New(SpecCgroupPath(&s, cfg.ID), s.Linux.Resources)
-	if err != nil {
-		return failed(fmt.Errorf("run %s: %w", cfg.ID, err))
+	cg := cgroups.None()
+	if !cfg.NoCgroup {
+		if cg, err = cgroups.New(SpecCgroupPath(&s, cfg.ID), s.Linux.Resources); err != nil {
+			return failed(fmt.Errorf("run %s: %w", cfg.ID, err))
+		}
 	}
 	tr.mark("cgroup create")
 	defer func() {

@@ -26,6 +26,14 @@ func start(ctx context.Context, cfg Config, ic *initConfig, cg *cgroups.Cgroup, 
 		return failed(err)
 	}
 	defer p.release()
+	if cfg.Network != nil {
+		stop, err := cfg.Network(p.cmd.Process.Pid)
+		if err != nil {
+			return p.abort(cfg.ID, err)
+		}
+		defer stop()
+		tr.mark("network")
+	}
 	if err := p.handshake(ic, cg, stdio, tr); err != nil {
 		return p.abort(cfg.ID, err)
 	}

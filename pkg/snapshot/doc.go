@@ -4,5 +4,7 @@
 // directory under a lock, synced, marked done and renamed into place, so a
 // crash never leaves something that looks complete. Prepare returns the
 // directories (overlay lower dirs) an image needs; Mounts turns them into
-// an overlay mount for a container.
+// an overlay mount for a container. In a root used from a user namespace
+// (dataroot.Root.UserNS) layers are unpacked with unpack.Options.UserNS, so
+// their opaque markers are the user.overlay.opaque xattr.
 package snapshot

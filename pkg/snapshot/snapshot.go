@@ -33,11 +33,13 @@ type Snapshotter struct {
 }
 
 // New returns the snapshotter of st's data root. A rootless root gets
-// rootless unpacking (no device nodes, no chown). Its directory is made
+// rootless unpacking (no device nodes, no chown); a root used in a user
+// namespace gets unpack.Options.UserNS (user.overlay.opaque markers, for
+// overlayfs mounted with userxattr). Its directory is made
 // by the first build, so a read-only root can be listed and checked.
 func New(st *content.Store) (*Snapshotter, error) {
 	r := st.Root()
-	return &Snapshotter{st: st, dir: r.Dir(dataroot.Snapshots), locks: r.Locks(dataroot.Snapshots), opts: unpack.Options{Mode: unpack.Overlay, Rootless: r.Rootless()}}, nil
+	return &Snapshotter{st: st, dir: r.Dir(dataroot.Snapshots), locks: r.Locks(dataroot.Snapshots), opts: unpack.Options{Mode: unpack.Overlay, Rootless: r.Rootless(), UserNS: r.UserNS()}}, nil
 }
 
 // Result says what Prepare did.

@@ -116,6 +116,10 @@ func supported(res *specs.LinuxResources) error {
 	return nil
 }
 
+// None is no cgroup: the container stays in the caller's (a rootless run
+// where no cgroup can be made). Its methods do nothing.
+func None() *Cgroup { return &Cgroup{} }
+
 // Path is the cgroup's path inside its hierarchy.
 func (c *Cgroup) Path() string { return c.path }
 

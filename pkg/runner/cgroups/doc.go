@@ -8,4 +8,9 @@
 // devices.allow/devices.deny. It reports whether the kernel OOM-killed a
 // process of the cgroup, and removes the cgroup afterwards. Open finds a
 // running container's cgroup again, to add an exec'd process to it.
+//
+// Without privilege, Delegated finds the subtree systemd delegates to the
+// user on a v2 host (user@UID.service); controllers already enabled in a
+// parent are not written again (above a delegated subtree they are not the
+// user's to write). None is no cgroup at all.
 package cgroups

@@ -89,6 +89,9 @@ func enableControllers(dir string, ctrls []string) error {
 		parents = append([]string{p}, parents...)
 	}
 	for _, cur := range parents {
+		if have, err := os.ReadFile(filepath.Join(cur, "cgroup.subtree_control")); err == nil && allIn(ctrls, string(have)) {
+			continue // already enabled (and, above a delegated subtree, not ours to write)
+		}
 		if err := write(cur, "cgroup.subtree_control", val); err != nil {
 			if have, _ := os.ReadFile(filepath.Join(cur, "cgroup.controllers")); !allIn(ctrls, string(have)) {
 				return fmt.Errorf("controllers %v not available in %s: %w", ctrls, cur, err)

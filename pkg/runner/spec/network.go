@@ -31,13 +31,17 @@ const (
 	NetworkHost   = "host"
 	NetworkNone   = "none"
 	NetworkBridge = "bridge"
+	// User-mode networks (package usernet), attached by the caller to
+	// the container's own namespace: rootless runs default to one.
+	NetworkPasta = "pasta"
+	NetworkSlirp = "slirp4netns"
 )
 
 // setNetwork applies --network, --dns and --add-host.
 func setNetwork(s *specs.Spec, opts Options) error {
 	switch opts.Network {
 	case "", NetworkHost:
-	default: // none, bridge, NAME: a namespace of its own
+	default: // none, bridge, pasta, slirp4netns, NAME: a namespace of its own
 		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace})
 	}
 	if len(opts.DNS) > 0 {

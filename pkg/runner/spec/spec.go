@@ -38,7 +38,8 @@ type Options struct {
 	Hostname   string    // --hostname (the runner defaults it to the short container id)
 	Terminal   bool      // -t
 	// Network is "host" (default), "none", or a network of its own
-	// ("bridge" or a CNI network's name): see setNetwork.
+	// ("bridge", a CNI network's name, or a user-mode network: "pasta",
+	// "slirp4netns"): see setNetwork.
 	Network    string
 	DNS        []string // --dns servers
 	AddHosts   []string // --add-host HOST:IP
