@@ -310,6 +310,27 @@ func TestRootlessRun(t *testing.T) {
 			})
 		}
 	})
+	t.Run("detached: logs, stop, start, rm", func(t *testing.T) {
+		id := strings.TrimSpace(u.must("r", "run", "-d", "--name", "bg", bb, "sh", "-c",
+			`trap "exit 3" TERM; echo up-$(id -u); while true; do sleep 0.1; done`).out)
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(u.ctl("r", "logs", id).out, "up-0") {
+			if time.Now().After(deadline) {
+				t.Fatalf("logs: %s", u.ctl("r", "logs", id))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		u.must("r", "stop", "-t", "5", "bg")
+		if r := u.must("r", "wait", "bg"); r.out != "3\n" {
+			t.Errorf("wait after stop: %q", r.out)
+		}
+		u.must("r", "start", "bg")
+		u.must("r", "stop", "-t", "5", "bg")
+		if r := u.must("r", "logs", "bg"); strings.Count(r.out, "up-0") != 2 {
+			t.Errorf("two runs, logs: %q", r.out)
+		}
+		u.must("r", "rm", "bg")
+	})
 	t.Run("rm gc fsck", func(t *testing.T) {
 		u.must("r", "run", "--name", "kept", deb, "sh", "-c", "echo x > /root/new; chown 7:7 /root/new")
 		u.must("r", "rm", "kept")
