@@ -400,3 +400,21 @@ func TestNetworkCompletion(t *testing.T) {
 		t.Errorf("completions %q", out)
 	}
 }
+
+// TestRunNetworkPluginsMissing: without the CNI plugins the default
+// network is one clear error (125), and nothing is left behind.
+func TestRunNetworkPluginsMissing(t *testing.T) {
+	e, bb := busyboxEnv(t)
+	t.Setenv("CNI_PATH", t.TempDir())
+	before := e.netCount()
+	r := e.ctl("run", "--rm", bb, "true")
+	if r.code != 125 || strings.Count(strings.TrimSpace(r.err), "\n") != 0 || !strings.Contains(r.err, `CNI plugin "bridge" not found`) {
+		t.Errorf("want one line naming the missing plugin and exit 125: %s", r)
+	}
+	if after := e.netCount(); after != before {
+		t.Errorf("left behind: before %+v, after %+v", before, after)
+	}
+	if list := e.psRecords(); len(list) != 0 {
+		t.Errorf("records left: %+v", list)
+	}
+}

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Stage 2, inside the VM: cgroup v2 only. Each check prints one line,
+# Stage 2, inside the VM: cgroup v2 only (no CNI plugins here: runs use --network none). Each check prints one line,
 # "CHECK <name> ok" or "CHECK <name> FAIL <what was seen>".
 export PATH=/bin:/sbin
 mount -t proc proc /proc
@@ -18,22 +18,22 @@ find /sys/fs/cgroup -type d | sort >/tmp/cg.before
 mkdir -p /tmp/v1
 mount -t cgroup -o memory none /tmp/v1 2>/dev/null && v1=mounted || v1=refused
 check cgroup2-only "$(grep -c 'cgroup_no_v1=all' /proc/cmdline) $v1" "1 refused"
-check memory-max "$(ctr-lite run --rm --memory 32m "$img" cat /sys/fs/cgroup/memory.max 2>/tmp/err)" "33554432"
-ctr-lite run --rm --memory 32m "$img" sh -c 'tail /dev/zero' >/dev/null 2>&1
+check memory-max "$(ctr-lite run --rm --network none --memory 32m "$img" cat /sys/fs/cgroup/memory.max 2>/tmp/err)" "33554432"
+ctr-lite run --rm --network none --memory 32m "$img" sh -c 'tail /dev/zero' >/dev/null 2>&1
 check memory-oom-exit "$?" "137"
-check pids-max "$(ctr-lite run --rm --pids-limit 10 "$img" cat /sys/fs/cgroup/pids.max 2>/tmp/err)" "10"
+check pids-max "$(ctr-lite run --rm --network none --pids-limit 10 "$img" cat /sys/fs/cgroup/pids.max 2>/tmp/err)" "10"
 # 30 background sleeps under a limit of 10, from a subshell (a shell that
 # cannot fork exits); builtins then read the counters, as no more
 # processes may be forked.
-n=$(ctr-lite run --rm --pids-limit 10 "$img" sh -c '(i=0; while [ $i -lt 30 ]; do sleep 5 & i=$((i+1)); done) 2>/dev/null
+n=$(ctr-lite run --rm --network none --pids-limit 10 "$img" sh -c '(i=0; while [ $i -lt 30 ]; do sleep 5 & i=$((i+1)); done) 2>/dev/null
 read cur </sys/fs/cgroup/pids.current; while read k v; do [ "$k" = max ] && refused=$v; done </sys/fs/cgroup/pids.events
 echo "$cur $refused"' 2>/dev/null)
 set -- $n
 [ -n "$1" ] && [ "$1" -le 10 ] && [ "${2:-0}" -gt 0 ] && check pids-fork-capped yes yes || check pids-fork-capped "current/refused: $n" "at most 10 running, some refused"
-check cpu-max "$(ctr-lite run --rm --cpus 0.5 "$img" cat /sys/fs/cgroup/cpu.max 2>/tmp/err)" "50000 100000"
+check cpu-max "$(ctr-lite run --rm --network none --cpus 0.5 "$img" cat /sys/fs/cgroup/cpu.max 2>/tmp/err)" "50000 100000"
 # /dev/kmsg (char 1:11) exists in the guest and is not in the default
 # device list: mknod works (CAP_MKNOD), opening it must be refused.
-check device-denied "$(ctr-lite run --rm "$img" sh -c 'mknod /tmp/m c 1 11 || { echo mknod-failed; exit; }; head -c1 /tmp/m >/dev/null 2>&1 && echo read || echo denied' 2>/dev/null)" "denied"
+check device-denied "$(ctr-lite run --rm --network none "$img" sh -c 'mknod /tmp/m c 1 11 || { echo mknod-failed; exit; }; head -c1 /tmp/m >/dev/null 2>&1 && echo read || echo denied' 2>/dev/null)" "denied"
 
 # AppArmor, when the kernel runs it: the default profile confines every
 # container, and is what refuses a mount that CAP_SYS_ADMIN allows: the
@@ -41,10 +41,10 @@ check device-denied "$(ctr-lite run --rm "$img" sh -c 'mknod /tmp/m c 1 11 || { 
 # as docker's are: the refusal is not logged.)
 if [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ]; then
   mount -t securityfs securityfs /sys/kernel/security
-  check apparmor-default "$(ctr-lite run --rm "$img" cat /proc/self/attr/current 2>/dev/null)" "ctr-lite-default (enforce)"
+  check apparmor-default "$(ctr-lite run --rm --network none "$img" cat /proc/self/attr/current 2>/dev/null)" "ctr-lite-default (enforce)"
   mnt='mount -t tmpfs none /tmp && echo mounted || echo refused'
-  check apparmor-denies-mount "$(ctr-lite run --rm --cap-add SYS_ADMIN "$img" sh -c "$mnt" 2>/dev/null)" "refused"
-  check apparmor-unconfined-mounts "$(ctr-lite run --rm --cap-add SYS_ADMIN --security-opt apparmor=unconfined "$img" sh -c "$mnt" 2>/dev/null)" "mounted"
+  check apparmor-denies-mount "$(ctr-lite run --rm --network none --cap-add SYS_ADMIN "$img" sh -c "$mnt" 2>/dev/null)" "refused"
+  check apparmor-unconfined-mounts "$(ctr-lite run --rm --network none --cap-add SYS_ADMIN --security-opt apparmor=unconfined "$img" sh -c "$mnt" 2>/dev/null)" "mounted"
 fi
 # Rootless, as a user (uid 1000, range 100000-165535) whom systemd
 # delegated a cgroup subtree (user@1000.service, its own, with memory,

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/containernetworking/cni/libcni"
+	"github.com/containernetworking/cni/pkg/invoke"
 
 	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 )
@@ -130,4 +132,16 @@ func Names(confDir string) []string {
 		}
 	}
 	return out
+}
+
+// findPlugins checks, before anything is made, that every plugin of list
+// is installed, so that a missing one is one clear error.
+func findPlugins(list *libcni.NetworkConfigList) error {
+	for _, p := range list.Plugins {
+		if _, err := invoke.FindInPath(p.Network.Type, pluginPath()); err != nil {
+			return fmt.Errorf("network %s: CNI plugin %q not found in %s (install Debian's containernetworking-plugins, or set CNI_PATH; or run with --network host or none): %w",
+				list.Name, p.Network.Type, strings.Join(pluginPath(), ":"), errdefs.ErrNotFound)
+		}
+	}
+	return nil
 }

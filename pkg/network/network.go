@@ -57,6 +57,9 @@ func Attach(ctx context.Context, o Options) (*Attachment, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := findPlugins(list); err != nil {
+		return nil, err
+	}
 	unlock, err := lockDir(o.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("attach %s to %s: %w", short(o.ID), o.Network, err)
