@@ -197,14 +197,20 @@ of its container ignores signals it has no handler for, as under docker.`,
 // eachContainer runs fn on every ref, printing the ref when it worked and
 // the error when not (exit status 1 then), as docker does.
 func eachContainer(cmd *cobra.Command, refs []string, fn func(ref string) error) error {
+	return eachContainerOut(cmd, refs, func(ref string) (string, error) { return ref, fn(ref) })
+}
+
+// eachContainerOut is eachContainer printing what fn returns.
+func eachContainerOut(cmd *cobra.Command, refs []string, fn func(ref string) (string, error)) error {
 	var failed error
 	for _, ref := range refs {
-		if err := fn(ref); err != nil {
+		out, err := fn(ref)
+		if err != nil {
 			fmt.Fprintf(cmd.ErrOrStderr(), "ctr-lite: %v\n", err)
 			failed = &errdefs.ExitError{Code: 1}
 			continue
 		}
-		fmt.Fprintln(cmd.OutOrStdout(), ref)
+		fmt.Fprintln(cmd.OutOrStdout(), out)
 	}
 	return failed
 }
@@ -225,17 +231,10 @@ line per container (-1 when its monitor was killed and the code is unknown).`,
 			if err != nil {
 				return err
 			}
-			var failed error
-			for _, ref := range args {
+			return eachContainerOut(cmd, args, func(ref string) (string, error) {
 				code, err := cs.Wait(cmd.Context(), ref)
-				if err != nil {
-					fmt.Fprintf(cmd.ErrOrStderr(), "ctr-lite: %v\n", err)
-					failed = &errdefs.ExitError{Code: 1}
-					continue
-				}
-				fmt.Fprintln(cmd.OutOrStdout(), code)
-			}
-			return failed
+				return strconv.Itoa(code), err
+			})
 		},
 	}
 }

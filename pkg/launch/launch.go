@@ -91,15 +91,11 @@ func create(ctx context.Context, st *content.Store, f image.Fetcher, cs *contain
 	if err := resolveNetwork(unprivilegedRoot(st.Root()), opts); err != nil {
 		return nil, err
 	}
-	release, err := st.Root().Lease(ctx)
+	res, release, err := prepareImage(ctx, st, f, *opts)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	res, err := pipeline.Prepare(ctx, st, f, opts.Image, pipeline.Options{Pull: opts.Pull})
-	if err != nil {
-		return nil, err
-	}
 	img := res.Image
 	if ip, host := img.Platform(), image.HostPlatform(); ip.Architecture != "" && (ip.OS != host.OS || ip.Architecture != host.Architecture) {
 		opts.Notice(fmt.Sprintf("warning: %s is a %s image and this machine is %s: its programs may not run (exec format error)", img.Name, ip, host))
@@ -124,6 +120,19 @@ func create(ctx context.Context, st *content.Store, f image.Fetcher, cs *contain
 		return nil, err
 	}
 	return &prepared{img: img, c: c, layers: res.Snapshots.Dirs, release: done}, nil
+}
+
+// prepareImage makes sure opts' image is stored and its snapshots built,
+// under a store lease (gc cannot take them away until release is called).
+func prepareImage(ctx context.Context, st *content.Store, f image.Fetcher, opts Options) (res *pipeline.Result, release func(), err error) {
+	if release, err = st.Root().Lease(ctx); err != nil {
+		return nil, nil, err
+	}
+	if res, err = pipeline.Prepare(ctx, st, f, opts.Image, pipeline.Options{Pull: opts.Pull}); err != nil {
+		release()
+		return nil, nil, err
+	}
+	return res, release, nil
 }
 
 func chainIDs(res *snapshot.Result) []string {

@@ -13,7 +13,6 @@ import (
 	"github.com/ctrlite/ctr-lite/pkg/content"
 	"github.com/ctrlite/ctr-lite/pkg/image"
 	"github.com/ctrlite/ctr-lite/pkg/network"
-	"github.com/ctrlite/ctr-lite/pkg/pipeline"
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/ctrlite/ctr-lite/pkg/runner/spec"
 )
@@ -102,15 +101,11 @@ func load(ctx context.Context, st *content.Store, f image.Fetcher, cs *container
 	if err != nil {
 		return nil, err
 	}
-	release, err := st.Root().Lease(ctx)
+	res, release, err := prepareImage(ctx, st, f, opts)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	res, err := pipeline.Prepare(ctx, st, f, opts.Image, pipeline.Options{Pull: opts.Pull})
-	if err != nil {
-		return nil, err
-	}
 	if !slices.Equal(chainIDs(res.Snapshots), c.Chains) {
 		return nil, fmt.Errorf("image %s is no longer the one the container was created from", c.Image)
 	}
