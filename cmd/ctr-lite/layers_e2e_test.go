@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ctrlite/ctr-lite/internal/testutil"
+	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
@@ -20,7 +21,7 @@ func TestRunManyLayers(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := newEnv(t)
-	for _, total := range []int{127, 200} {
+	for _, total := range []int{127, mediatype.MaxLayers} { // docker's most, and overlayfs's
 		t.Run(fmt.Sprint(total, " layers"), func(t *testing.T) {
 			var tars [][]byte
 			for i := 1; i < total; i++ { // the busybox layer is the first

@@ -56,8 +56,8 @@ func newRand(t *testing.T) *rand.Rand {
 // withLayers appends gzip layers built from tar streams to base.
 func withLayers(t *testing.T, base v1.Image, tars ...[]byte) v1.Image {
 	t.Helper()
-	img := base
-	for _, tb := range tars {
+	layers := make([]v1.Layer, len(tars))
+	for i, tb := range tars {
 		gz := testutil.Gzip(t, tb)
 		l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 			return io.NopCloser(bytes.NewReader(gz)), nil
@@ -65,9 +65,13 @@ func withLayers(t *testing.T, base v1.Image, tars ...[]byte) v1.Image {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if img, err = mutate.AppendLayers(img, l); err != nil {
-			t.Fatal(err)
-		}
+		layers[i] = l
+	}
+	// One append of them all: appending one at a time nests an image per
+	// layer, and the manifest of the last walks them all (quadratic).
+	img, err := mutate.AppendLayers(base, layers...)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return img
 }
