@@ -390,13 +390,13 @@ func TestDetachedPublishStopRm(t *testing.T) {
 	}
 }
 
-// TestNetworkCompletion: --network completes to bridge, host, none and the
-// networks of <config>/net.d.
+// TestNetworkCompletion: --network completes to bridge, host, none, the
+// user-mode networks and the networks of <config>/net.d.
 func TestNetworkCompletion(t *testing.T) {
 	e := newEnv(t)
 	testutil.WriteConflist(t, network.ConfDir(e.config), testutil.Net{Name: "mynet", Bridge: "mybr0", Subnet: "10.89.103.0/24", IPAMDir: t.TempDir()})
 	out := e.must("__complete", "run", "--network", "")
-	if got := strings.Join(strings.Fields(strings.Split(out, ":")[0]), " "); got != "bridge host none mynet" {
+	if got := strings.Join(strings.Fields(strings.Split(out, ":")[0]), " "); got != "bridge host none pasta slirp4netns mynet" {
 		t.Errorf("completions %q", out)
 	}
 }

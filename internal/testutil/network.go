@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -31,7 +32,9 @@ type NetState struct {
 	Veths, Rules, Leases, NetNS int
 }
 
-var cniChain = regexp.MustCompile(`CNI-[A-Za-z0-9-]+`)
+// cniChain matches the CNI plugins' chain names (compiled on first use:
+// no package-level regexp, see TestNoPackageLevelRegexp).
+var cniChain = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`CNI-[A-Za-z0-9-]+`) })
 
 // CountNet returns the current NetState of n.
 func CountNet(t testing.TB, n Net) NetState {
@@ -60,7 +63,7 @@ func CountNet(t testing.TB, n Net) NetState {
 	chains := map[string]bool{}
 	for _, l := range lines {
 		if ours(l) && !networkWide(l) {
-			for _, c := range cniChain.FindAllString(l, -1) {
+			for _, c := range cniChain().FindAllString(l, -1) {
 				chains[c] = true
 			}
 		}
@@ -70,7 +73,7 @@ func CountNet(t testing.TB, n Net) NetState {
 			continue
 		}
 		hit := ours(l)
-		for _, c := range cniChain.FindAllString(l, -1) {
+		for _, c := range cniChain().FindAllString(l, -1) {
 			hit = hit || chains[c] && !wideChain(c)
 		}
 		if hit {
