@@ -2,8 +2,8 @@ package runner
 
 import (
 	"bufio"
-	"debug/elf"
 	"context"
+	"debug/elf"
 	"io"
 	"strings"
 	"testing"
