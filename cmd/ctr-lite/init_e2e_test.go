@@ -86,6 +86,21 @@ func TestRunInitE2E(t *testing.T) {
 		e.must("rm", "-f", id)
 	})
 
+	t.Run("start keeps --init", func(t *testing.T) {
+		id := e.detached("--init", bb, "sleep", "1000")
+		e.must("kill", id)
+		e.must("wait", id)
+		if r := e.run("start", id); r.code != 0 {
+			t.Fatalf("start: %s", r)
+		}
+		eventually(t, "the init to be PID 1 again", func() bool {
+			c := e.record(id)
+			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", c.Pid))
+			return c.Status == container.Running && string(b) == "ctr-lite-init\n"
+		})
+		e.must("rm", "-f", id)
+	})
+
 	t.Run("-it", func(t *testing.T) {
 		m, s := openPtyE2E(t)
 		cmd := e.bin(context.Background(), "run", "-it", "--rm", "--init", bb, "sh", "-c",
