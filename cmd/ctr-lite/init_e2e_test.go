@@ -43,8 +43,13 @@ func TestRunInitE2E(t *testing.T) {
 	})
 
 	t.Run("exit status passes through", func(t *testing.T) {
-		if r := e.run("run", "--rm", "--init", bb, "sh", "-c", "exit 7"); r.code != 7 {
-			t.Errorf("run: %s, want exit 7", r)
+		for _, tc := range []struct {
+			cmd  []string
+			code int
+		}{{[]string{"sh", "-c", "exit 7"}, 7}, {[]string{"sh", "-c", "kill -USR1 $$"}, 138}, {[]string{"no-such-command"}, 127}} {
+			if r := e.run(append([]string{"run", "--rm", "--init", bb}, tc.cmd...)...); r.code != tc.code {
+				t.Errorf("run %v: %s, want exit %d", tc.cmd, r, tc.code)
+			}
 		}
 	})
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 	"unsafe"
@@ -96,8 +97,11 @@ func reaperMain() {
 	if bin == "" || len(args) == 0 {
 		reaperFail(CodeRunnerFailed, fmt.Errorf("no command"))
 	}
+	// One P, and no goroutine blocked in a system call: the reaper keeps
+	// few threads, which count against --pids-limit and RLIMIT_NPROC.
+	runtime.GOMAXPROCS(1)
 	sigs := make(chan os.Signal, 64)
-	signal.Notify(sigs, reaperSignals()...)
+	signal.Notify(sigs, append(reaperSignals(), unix.SIGCHLD)...)
 	// The command gets a process group of its own, the terminal's
 	// foreground one with -t (so ^C and SIGWINCH reach it), as with tini.
 	sys := &syscall.SysProcAttr{Setpgid: true}
@@ -108,22 +112,28 @@ func reaperMain() {
 	if err != nil {
 		reaperFail(exitCodeOf(err), fmt.Errorf("exec %s: %w", args[0], err))
 	}
-	go func() {
-		for s := range sigs {
+	for s := range sigs {
+		if s != unix.SIGCHLD {
 			_ = unix.Kill(pid, s.(unix.Signal))
 		}
-	}()
+		reap(pid) // after any signal: a SIGCHLD dropped by a full channel is not lost
+	}
+}
+
+// reap collects every exited child; when one is the command, the reaper
+// exits with its status.
+func reap(pid int) {
 	for {
 		var ws unix.WaitStatus
-		wpid, err := unix.Wait4(-1, &ws, 0, nil)
+		wpid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
 		if err == unix.EINTR {
 			continue
 		}
-		if err != nil {
-			reaperFail(CodeRunnerFailed, fmt.Errorf("wait: %w", err))
+		if err != nil || wpid <= 0 {
+			return
 		}
 		if wpid != pid {
-			continue // an orphan of the namespace, reaped
+			continue // an orphan of the namespace
 		}
 		if ws.Signaled() {
 			os.Exit(128 + int(ws.Signal()))
