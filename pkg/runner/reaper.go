@@ -53,7 +53,13 @@ func openSelfExe() (int, error) {
 // close-on-exec: nothing of the binary stays open in the reaper.
 func execReaper(exeFD int, bin string, args, env []string) error {
 	argv := append([]string{reaperName, "--"}, args...)
-	envv := append(append([]string(nil), env...), envReaper+"="+bin)
+	var envv []string
+	for _, kv := range env { // the marker is ours alone
+		if !strings.HasPrefix(kv, envReaper+"=") {
+			envv = append(envv, kv)
+		}
+	}
+	envv = append(envv, envReaper+"="+bin)
 	err := unix.Exec(fdPath(exeFD), argv, envv)
 	if err == unix.ENOENT { // its ELF interpreter is missing in the container
 		err = fmt.Errorf("%w (--init needs a static binary: CGO_ENABLED=0)", err)
