@@ -61,8 +61,8 @@
 // child, once fully confined, execs the binary it runs from (the sealed
 // copy, through /proc/self/exe, close-on-exec) instead of the command:
 // Init recognises that "init reaper" first thing (an environment marker,
-// reaper.go) and, as PID 1 with one thread and the container's
-// credentials and filter, forks and execs the command (its own process
+// reaper.go) and, as PID 1 started as one thread with the container's
+// credentials and filter (so are all its threads), forks and execs the command (its own process
 // group, the terminal's foreground one with -t), forwards every catchable
 // signal to it, reaps every zombie and exits with its status. The reaper
 // needs a static binary (the busybox-like rootfs has no ELF interpreter).

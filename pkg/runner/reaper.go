@@ -17,8 +17,8 @@ import (
 // The init reaper (run --init) is this binary again, exec'd by the
 // runner's child in place of the command once every confinement is in
 // place (user, groups, capabilities, no_new_privs, seccomp, AppArmor,
-// rlimits): it runs with one thread and the container's credentials and
-// filter, so no thread of it holds more than the container. As PID 1 it
+// rlimits): it starts as one thread with the container's credentials and
+// filter, so no thread it makes holds more than the container. As PID 1 it
 // forks and execs the command, forwards the signals it gets to it and
 // reaps every zombie of the namespace until the command exits, then exits
 // with the command's status (128+N for signal N), as docker's tini does.
