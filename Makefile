@@ -49,7 +49,7 @@ deps:
 
 test: deps build
 	@if [ -z "$$CTRLITE_CORPUS" ]; then echo "note: no ../shared/corpus: the tests use images built from busybox-static (the corpus adds real-world ones)"; fi
-	CTRLITE_BIN=$(abspath $(BIN)) $(GO) test -timeout $(TEST_TIMEOUT) -count=1 ./...
+	CGO_ENABLED=0 CTRLITE_BIN=$(abspath $(BIN)) $(GO) test -timeout $(TEST_TIMEOUT) -count=1 ./...
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi

@@ -159,6 +159,12 @@ func TestRootlessRun(t *testing.T) {
 			t.Errorf("full mapping warned: %s", r.err)
 		}
 	})
+	t.Run("init", func(t *testing.T) {
+		r := u.ctl("r", "run", "--rm", "--init", bb, "sh", "-c", "cat /proc/1/comm; grep PPid /proc/$$/status; exit 3")
+		if r.code != 3 || r.out != "ctr-lite-init\nPPid:\t1\n" {
+			t.Errorf("run --init: %s, want exit 3 under ctr-lite-init", r)
+		}
+	})
 	t.Run("image owners", func(t *testing.T) {
 		r := u.must("r", "run", "--rm", deb, "stat", "-c", "%u:%g", "/etc/shadow")
 		if r.out != "0:42\n" {

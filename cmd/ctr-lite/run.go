@@ -149,6 +149,13 @@ owners), the default network is pasta or slirp4netns, and without a
 delegated cgroup v2 subtree there is no cgroup: limit flags are refused.
 See the README's Rootless section.
 
+With --init, PID 1 is a small init (ctr-lite's own binary, confined exactly
+as the command: same user, capabilities, no_new_privs and seccomp filter)
+that runs the command as its child, forwards the signals it gets to it
+(so SIGTERM from stop or kill reaches a command that installs no handler)
+and reaps orphaned processes, as docker's --init (tini) does. Not with
+--runtime runc|crun.
+
 The exit status is the process's own (128+N when killed by signal N, 137
 when killed for memory). 125 means ctr-lite itself failed, 126 that the
 command cannot be executed, 127 that it was not found; run -d exits with
@@ -160,6 +167,7 @@ them too when the container cannot start.`,
   ctr-lite run --rm -p 8080:80 busybox httpd -f -h /etc
   ctr-lite run --rm -p 127.0.0.1:5353:53/udp --dns 192.0.2.1 --add-host db:10.89.0.5 alpine ./serve
   ctr-lite run --rm --network host alpine ip addr
+  ctr-lite run -d --init --name job busybox sleep 1000 && ctr-lite stop job
   ctr-lite run --rm --memory 64m --pids-limit 100 --network none alpine ./job
   ctr-lite run --rm -v "$PWD:/src:ro" -w /src golang:1.23 go test ./...
   ctr-lite run --runtime crun --rm alpine true`,
@@ -227,6 +235,7 @@ them too when the container cannot start.`,
 	f.SetInterspersed(false) // flags after IMAGE belong to the command
 	f.BoolVarP(&rf.interactive, "interactive", "i", false, "keep stdin open")
 	f.BoolVarP(&rf.so.Terminal, "tty", "t", false, "allocate a pseudo-terminal")
+	f.BoolVar(&rf.so.Init, "init", false, "run an init as PID 1 that runs the command, forwards signals to it and reaps zombies (not with --runtime)")
 	f.BoolVar(&rm, "rm", false, "remove the container when it exits")
 	f.BoolVarP(&detach, "detach", "d", false, "run in the background and print the container id")
 	f.StringArrayVar(&logOpts, "log-opt", nil, "log option of a detached container: `max-size=SIZE` (e.g. 10m; one rotated file is kept)")

@@ -88,6 +88,9 @@ func Run(ctx context.Context, st *content.Store, f image.Fetcher, opts Options, 
 // is in use (container.Store.Use) until p.release is called. The default
 // network is chosen here, into opts (see resolveNetwork).
 func create(ctx context.Context, st *content.Store, f image.Fetcher, cs *container.Store, opts *Options) (*prepared, error) {
+	if opts.Spec.Init && opts.Runtime != "" {
+		return nil, fmt.Errorf("--init with --runtime %s: %w: the init is the built-in runner's", opts.Runtime, errdefs.ErrUnsupported)
+	}
 	if err := resolveNetwork(unprivilegedRoot(st.Root()), opts); err != nil {
 		return nil, err
 	}

@@ -57,6 +57,16 @@
 // without gid=5 when that gid is not mapped, a bind remount keeps the
 // flags the host locked, and setgroups is skipped where it is denied.
 //
+// With --init (the spec's AnnotationInit, Run only, never Exec), the
+// child, once fully confined, execs the binary it runs from (the sealed
+// copy, through /proc/self/exe, close-on-exec) instead of the command:
+// Init recognises that "init reaper" first thing (an environment marker,
+// reaper.go) and, as PID 1 started as one thread with the container's
+// credentials and filter (so are all its threads), forks and execs the command (its own process
+// group, the terminal's foreground one with -t), forwards every catchable
+// signal to it, reaps every zombie and exits with its status. The reaper
+// needs a static binary (the busybox-like rootfs has no ELF interpreter).
+//
 // CTRLITE_RUNNER_TRACE=1 prints the duration of each start-up phase, parent
 // and child, to stderr.
 //

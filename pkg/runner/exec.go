@@ -27,6 +27,15 @@ func finalizeAndExec(cfg *initConfig, tr *tracer) error {
 	if err := apparmor.OnExec(p.ApparmorProfile); err != nil {
 		return err
 	}
+	exeFD := -1
+	if wantsReaper(cfg) {
+		// Opened while we may still read it: the reaper runs from it.
+		fd, err := openSelfExe()
+		if err != nil {
+			return err
+		}
+		exeFD = fd
+	}
 	if !p.NoNewPrivileges && cfg.Seccomp != nil {
 		// Without no_new_privs, loading a filter needs CAP_SYS_ADMIN:
 		// do it while we still have it.
@@ -105,6 +114,9 @@ func finalizeAndExec(cfg *initConfig, tr *tracer) error {
 	}
 	var empty unix.Sigset_t
 	_ = unix.PthreadSigmask(unix.SIG_SETMASK, &empty, nil)
+	if exeFD >= 0 {
+		return execReaper(exeFD, bin, p.Args, p.Env)
+	}
 	err = unix.Exec(bin, p.Args, p.Env)
 	return execError(p.Args[0], err)
 }

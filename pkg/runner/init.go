@@ -17,8 +17,12 @@ import (
 
 // Init must be the first call in main() (and TestMain) of any binary that
 // uses Run. In the runner's re-exec'd child it sets up the container and
-// execs the container process, never returning; elsewhere it returns at once.
+// execs the container process (or, with --init, the reaper that runs it:
+// reaper.go), never returning; elsewhere it returns at once.
 func Init() {
+	if os.Getenv(envReaper) != "" { // run --init: this is the container's PID 1
+		reaperMain()
+	}
 	if os.Getenv(envInit) != "1" {
 		return
 	}

@@ -36,7 +36,8 @@ import (
 //	                                            it; S hung up = parent gone: exit),
 //	                                            caps, no_new_privs, seccomp, close_range(CLOEXEC)
 //	5 awaitExec: read S until EOF         <---- on failure: syncError with a childError, exit
-//	  EOF = exec succeeded                      execve(command) closes S
+//	  EOF = exec succeeded                      execve(command) closes S (--init: execve of the
+//	                                            reaper, which then runs the command: reaper.go)
 //	6 announce: pid file, Config.Started
 //	7 supervise: forward signals, copy pty, wait, read the cgroup's OOM count; Run deletes the cgroup
 //

@@ -12,7 +12,8 @@
 // Values the spec has no field for travel as annotations:
 // AnnotationCgroupParent (the --cgroup-parent flag; the runner puts the
 // container's cgroup at <parent>/<id>), AnnotationUser and
-// AnnotationGroupAdd (resolved inside the container), and the network
+// AnnotationGroupAdd (resolved inside the container), AnnotationInit
+// (--init: the runner's init reaper is PID 1), and the network
 // files' data (network.go): --dns, --add-host, and the container's IP and
 // name once its network is attached.
 package spec

@@ -20,6 +20,10 @@ const AnnotationCgroupParent = "io.ctr-lite.cgroup-parent"
 // mounted root's /etc/passwd and /etc/group, and sets HOME when missing.
 const AnnotationUser = "io.ctr-lite.user"
 
+// AnnotationInit ("true") carries --init: the runner's init reaper is the
+// container's PID 1 and runs the command as its child.
+const AnnotationInit = "io.ctr-lite.init"
+
 // SpecVersion is the runtime-spec version written into specs: the oldest
 // that has every field Build sets, so crun 1.8 and runc 1.1 accept bundles.
 const SpecVersion = "1.0.2"
@@ -62,6 +66,9 @@ type Options struct {
 	// CgroupParent is the cgroup under which the container's own cgroup is
 	// made (default "ctr-lite").
 	CgroupParent string
+	// Init (--init) makes a small init PID 1: it runs the command as its
+	// child, forwards signals to it and reaps zombies (AnnotationInit).
+	Init bool
 }
 
 // Build returns the runtime-spec for running img from rootfs with opts.
@@ -143,6 +150,9 @@ func Build(img ocispec.ImageConfig, rootfs string, opts Options) (*specs.Spec, e
 	}
 	if opts.CgroupParent != "" {
 		s.Annotations[AnnotationCgroupParent] = opts.CgroupParent
+	}
+	if opts.Init {
+		s.Annotations[AnnotationInit] = "true"
 	}
 	if deferUser {
 		s.Annotations[AnnotationUser] = userSpec

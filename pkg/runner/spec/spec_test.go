@@ -337,3 +337,16 @@ func TestBuildNetwork(t *testing.T) {
 		})
 	}
 }
+
+// --init travels to the runner as AnnotationInit, set only when asked.
+func TestBuildInit(t *testing.T) {
+	for _, init := range []bool{false, true} {
+		s, err := Build(ocispec.ImageConfig{Cmd: []string{"x"}}, "", Options{Init: init})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, ok := s.Annotations[AnnotationInit]; ok != init || (init && v != "true") {
+			t.Errorf("Init %v: annotation %q (present %v)", init, v, ok)
+		}
+	}
+}
