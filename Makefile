@@ -67,7 +67,7 @@ fuzz:
 	./hack/fuzz.sh $(FUZZTIME)
 
 stress: deps build
-	CTRLITE_STRESS=1 CTRLITE_BIN=$(abspath $(BIN)) $(GO) test -timeout 60m -count=1 -run 'Stress|CrashLoop|Concurren|StreamingMemory' ./...
+	CGO_ENABLED=0 CTRLITE_STRESS=1 CTRLITE_BIN=$(abspath $(BIN)) $(GO) test -timeout 60m -count=1 -run 'Stress|CrashLoop|Concurren|StreamingMemory' ./...
 
 clean:
 	rm -rf bin bench/results
