@@ -35,7 +35,7 @@ func (a *applier) file(ctx context.Context, hdr *tar.Header, name string, pfd in
 	}
 	f := rawFile(fd)
 	defer f.Close()
-	n, err := copyContent(ctx, f, tr, isSparse(hdr), hdr.Size)
+	n, err := copyContent(ctx, f, tr, isSparse(hdr), hdr.Size, a.buf)
 	a.st.Bytes += n
 	if err != nil {
 		return fmt.Errorf("write: %w", err)
@@ -89,12 +89,9 @@ func (f rawFile) Truncate(size int64) error { return unix.Ftruncate(int(f), size
 
 func (f rawFile) Close() error { return unix.Close(int(f)) }
 
-// copyContent copies r to f with a pooled 1 MiB buffer. For sparse
-// entries, all-zero blocks become holes.
-func copyContent(ctx context.Context, f rawFile, r io.Reader, sparse bool, size int64) (int64, error) {
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	buf := *bp
+// copyContent copies r to f through buf. For sparse entries, all-zero
+// blocks become holes.
+func copyContent(ctx context.Context, f rawFile, r io.Reader, sparse bool, size int64, buf []byte) (int64, error) {
 	if !sparse {
 		var total int64
 		for {
