@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -44,7 +45,17 @@ func (a *applier) file(ctx context.Context, hdr *tar.Header, name string, pfd in
 		return err
 	}
 	a.st.Files++
-	return setTimes(pfd, base, hdr)
+	return futimens(fd, hdr)
+}
+
+// futimens sets atime/mtime of the file open on fd: utimensat(fd, NULL)
+// is the same system call as setTimes without a path to look up.
+func futimens(fd int, hdr *tar.Header) error {
+	ts := timespecs(hdr)
+	if _, _, e := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0); e != 0 {
+		return fmt.Errorf("set times: %w", e)
+	}
+	return nil
 }
 
 func isSparse(hdr *tar.Header) bool {
