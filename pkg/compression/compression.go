@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -111,18 +112,20 @@ const MaxZstdWindow = 64 << 20
 // zstdIdle holds decoders of finished layers for the next ones: a decoder
 // keeps its history buffer (the window, 8 MiB at the default level), so a
 // reused one allocates nothing where a new one would allocate the window
-// again. It holds as many as layers are unpacked at once on two cores.
-var zstdIdle = make(chan *zstd.Decoder, 2)
+// again. A sync.Pool, so that idle decoders go at the next GCs: when many
+// layers are open at once (each waiting for the ones below it), memory is
+// short and GCs frequent, and an idle window held for later would only
+// add to the peak. With concurrency 1 a decoder runs no goroutine, so
+// dropping one unclosed leaks nothing.
+var zstdIdle sync.Pool
 
 func newZstd(r io.Reader) (*zstd.Decoder, error) {
-	select {
-	case d := <-zstdIdle:
+	if d, ok := zstdIdle.Get().(*zstd.Decoder); ok {
 		if err := d.Reset(r); err != nil {
 			d.Close()
 			return nil, err
 		}
 		return d, nil
-	default:
 	}
 	return zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
 		zstd.IgnoreChecksum(true), zstd.WithDecoderMaxWindow(MaxZstdWindow))
@@ -141,8 +144,7 @@ func (z *zstdCloser) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Close hands the decoder on to the next layer (after dropping its input),
-// or closes it when enough wait.
+// Close hands the decoder on to the next layer, after dropping its input.
 func (z *zstdCloser) Close() error {
 	if z.closed {
 		return nil
@@ -152,10 +154,6 @@ func (z *zstdCloser) Close() error {
 		z.Decoder.Close()
 		return nil
 	}
-	select {
-	case zstdIdle <- z.Decoder:
-	default:
-		z.Decoder.Close()
-	}
+	zstdIdle.Put(z.Decoder)
 	return nil
 }
