@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"sync"
 
 	"github.com/ctrlite/ctr-lite/pkg/compression"
 	"github.com/ctrlite/ctr-lite/pkg/errdefs"
@@ -22,8 +21,6 @@ const (
 	whOpaque = ".wh..wh..opq"
 	whMeta   = ".wh..wh."
 )
-
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
 // ApplyLayer decompresses r (gzip, zstd or plain, by mediaType and magic
 // bytes), applies the tar stream onto dir and returns the sha256 of the
@@ -54,9 +51,7 @@ func ApplyLayer(ctx context.Context, dir string, r io.Reader, mediaType string, 
 	if err != nil {
 		return "", st, err
 	}
-	bp := bufPool.Get().(*[]byte)
-	_, err = io.CopyBuffer(io.Discard, pf, *bp)
-	bufPool.Put(bp)
+	_, err = io.CopyBuffer(io.Discard, pf, make([]byte, 32<<10))
 	if err != nil {
 		return "", st, fmt.Errorf("apply layer: drain: %w", err)
 	}
@@ -104,6 +99,7 @@ func Apply(ctx context.Context, dir string, r io.Reader, opts Options) (Stats, e
 type applier struct {
 	opts   Options
 	root   *root
+	buf    []byte  // file content passes through it (a prefetcher hands out at most chunkSize at a time)
 	lowers []*root // opened lazily, same order as opts.Lowers
 	st     Stats
 	euid   int
@@ -141,7 +137,7 @@ func newApplier(dir string, opts Options) (*applier, error) {
 		return nil, err
 	}
 	return &applier{
-		opts: opts, root: r, euid: os.Geteuid(), egid: os.Getegid(),
+		opts: opts, root: r, buf: make([]byte, chunkSize), euid: os.Geteuid(), egid: os.Getegid(),
 		layer: map[string]uint8{}, dirIdx: map[string]int{},
 		lowers: make([]*root, len(opts.Lowers)),
 	}, nil

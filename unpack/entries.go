@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -35,7 +36,7 @@ func (a *applier) file(ctx context.Context, hdr *tar.Header, name string, pfd in
 	}
 	f := rawFile(fd)
 	defer f.Close()
-	n, err := copyContent(ctx, f, tr, isSparse(hdr), hdr.Size)
+	n, err := copyContent(ctx, f, tr, isSparse(hdr), hdr.Size, a.buf)
 	a.st.Bytes += n
 	if err != nil {
 		return fmt.Errorf("write: %w", err)
@@ -44,7 +45,17 @@ func (a *applier) file(ctx context.Context, hdr *tar.Header, name string, pfd in
 		return err
 	}
 	a.st.Files++
-	return setTimes(pfd, base, hdr)
+	return futimens(fd, hdr)
+}
+
+// futimens sets atime/mtime of the file open on fd: utimensat(fd, NULL)
+// is the same system call as setTimes without a path to look up.
+func futimens(fd int, hdr *tar.Header) error {
+	ts := timespecs(hdr)
+	if _, _, e := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0); e != 0 {
+		return fmt.Errorf("set times: %w", e)
+	}
+	return nil
 }
 
 func isSparse(hdr *tar.Header) bool {
@@ -89,12 +100,9 @@ func (f rawFile) Truncate(size int64) error { return unix.Ftruncate(int(f), size
 
 func (f rawFile) Close() error { return unix.Close(int(f)) }
 
-// copyContent copies r to f with a pooled 1 MiB buffer. For sparse
-// entries, all-zero blocks become holes.
-func copyContent(ctx context.Context, f rawFile, r io.Reader, sparse bool, size int64) (int64, error) {
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	buf := *bp
+// copyContent copies r to f through buf. For sparse entries, all-zero
+// blocks become holes.
+func copyContent(ctx context.Context, f rawFile, r io.Reader, sparse bool, size int64, buf []byte) (int64, error) {
 	if !sparse {
 		var total int64
 		for {

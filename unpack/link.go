@@ -187,9 +187,7 @@ func (a *applier) copyUp(parent, base string) error {
 		}
 		df := os.NewFile(uintptr(dst), base)
 		defer df.Close()
-		bp := bufPool.Get().(*[]byte)
-		_, err = io.CopyBuffer(writerOnly{df}, sf, *bp)
-		bufPool.Put(bp)
+		_, err = io.CopyBuffer(writerOnly{df}, sf, a.buf)
 		if err != nil {
 			return fmt.Errorf("copy up: %w", err)
 		}

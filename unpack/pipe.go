@@ -3,7 +3,6 @@ package unpack
 import (
 	"context"
 	"io"
-	"sync"
 )
 
 // chunkSize and chunkDepth bound the read-ahead of a prefetcher: at most
@@ -12,8 +11,6 @@ const (
 	chunkSize  = 256 << 10
 	chunkDepth = 8
 )
-
-var chunkPool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
 
 type chunk struct {
 	buf *[]byte
@@ -27,6 +24,7 @@ type chunk struct {
 // whichever side has time to spare.
 type prefetcher struct {
 	ch     chan chunk
+	free   chan *[]byte // chunks the reader is done with, for the goroutine to refill
 	cur    chunk
 	off    int
 	sink   io.Writer
@@ -36,12 +34,22 @@ type prefetcher struct {
 
 func newPrefetcher(ctx context.Context, src io.Reader) *prefetcher {
 	ctx, cancel := context.WithCancel(ctx)
-	p := &prefetcher{ch: make(chan chunk, chunkDepth), cancel: cancel, done: make(chan struct{})}
+	p := &prefetcher{ch: make(chan chunk, chunkDepth), free: make(chan *[]byte, chunkDepth+2),
+		cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
 		defer close(p.ch)
 		for {
-			bp := chunkPool.Get().(*[]byte)
+			// The chunks are the prefetcher's own, not a sync.Pool's: a
+			// pool is emptied by every GC and would make each GC cause
+			// the next by reallocating them.
+			var bp *[]byte
+			select {
+			case bp = <-p.free:
+			default:
+				b := make([]byte, chunkSize)
+				bp = &b
+			}
 			n, err := io.ReadFull(src, *bp)
 			if err == io.ErrUnexpectedEOF {
 				err = io.EOF
@@ -49,7 +57,6 @@ func newPrefetcher(ctx context.Context, src io.Reader) *prefetcher {
 			select {
 			case p.ch <- chunk{buf: bp, n: n, err: err}:
 			case <-ctx.Done():
-				chunkPool.Put(bp)
 				return
 			}
 			if err != nil {
@@ -66,7 +73,7 @@ func (p *prefetcher) Read(b []byte) (int, error) {
 			if p.cur.err != nil {
 				return 0, p.cur.err
 			}
-			chunkPool.Put(p.cur.buf)
+			p.release(p.cur.buf)
 			p.cur.buf = nil
 		}
 		c, ok := <-p.ch
@@ -89,8 +96,15 @@ func (p *prefetcher) Read(b []byte) (int, error) {
 // Close stops the goroutine and waits for it, so src is no longer read.
 func (p *prefetcher) Close() {
 	p.cancel()
-	for c := range p.ch {
-		chunkPool.Put(c.buf)
+	for range p.ch {
 	}
 	<-p.done
+}
+
+// release hands a read chunk back to the goroutine.
+func (p *prefetcher) release(bp *[]byte) {
+	select {
+	case p.free <- bp:
+	default:
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -94,12 +95,11 @@ func Decompress(r io.Reader, mediaType string) (io.ReadCloser, Kind, error) {
 		// is checked against its diffID (sha256) by whoever reads it.
 		// The window is capped so a frame cannot make the decoder hold
 		// hundreds of MiB (zstd allows up to 3.75 TB; the library 512 MiB).
-		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
-			zstd.IgnoreChecksum(true), zstd.WithDecoderMaxWindow(MaxZstdWindow))
+		zr, err := newZstd(br)
 		if err != nil {
 			return nil, kind, fmt.Errorf("open zstd layer: %w", err)
 		}
-		return zstdCloser{zr}, kind, nil
+		return &zstdCloser{Decoder: zr}, kind, nil
 	}
 	return io.NopCloser(br), kind, nil
 }
@@ -109,9 +109,34 @@ func Decompress(r io.Reader, mediaType string) (io.ReadCloser, Kind, error) {
 // larger windows are refused with an error naming the limit.
 const MaxZstdWindow = 64 << 20
 
-type zstdCloser struct{ *zstd.Decoder }
+// zstdIdle holds decoders of finished layers for the next ones: a decoder
+// keeps its history buffer (the window, 8 MiB at the default level), so a
+// reused one allocates nothing where a new one would allocate the window
+// again. A sync.Pool, so that idle decoders go at the next GCs: when many
+// layers are open at once (each waiting for the ones below it), memory is
+// short and GCs frequent, and an idle window held for later would only
+// add to the peak. With concurrency 1 a decoder runs no goroutine, so
+// dropping one unclosed leaks nothing.
+var zstdIdle sync.Pool
 
-func (z zstdCloser) Read(p []byte) (int, error) {
+func newZstd(r io.Reader) (*zstd.Decoder, error) {
+	if d, ok := zstdIdle.Get().(*zstd.Decoder); ok {
+		if err := d.Reset(r); err != nil {
+			d.Close()
+			return nil, err
+		}
+		return d, nil
+	}
+	return zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
+		zstd.IgnoreChecksum(true), zstd.WithDecoderMaxWindow(MaxZstdWindow))
+}
+
+type zstdCloser struct {
+	*zstd.Decoder
+	closed bool
+}
+
+func (z *zstdCloser) Read(p []byte) (int, error) {
 	n, err := z.Decoder.Read(p)
 	if errors.Is(err, zstd.ErrWindowSizeExceeded) {
 		err = fmt.Errorf("zstd layer asks for a window larger than %d MiB: %w", MaxZstdWindow>>20, err)
@@ -119,4 +144,16 @@ func (z zstdCloser) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (z zstdCloser) Close() error { z.Decoder.Close(); return nil }
+// Close hands the decoder on to the next layer, after dropping its input.
+func (z *zstdCloser) Close() error {
+	if z.closed {
+		return nil
+	}
+	z.closed = true
+	if err := z.Decoder.Reset(nil); err != nil {
+		z.Decoder.Close()
+		return nil
+	}
+	zstdIdle.Put(z.Decoder)
+	return nil
+}

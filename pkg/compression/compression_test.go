@@ -127,3 +127,68 @@ func TestZstdWindowCap(t *testing.T) {
 		})
 	}
 }
+
+// TestZstdDecoderReuse decodes layers one after another with the decoders
+// that earlier layers handed back: a layer closed half-read, a corrupt
+// one, one asking for too large a window, and a Close called twice must
+// leave nothing behind in the next layer's bytes.
+func TestZstdDecoderReuse(t *testing.T) {
+	a := bytes.Repeat([]byte("first layer "), 300000)
+	b := bytes.Repeat([]byte("second, other layer "), 200000)
+	za, zb := compress(t, Zstd, a), compress(t, Zstd, b)
+	corrupt := append([]byte{}, zb...)
+	for i := len(corrupt) / 2; i < len(corrupt)/2+64; i++ {
+		corrupt[i] ^= 0x5a
+	}
+	steps := []struct {
+		name    string
+		in      []byte
+		want    []byte
+		partial bool // close after 1000 bytes
+		wantErr bool
+	}{
+		{"first", za, a, false, false},
+		{"second, reused", zb, b, false, false},
+		{"closed half-read", za, a, true, false},
+		{"after a half-read layer", zb, b, false, false},
+		{"corrupt", corrupt, nil, false, true},
+		{"after a corrupt layer", za, a, false, false},
+		{"window too large", zstdFrame(29, "tar"), nil, false, true},
+		{"after a refused window", zb, b, false, false},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			rc, _, err := Decompress(bytes.NewReader(s.in), "application/vnd.oci.image.layer.v1.tar+zstd")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rc.Close()
+			if s.partial {
+				if _, err := io.ReadFull(rc, make([]byte, 1000)); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			got, err := io.ReadAll(rc)
+			if s.wantErr {
+				if err == nil {
+					t.Fatalf("read %d bytes without an error", len(got))
+				}
+				return
+			}
+			if err != nil || !bytes.Equal(got, s.want) {
+				t.Fatalf("got %d bytes (%v), want %d identical bytes", len(got), err, len(s.want))
+			}
+		})
+	}
+	rc, _, err := Decompress(bytes.NewReader(za), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Close()
+	rc.Close()
+	d1, d2 := zstdIdle.Get(), zstdIdle.Get()
+	if d1 != nil && d1 == d2 {
+		t.Errorf("a double Close handed the same decoder on twice")
+	}
+}
