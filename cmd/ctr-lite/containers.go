@@ -3,11 +3,14 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/ctrlite/ctr-lite/pkg/container"
+	"github.com/ctrlite/ctr-lite/pkg/network"
 	"github.com/spf13/cobra"
 )
 
@@ -62,10 +65,10 @@ killed before it could record the exit (--json: monitor_lost).`,
 				return nil
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 3, ' ', 0)
-			fmt.Fprintln(tw, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tNAME")
+			fmt.Fprintln(tw, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAME")
 			for _, c := range shown {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ShortID(), c.Image, quoteCommand(c.Command),
-					ago(c.Created), status(c), c.Name)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ShortID(), c.Image, quoteCommand(c.Command),
+					ago(c.Created), status(c), portsColumn(c.Ports), c.Name)
 			}
 			return tw.Flush()
 		},
@@ -92,6 +95,20 @@ func statusFilter(filters []string) (map[container.Status]bool, error) {
 		want[st] = true
 	}
 	return want, nil
+}
+
+// portsColumn shows published ports as docker's ps does:
+// 0.0.0.0:8080->80/tcp, 127.0.0.1:5353->53/udp.
+func portsColumn(ports []network.Port) string {
+	out := make([]string, len(ports))
+	for i, p := range ports {
+		ip := p.HostIP
+		if ip == "" {
+			ip = "0.0.0.0"
+		}
+		out[i] = fmt.Sprintf("%s->%d/%s", net.JoinHostPort(ip, strconv.Itoa(p.HostPort)), p.ContainerPort, p.Protocol)
+	}
+	return strings.Join(out, ", ")
 }
 
 func quoteCommand(args []string) string {
