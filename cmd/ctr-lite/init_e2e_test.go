@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ctrlite/ctr-lite/internal/testutil"
 	"github.com/ctrlite/ctr-lite/pkg/container"
 )
 
@@ -107,7 +108,7 @@ func TestRunInitE2E(t *testing.T) {
 	})
 
 	t.Run("-it", func(t *testing.T) {
-		m, s := openPtyE2E(t)
+		m, s := testutil.OpenPty(t)
 		cmd := e.bin(context.Background(), "run", "-it", "--rm", "--init", bb, "sh", "-c",
 			`read l; echo got:$l; tr '\0' ' ' </proc/1/cmdline; echo; set -- $(cat /proc/$$/stat); echo fg:$(($5 == $8))`)
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = s, s, s
@@ -146,27 +147,4 @@ func TestRunInitE2E(t *testing.T) {
 			t.Errorf("run --init --runtime runc: %s, want 125 naming --init", r)
 		}
 	})
-}
-
-// openPtyE2E opens a pty pair: the master for the test, the slave for
-// ctr-lite's terminal.
-func openPtyE2E(t *testing.T) (master, slave *os.File) {
-	t.Helper()
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatal(err)
-	}
-	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m, s
 }

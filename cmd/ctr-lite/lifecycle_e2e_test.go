@@ -563,21 +563,7 @@ func TestParallelDetachedStopRm(t *testing.T) {
 // container's terminal; the shell exits and so does ctr-lite.
 func TestRunTtyHangup(t *testing.T) {
 	e, bb := lifecycleEnv(t)
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		testutil.Skipf(t, "no pty: %v", err)
-	}
-	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatal(err)
-	}
-	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, s := testutil.OpenPty(t)
 	cmd := e.bin(context.Background(), "run", "-it", "--name", "tty", bb, "sh")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = s, s, s
 	cmd.SysProcAttr = &unix.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}

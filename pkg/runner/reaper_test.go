@@ -175,7 +175,7 @@ func TestInitTerminal(t *testing.T) {
 	testutil.RequireRoot(t)
 	requireStatic(t)
 	root, img := busybox(t)
-	master, slave := openPty(t)
+	master, slave := testutil.OpenPty(t)
 	opts := withInit(`read line; echo got:$line; set -- $(cat /proc/$$/stat); echo pgrp=$5 tpgid=$8 ppid=$4; tty`)
 	opts.Terminal = true
 	s := build(t, root, img, opts)
