@@ -4,9 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/ctrlite/ctr-lite/pkg/runner/apparmor"
 	"os"
 	"path/filepath"
+
+	"github.com/ctrlite/ctr-lite/pkg/runner/apparmor"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )

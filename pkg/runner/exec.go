@@ -3,11 +3,12 @@ package runner
 import (
 	"errors"
 	"fmt"
-	"github.com/ctrlite/ctr-lite/pkg/runner/apparmor"
 	"os"
 	"path"
 	"strings"
 	"unsafe"
+
+	"github.com/ctrlite/ctr-lite/pkg/runner/apparmor"
 
 	"github.com/moby/sys/capability"
 	specs "github.com/opencontainers/runtime-spec/specs-go"

@@ -150,12 +150,7 @@ func resolveUserInside(p *specs.Process, userSpec string) error {
 	}
 	u.Umask = p.User.Umask
 	p.User = u
-	for _, kv := range p.Env {
-		if strings.HasPrefix(kv, "HOME=") {
-			return nil
-		}
-	}
-	p.Env = append(p.Env, "HOME="+home)
+	p.Env = withDefault(p.Env, "HOME", home)
 	return nil
 }
 

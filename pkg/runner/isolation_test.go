@@ -3,12 +3,13 @@ package runner
 import (
 	"errors"
 	"fmt"
-	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 
 	"github.com/moby/sys/capability"
 

@@ -91,11 +91,11 @@ func Exec(ctx context.Context, cfg ExecConfig, stdio Stdio) (int, error) {
 		return failed(fmt.Errorf("exec %s: %w", shortID(cfg.ID), err))
 	}
 	tr.mark("spec+seccomp+cgroup")
-	eio, closeNull, err := execStdio(cfg, stdio)
+	eio, err := execStdio(cfg, stdio)
 	if err != nil {
 		return failed(fmt.Errorf("exec %s: %w", shortID(cfg.ID), err))
 	}
-	defer closeNull()
+	defer eio.null.Close()
 	p, err := prepare(cfg.ID, &ic, cg, eio.Stdio, tr)
 	if err != nil {
 		return failed(err)
@@ -127,7 +127,7 @@ func Exec(ctx context.Context, cfg ExecConfig, stdio Stdio) (int, error) {
 		go func() { _ = p.cmd.Wait() }() // reaped here while the caller lives
 		return 0, nil
 	}
-	return p.supervise(ctx, cfg.ID, func() bool { return false }, tr)
+	return p.supervise(ctx, cfg.ID, cg, tr)
 }
 
 // sameUserNS refuses a container in a user namespace other than ours.
@@ -157,8 +157,8 @@ func execSpec(s *specs.Spec, cfg ExecConfig) (*specs.Spec, error) {
 	proc.Args = cfg.Args
 	proc.Env = rspec.MergeEnv(proc.Env, cfg.Env...)
 	proc.Terminal = cfg.Terminal
-	if cfg.Terminal && !hasEnv(proc.Env, "TERM") {
-		proc.Env = append(proc.Env, "TERM=xterm")
+	if cfg.Terminal {
+		proc.Env = withDefault(proc.Env, "TERM", "xterm")
 	}
 	if cfg.Cwd != "" {
 		if !strings.HasPrefix(cfg.Cwd, "/") {
@@ -198,15 +198,6 @@ func initRlimits(pid int, rl []specs.POSIXRlimit) []specs.POSIXRlimit {
 	return out
 }
 
-func hasEnv(env []string, key string) bool {
-	for _, kv := range env {
-		if strings.HasPrefix(kv, key+"=") {
-			return true
-		}
-	}
-	return false
-}
-
 // execIO is the exec's stdio with /dev/null (opened on the host) in
 // place of missing streams, and for all of them with Detach.
 type execIO struct {
@@ -214,10 +205,10 @@ type execIO struct {
 	null *os.File
 }
 
-func execStdio(cfg ExecConfig, stdio Stdio) (execIO, func(), error) {
+func execStdio(cfg ExecConfig, stdio Stdio) (execIO, error) {
 	null, err := os.OpenFile(os.DevNull, os.O_RDWR|syscall.O_CLOEXEC, 0)
 	if err != nil {
-		return execIO{}, nil, err
+		return execIO{}, err
 	}
 	if cfg.Detach {
 		stdio = Stdio{}
@@ -231,5 +222,5 @@ func execStdio(cfg ExecConfig, stdio Stdio) (execIO, func(), error) {
 	if stdio.Err == nil {
 		stdio.Err = null
 	}
-	return execIO{Stdio: stdio, null: null}, func() { null.Close() }, nil
+	return execIO{Stdio: stdio, null: null}, nil
 }

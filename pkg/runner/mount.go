@@ -3,10 +3,11 @@ package runner
 import (
 	"errors"
 	"fmt"
-	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 	"os"
 	"path"
 	"strings"
+
+	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -209,7 +210,7 @@ func mountOne(rootfd int, m specs.Mount, cfg *initConfig) error {
 		if err == unix.EINVAL && m.Type == "devpts" && strings.Contains(data, "gid=") {
 			// A user namespace that maps only its root has no gid 5
 			// (tty): the ptys keep the opener's group.
-			err = unix.Mount(m.Source, target, m.Type, flags, withoutOption(data, "gid"))
+			err = unix.Mount(m.Source, target, m.Type, flags, strings.Join(withoutKey(strings.Split(data, ","), "gid"), ","))
 		}
 		if err != nil {
 			if m.Type == "sysfs" && err == unix.EPERM {
@@ -504,13 +505,14 @@ func remountBind(target string, flags uintptr) error {
 	return unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|flags|locked, "")
 }
 
-// withoutOption drops key=... from comma-separated mount data.
-func withoutOption(data, key string) string {
+// withoutKey drops the key=... entries of list (mount options, an
+// environment).
+func withoutKey(list []string, key string) []string {
 	var keep []string
-	for _, o := range strings.Split(data, ",") {
-		if !strings.HasPrefix(o, key+"=") {
-			keep = append(keep, o)
+	for _, kv := range list {
+		if !strings.HasPrefix(kv, key+"=") {
+			keep = append(keep, kv)
 		}
 	}
-	return strings.Join(keep, ",")
+	return keep
 }

@@ -2,11 +2,12 @@ package runner
 
 import (
 	"fmt"
-	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ctrlite/ctr-lite/pkg/mediatype"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"

@@ -2,10 +2,11 @@ package runner
 
 import (
 	"errors"
-	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 
 	"golang.org/x/sys/unix"
 )

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"strings"
 	"syscall"
 	"unsafe"
 
@@ -53,13 +52,7 @@ func openSelfExe() (int, error) {
 // close-on-exec: nothing of the binary stays open in the reaper.
 func execReaper(exeFD int, bin string, args, env []string) error {
 	argv := append([]string{reaperName, "--"}, args...)
-	var envv []string
-	for _, kv := range env { // the marker is ours alone
-		if !strings.HasPrefix(kv, envReaper+"=") {
-			envv = append(envv, kv)
-		}
-	}
-	envv = append(envv, envReaper+"="+bin)
+	envv := append(withoutKey(env, envReaper), envReaper+"="+bin) // the marker is ours alone
 	err := unix.Exec(fdPath(exeFD), argv, envv)
 	if err == unix.ENOENT { // its ELF interpreter is missing in the container
 		err = fmt.Errorf("%w (--init needs a static binary: CGO_ENABLED=0)", err)
@@ -90,12 +83,7 @@ func reaperSignals() []os.Signal {
 func reaperMain() {
 	_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&[]byte(reaperName + "\x00")[0])), 0, 0, 0)
 	bin := os.Getenv(envReaper)
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, envReaper+"=") {
-			env = append(env, kv)
-		}
-	}
+	env := withoutKey(os.Environ(), envReaper)
 	args := os.Args[1:]
 	if len(args) > 0 && args[0] == "--" {
 		args = args[1:]

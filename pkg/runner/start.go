@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path"
 	"strconv"
 	"syscall"
+
+	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 
 	"golang.org/x/sys/unix"
 
@@ -38,7 +39,7 @@ func start(ctx context.Context, cfg Config, ic *initConfig, cg *cgroups.Cgroup, 
 		return p.abort(cfg.ID, err)
 	}
 	p.announce(stateDir, cfg.Started)
-	return p.supervise(ctx, cfg.ID, cg.OOMKilled, tr)
+	return p.supervise(ctx, cfg.ID, cg, tr)
 }
 
 // initProc is the parent's handle on the child during the protocol.
@@ -227,7 +228,7 @@ func (p *initProc) announce(stateDir string, started func(int)) {
 
 // supervise (step 7) forwards signals (and kills the container when ctx
 // ends), waits for it and turns its end into Run's result.
-func (p *initProc) supervise(ctx context.Context, id string, oomKilled func() bool, tr *tracer) (int, error) {
+func (p *initProc) supervise(ctx context.Context, id string, cg *cgroups.Cgroup, tr *tracer) (int, error) {
 	done := make(chan struct{})
 	defer close(done)
 	go p.forward(ctx, done)
@@ -240,7 +241,7 @@ func (p *initProc) supervise(ctx context.Context, id string, oomKilled func() bo
 	if err != nil {
 		return failed(fmt.Errorf("run %s: wait: %w", id, err))
 	}
-	if code == CodeOOMKilled && oomKilled() {
+	if code == CodeOOMKilled && cg.OOMKilled() {
 		return code, &errdefs.ExitError{Code: code, Err: fmt.Errorf("%s: %w", id, ErrOOMKilled)}
 	}
 	if ctx.Err() != nil {
