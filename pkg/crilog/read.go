@@ -61,7 +61,7 @@ func Copy(ctx context.Context, path string, opts Options, stdout, stderr io.Writ
 	var recs []Record // buffered for --tail
 	emit := p.print
 	if !opts.Since.IsZero() {
-		p.since = opts.Since.UTC().Format(time.RFC3339Nano)
+		p.since = opts.Since
 	}
 	if opts.Tail >= 0 {
 		emit = func(r Record) error { recs = append(recs, r); return nil }
@@ -133,12 +133,16 @@ func Copy(ctx context.Context, path string, opts Options, stdout, stderr io.Writ
 type reader struct {
 	f     *os.File
 	carry []byte
+	buf   []byte // read buffer, made once: drain runs at every poll of a follow
 }
 
 func (r *reader) drain(emit func(Record) error) error {
-	buf := make([]byte, 64<<10)
+	if r.buf == nil {
+		r.buf = make([]byte, 64<<10)
+	}
 	for {
-		n, err := r.f.Read(buf)
+		n, err := r.f.Read(r.buf)
+		buf := r.buf
 		data := append(r.carry, buf[:n]...)
 		for {
 			i := bytes.IndexByte(data, '\n')
@@ -192,11 +196,11 @@ type printer struct {
 	out, err io.Writer
 	ts       bool
 	start    map[string]bool // the stream is at the start of a line
-	since    string          // skip records older (RFC3339Nano)
+	since    time.Time       // skip records older (zero: none)
 }
 
 func (p *printer) print(r Record) error {
-	if p.since != "" && olderThan(r.Time, p.since) {
+	if !p.since.IsZero() && olderThan(r.Time, p.since) {
 		return nil
 	}
 	w := p.out
@@ -216,13 +220,9 @@ func (p *printer) print(r Record) error {
 	return err
 }
 
-// olderThan compares two RFC3339Nano UTC times; a time that does not
-// parse is not older.
-func olderThan(a []byte, b string) bool {
+// olderThan reports whether the RFC3339Nano time a is before t; a time
+// that does not parse is not older.
+func olderThan(a []byte, t time.Time) bool {
 	ta, err := time.Parse(time.RFC3339Nano, string(a))
-	if err != nil {
-		return false
-	}
-	tb, err := time.Parse(time.RFC3339Nano, b)
-	return err == nil && ta.Before(tb)
+	return err == nil && ta.Before(t)
 }
