@@ -144,7 +144,7 @@ Kubernetes CRI, <container dir>/ctr.log, rotated at run --log-opt max-size.`,
 			if follow {
 				opts.Running = func() bool {
 					c, err := cs.Load(cmd.Context(), c.ID)
-					return err == nil && c.Status != container.Exited
+					return err == nil && c.Active()
 				}
 			}
 			if err := crilog.Copy(cmd.Context(), cs.LogPath(c.ID), opts, cmd.OutOrStdout(), cmd.ErrOrStderr()); err != nil {

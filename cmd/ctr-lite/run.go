@@ -91,9 +91,9 @@ func (rf *runFlags) options(cmd *cobra.Command, args []string) (spec.Options, im
 	return so, p, nil
 }
 
-// network reads -p for `run` (the default --network is launch's to
-// choose: bridge as root, a user-mode network otherwise).
-func (rf *runFlags) network(so *spec.Options) ([]network.Port, error) {
+// ports reads -p for `run` (the default --network, and whether it can
+// publish, are launch's to decide: bridge as root, a user-mode network otherwise).
+func (rf *runFlags) ports() ([]network.Port, error) {
 	var ports []network.Port
 	for _, v := range rf.publish {
 		p, err := network.ParsePort(v)
@@ -102,10 +102,7 @@ func (rf *runFlags) network(so *spec.Options) ([]network.Port, error) {
 		}
 		ports = append(ports, p)
 	}
-	if len(ports) > 0 && (so.Network == spec.NetworkHost || so.Network == spec.NetworkNone) {
-		return nil, usageError("-p needs a network of the container's own (bridge, a CNI network or pasta), not --network %s", so.Network)
-	}
-	return ports, nil
+	return ports, nil // launch checks the network can publish them
 }
 
 func newRunCmd(g *globals) *cobra.Command {
@@ -178,7 +175,7 @@ them too when the container cannot start.`,
 			if err != nil {
 				return &errdefs.ExitError{Code: 125, Err: err}
 			}
-			ports, err := rf.network(&so)
+			ports, err := rf.ports()
 			if err != nil {
 				return &errdefs.ExitError{Code: 125, Err: err}
 			}

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/ctrlite/ctr-lite/pkg/container"
 	"github.com/ctrlite/ctr-lite/pkg/dataroot"
@@ -82,16 +81,8 @@ func killBeforeRm(cmd *cobra.Command) error {
 		if err := cs.Kill(ctx, ref, 9); err != nil {
 			continue // not running, or not found: rm says so
 		}
-		for {
-			c, err := cs.Load(ctx, ref)
-			if err != nil || c.Status != container.Running {
-				break
-			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(10 * time.Millisecond):
-			}
+		if _, err := cs.Wait(ctx, ref); err != nil && ctx.Err() != nil {
+			return ctx.Err()
 		}
 	}
 	return nil

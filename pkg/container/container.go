@@ -197,13 +197,39 @@ func (s *Store) Create(ctx context.Context, c Container) (*Container, error) {
 	return &c, nil
 }
 
-// Load finds a container by full id, unique id prefix, or name.
+// Load finds a container by full id, unique id prefix, or name. A full
+// id reads that one record (pollers such as Wait and logs -f ask by id);
+// anything else reads them all.
 func (s *Store) Load(ctx context.Context, ref string) (*Container, error) {
+	if isFullID(ref) {
+		c, err := s.read(ref)
+		if err == nil {
+			c.observe()
+			return c, ctx.Err()
+		}
+		if !errors.Is(err, errdefs.ErrNotFound) {
+			return nil, err
+		}
+		// A name may look like an id: fall back to the whole list.
+	}
 	all, err := s.List(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return find(all, ref)
+}
+
+// isFullID: ref has the form of a container id (64 lowercase hex digits).
+func isFullID(ref string) bool {
+	if len(ref) != 64 {
+		return false
+	}
+	for _, r := range ref {
+		if (r < '0' || r > '9') && (r < 'a' || r > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func find(all []Container, ref string) (*Container, error) {
@@ -242,6 +268,18 @@ func (s *Store) List(ctx context.Context) ([]Container, error) {
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Created.After(all[j].Created) })
 	return all, ctx.Err()
+}
+
+// Active reports whether the container runs or is being started by a
+// live monitor: its output may still grow (logs -f, attach follow it).
+func (c *Container) Active() bool {
+	switch c.Status {
+	case Running:
+		return true
+	case Created:
+		return c.MonitorPid > 0 && alive(c.MonitorPid, c.MonitorStart)
+	}
+	return false
 }
 
 // observe corrects a running record by what the processes say: a

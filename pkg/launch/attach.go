@@ -142,7 +142,7 @@ func Attach(ctx context.Context, st *content.Store, ref string, since time.Time,
 		}
 		running := func() bool {
 			c, err := cs.Load(ctx, c.ID)
-			return err == nil && c.Status == container.Running
+			return err == nil && c.Active()
 		}
 		if err := crilog.Copy(ctx, cs.LogPath(c.ID), crilog.Options{Tail: -1, Since: since, Running: running}, out, errOut); err != nil {
 			return 0, false, err

@@ -31,10 +31,7 @@ func Exec(ctx context.Context, cs *container.Store, opts ExecOptions, stdio runn
 	if err != nil {
 		return exit125(fmt.Errorf("exec: %w", err))
 	}
-	if c.Status != container.Running {
-		return exit125(fmt.Errorf("exec %s: %w", c.ShortID(), container.ErrNotRunning))
-	}
-	fd, err := c.OpenInit()
+	fd, err := c.OpenInit() // ErrNotRunning unless it runs
 	if err != nil {
 		return exit125(fmt.Errorf("exec %s: %w", c.ShortID(), err))
 	}
