@@ -3,11 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"io"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ctrlite/ctr-lite/internal/testutil"
+	"github.com/ctrlite/ctr-lite/pkg/container"
 )
 
 // importBusybox imports the busybox test image into a fresh root and
@@ -47,24 +45,17 @@ func (e *env) startSleeper(name string, flags []string, img, script string) int 
 		_ = cmd.Wait()
 		e.ctl("rm", "-f", name)
 	})
-	for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
-		var list []struct {
-			Name   string `json:"name"`
-			Status string `json:"status"`
-			Pid    int    `json:"pid"`
-		}
-		_ = json.Unmarshal([]byte(e.ctl("ps", "--json").out), &list)
-		for _, c := range list {
-			if c.Name != name || c.Status != "running" {
-				continue
-			}
-			if b, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(c.Pid), "comm")); string(b) == "sleep\n" {
-				return c.Pid
+	var pid int
+	testutil.Eventually(e.t, "container "+name+" to run sleep", func() bool {
+		for _, c := range e.psRecords() {
+			if c.Name == name && c.Status == container.Running && testutil.Comm(c.Pid) == "sleep" {
+				pid = c.Pid
+				return true
 			}
 		}
-	}
-	e.t.Fatalf("container %s did not start", name)
-	return 0
+		return false
+	})
+	return pid
 }
 
 func TestExecConfinementE2E(t *testing.T) {

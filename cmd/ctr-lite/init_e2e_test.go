@@ -57,7 +57,7 @@ func TestRunInitE2E(t *testing.T) {
 	t.Run("stop and kill -s TERM reach a command with no handler", func(t *testing.T) {
 		for _, how := range [][]string{{"stop", "-t", "20"}, {"kill", "-s", "TERM"}} {
 			id := e.detached("--init", bb, "sleep", "1000")
-			eventually(t, "sleep to run under the init", func() bool {
+			testutil.Eventually(t, "sleep to run under the init", func() bool {
 				pid := e.record(id).Pid
 				kids, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
 				for _, k := range kids { // the init's Go threads fork
@@ -99,7 +99,7 @@ func TestRunInitE2E(t *testing.T) {
 		if r := e.run("start", id); r.code != 0 {
 			t.Fatalf("start: %s", r)
 		}
-		eventually(t, "the init to be PID 1 again", func() bool {
+		testutil.Eventually(t, "the init to be PID 1 again", func() bool {
 			c := e.record(id)
 			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", c.Pid))
 			return c.Status == container.Running && string(b) == "ctr-lite-init\n"

@@ -77,17 +77,6 @@ func (e *env) record(id string) *container.Container {
 	return nil
 }
 
-// eventually polls cond for up to 20 s (a hang guard, not a timing claim).
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
-
 // lifecycleEnv is busyboxEnv whose containers are all removed at the end.
 func lifecycleEnv(t *testing.T) (*env, string) {
 	e, bb := busyboxEnv(t)
@@ -232,7 +221,7 @@ func TestDetachedRunLogsWait(t *testing.T) {
 
 	t.Run("--rm -d removes the container when it exits", func(t *testing.T) {
 		id := e.detached("--rm", bb, "sh", "-c", "sleep 0.3")
-		eventually(t, "the --rm container to go", func() bool { return e.record(id) == nil })
+		testutil.Eventually(t, "the --rm container to go", func() bool { return e.record(id) == nil })
 		if _, err := os.Stat(filepath.Join(e.root, "containers", id)); !os.IsNotExist(err) {
 			t.Errorf("its directory is left: %v", err)
 		}
@@ -449,7 +438,7 @@ func TestMonitorKilledThenRmForce(t *testing.T) {
 	if err := unix.Kill(c.MonitorPid, unix.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "ps to see the monitor gone", func() bool {
+	testutil.Eventually(t, "ps to see the monitor gone", func() bool {
 		c := e.record(id)
 		return c.Status == container.Exited && c.MonitorLost && c.ExitCode == container.ExitUnknown
 	})
@@ -489,7 +478,7 @@ func TestStopForegroundRun(t *testing.T) {
 	if err := fg.Start(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the run to start", func() bool { c := e.record("fg"); return c != nil && c.Status == container.Running })
+	testutil.Eventually(t, "the run to start", func() bool { c := e.record("fg"); return c != nil && c.Status == container.Running })
 	if r := e.ctl("stop", "-t", "1", "fg"); r.code != 0 {
 		t.Fatalf("stop: %s", r)
 	}
@@ -596,7 +585,7 @@ func TestRunTtyHangup(t *testing.T) {
 		t.Fatal("no shell prompt")
 	}
 	var c *container.Container
-	eventually(t, "the record to say running", func() bool {
+	testutil.Eventually(t, "the record to say running", func() bool {
 		c = e.record("tty")
 		return c != nil && c.Status == container.Running
 	})
@@ -607,7 +596,7 @@ func TestRunTtyHangup(t *testing.T) {
 		dbg, _ := exec.Command("sh", "-c", fmt.Sprintf("ps -eo pid,ppid,stat,wchan:30,args | grep -v grep | grep -E '%d|%d| sh$'; grep -i sig /proc/%d/status; ls -l /proc/%d/fd /proc/%d/fd", cmd.Process.Pid, c.Pid, c.Pid, c.Pid, cmd.Process.Pid)).CombinedOutput()
 		t.Fatalf("ctr-lite run -it still runs after its terminal closed\n%s", dbg)
 	}
-	eventually(t, "the shell to go", func() bool { return !pidAlive(c.Pid) })
+	testutil.Eventually(t, "the shell to go", func() bool { return !pidAlive(c.Pid) })
 	if c := e.record("tty"); c.Status != container.Exited || c.MonitorLost {
 		t.Errorf("record after the hang-up: %+v", c)
 	}

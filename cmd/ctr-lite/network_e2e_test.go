@@ -285,11 +285,10 @@ func TestRunNetworkAfterKill9(t *testing.T) {
 			cmd.Process.Signal(syscall.SIGKILL)
 			cmd.Wait()
 			// The container dies with its run (parent-death signal).
-			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-				if r := e.psRecords(); len(r) == 1 && r[0].Status == container.Exited {
-					break
-				}
-			}
+			testutil.Eventually(t, "the container to exit with its run", func() bool {
+				r := e.psRecords()
+				return len(r) == 1 && r[0].Status == container.Exited
+			})
 			if mid := e.netCount(); mid == before {
 				t.Fatalf("kill -9 left nothing to clean: the test shows nothing (%+v)", mid)
 			}

@@ -175,7 +175,7 @@ func TestRunSignalsAndKill(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return strings.Contains(out.String(), "ready") })
+	testutil.Eventually(t, "the condition", func() bool { return strings.Contains(out.String(), "ready") })
 	cmd.Process.Signal(syscall.SIGTERM)
 	cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != 42 {
@@ -186,7 +186,7 @@ func TestRunSignalsAndKill(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return strings.Contains(e.must("ps"), "sleeper") })
+	testutil.Eventually(t, "the condition", func() bool { return strings.Contains(e.must("ps"), "sleeper") })
 	e.must("kill", "sleeper", "KILL")
 	cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != 137 {
@@ -234,17 +234,6 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
-}
-
-func waitFor(t *testing.T, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out waiting")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // TestRunFallsBackToCopiedRootfs: where overlayfs cannot be mounted (the

@@ -148,7 +148,7 @@ func TestKilledRunLeavesNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 		var c *container.Container
-		waitFor(t, func() bool {
+		testutil.Eventually(t, "the condition", func() bool {
 			c, err = cs.Load(ctx, name)
 			return err == nil && c.Status == container.Running && c.Pid > 0
 		})
@@ -205,7 +205,7 @@ func TestRemoveRunningRuntimeContainer(t *testing.T) {
 	}
 	defer func() { cancel(); cmd.Wait() }()
 	var c *container.Container
-	waitFor(t, func() bool {
+	testutil.Eventually(t, "the condition", func() bool {
 		c, err = cs.Load(ctx, "rt")
 		return err == nil && c.Status == container.Running && c.Pid > 0
 	})

@@ -5,7 +5,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 )
 
 // Skipf skips the test with a reason, or fails it when CI=true: CI has
@@ -82,4 +84,22 @@ func CorpusFile(t testing.TB, rel string) string {
 		t.Fatalf("corpus entry %s: %v", rel, err)
 	}
 	return p
+}
+
+// Eventually polls cond every 20 ms until it holds, and fails the test
+// naming what it waited for after 20 s.
+func Eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+// Comm is the command name of process pid ("" when it is gone).
+func Comm(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	return strings.TrimSuffix(string(b), "\n")
 }

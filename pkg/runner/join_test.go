@@ -51,14 +51,7 @@ func startContainer(t testing.TB, s *specs.Spec) running {
 		<-done
 	})
 	// The shell has written /marker once it has become sleep.
-	for end := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		if b, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(c.pid), "comm")); string(b) == "sleep\n" {
-			break
-		}
-		if time.Now().After(end) {
-			t.Fatal("container's sh did not exec sleep")
-		}
-	}
+	testutil.Eventually(t, "the container's sh to exec sleep", func() bool { return testutil.Comm(c.pid) == "sleep" })
 	return c
 }
 
@@ -318,9 +311,7 @@ func TestExecRefused(t *testing.T) {
 		if err := unix.Kill(c.pid, unix.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
-		for unix.Kill(c.pid, 0) == nil {
-			time.Sleep(10 * time.Millisecond)
-		}
+		testutil.Eventually(t, "the init to be gone", func() bool { return unix.Kill(c.pid, 0) != nil })
 		code, err := Exec(context.Background(), ExecConfig{ID: c.id, Pid: c.pid, Pidfd: fd, StateDir: c.stateDir, Args: []string{"true"}}, Stdio{})
 		if code != CodeRunnerFailed || err == nil {
 			t.Errorf("exec into a dead container: %d %v", code, err)
@@ -335,11 +326,7 @@ func TestExecRefused(t *testing.T) {
 		}
 		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 		// unshare runs sleep once the namespace exists.
-		for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
-			if b, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(cmd.Process.Pid), "comm")); string(b) == "sleep\n" {
-				break
-			}
-		}
+		testutil.Eventually(t, "unshare to run sleep", func() bool { return testutil.Comm(cmd.Process.Pid) == "sleep" })
 		c.pid = cmd.Process.Pid
 		r := execIn(t, c, ExecConfig{Args: []string{"true"}}, "")
 		if r.code != CodeRunnerFailed || !errors.Is(r.err, errdefs.ErrUnsupported) {
