@@ -51,7 +51,7 @@ func ApplyLayer(ctx context.Context, dir string, r io.Reader, mediaType string, 
 	if err != nil {
 		return "", st, err
 	}
-	_, err = io.CopyBuffer(io.Discard, pf, make([]byte, 32<<10))
+	_, err = io.Copy(io.Discard, pf) // io.Discard reads with its own pooled buffer
 	if err != nil {
 		return "", st, fmt.Errorf("apply layer: drain: %w", err)
 	}

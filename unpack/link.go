@@ -187,7 +187,7 @@ func (a *applier) copyUp(parent, base string) error {
 		}
 		df := os.NewFile(uintptr(dst), base)
 		defer df.Close()
-		_, err = io.CopyBuffer(writerOnly{df}, sf, a.buf)
+		_, err = io.Copy(df, sf) // file to file: copy_file_range in the kernel (a buffer would go unused: *os.File is a WriterTo)
 		if err != nil {
 			return fmt.Errorf("copy up: %w", err)
 		}
