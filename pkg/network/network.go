@@ -10,7 +10,8 @@ import (
 
 	"github.com/containernetworking/cni/libcni"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
-	"golang.org/x/sys/unix"
+	"github.com/ctrlite/ctr-lite/pkg/dataroot"
+	"github.com/ctrlite/ctr-lite/pkg/units"
 )
 
 // IfName is the container's interface.
@@ -60,25 +61,25 @@ func Attach(ctx context.Context, o Options) (*Attachment, error) {
 	if err := findPlugins(list); err != nil {
 		return nil, err
 	}
-	unlock, err := lockDir(o.Dir)
+	unlock, err := lockDir(ctx, o.Dir)
 	if err != nil {
-		return nil, fmt.Errorf("attach %s to %s: %w", short(o.ID), o.Network, err)
+		return nil, fmt.Errorf("attach %s to %s: %w", units.ShortDigest(o.ID), o.Network, err)
 	}
 	defer unlock()
 	nd := filepath.Join(o.Dir, netDir)
 	if err := os.MkdirAll(nd, 0o700); err != nil {
-		return nil, fmt.Errorf("attach %s to %s: %w", short(o.ID), o.Network, err)
+		return nil, fmt.Errorf("attach %s to %s: %w", units.ShortDigest(o.ID), o.Network, err)
 	}
 	if err := os.WriteFile(filepath.Join(nd, listFile), list.Bytes, 0o600); err != nil {
-		return nil, fmt.Errorf("attach %s to %s: %w", short(o.ID), o.Network, err)
+		return nil, fmt.Errorf("attach %s to %s: %w", units.ShortDigest(o.ID), o.Network, err)
 	}
 	ns := NSPath(o.Dir)
 	if err := newNS(ns); err != nil {
-		return nil, errors.Join(fmt.Errorf("attach %s to %s: %w", short(o.ID), o.Network, err), detach(context.WithoutCancel(ctx), o.Dir, o.ID))
+		return nil, errors.Join(fmt.Errorf("attach %s to %s: %w", units.ShortDigest(o.ID), o.Network, err), detach(context.WithoutCancel(ctx), o.Dir, o.ID))
 	}
 	res, err := cni(nd).AddNetworkList(ctx, list, runtimeConf(o.ID, ns, o.Ports))
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("attach %s to %s: %w", short(o.ID), o.Network, err), detach(context.WithoutCancel(ctx), o.Dir, o.ID))
+		return nil, errors.Join(fmt.Errorf("attach %s to %s: %w", units.ShortDigest(o.ID), o.Network, err), detach(context.WithoutCancel(ctx), o.Dir, o.ID))
 	}
 	a := &Attachment{NetNS: ns, Ports: o.Ports}
 	if r, err := types100.NewResultFromResult(res); err == nil {
@@ -104,12 +105,12 @@ func Attach(ctx context.Context, o Options) (*Attachment, error) {
 // Attach and Detach of one container exclude each other (a lock on dir):
 // the end of a run and an `rm -f` may detach at the same time.
 func Detach(ctx context.Context, dir, id string) error {
-	unlock, err := lockDir(dir)
+	unlock, err := lockDir(ctx, dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil // no directory, nothing attached
 	}
 	if err != nil {
-		return fmt.Errorf("detach %s: %w", short(id), err)
+		return fmt.Errorf("detach %s: %w", units.ShortDigest(id), err)
 	}
 	defer unlock()
 	return detach(ctx, dir, id)
@@ -135,7 +136,7 @@ func detach(ctx context.Context, dir, id string) error {
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("detach %s: %w", short(id), err)
+		return fmt.Errorf("detach %s: %w", units.ShortDigest(id), err)
 	}
 	return nil
 }
@@ -185,17 +186,10 @@ func del(ctx context.Context, nd string, listBytes []byte, id, ns string) error 
 	return errors.Join(errs...)
 }
 
-// lockDir takes an exclusive flock on the directory dir.
-func lockDir(dir string) (func(), error) {
-	f, err := os.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", dir, err)
-	}
-	return func() { f.Close() }, nil
+// lockDir takes the container's network lock (net.lock in dir), with
+// the one lock implementation of package dataroot: cancelled with ctx.
+func lockDir(ctx context.Context, dir string) (func(), error) {
+	return dataroot.LockFile(ctx, filepath.Join(dir, "net.lock"), dataroot.Exclusive)
 }
 
 func runtimeConf(id, ns string, ports []Port) *libcni.RuntimeConf {
@@ -215,10 +209,3 @@ func cni(netDir string) *libcni.CNIConfig {
 }
 
 func is4(ip string) bool { return net.ParseIP(ip).To4() != nil }
-
-func short(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
-}
