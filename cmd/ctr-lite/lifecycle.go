@@ -95,7 +95,7 @@ func newMonitorCmd(g *globals) *cobra.Command {
 			ready := os.NewFile(3, "ready")
 			st, rc, err := g.clients()
 			if err != nil {
-				fmt.Fprintf(ready, `{"code":125,"error":%q}`, err.Error())
+				launch.MonitorFailed(ready, 125, err)
 				return &errdefs.ExitError{Code: 125, Err: err}
 			}
 			if code := launch.Monitor(cmd.Context(), st, rc, args[0], ready); code != 0 {

@@ -25,13 +25,7 @@ import (
 func Monitor(ctx context.Context, st *content.Store, f image.Fetcher, id string, readyFd *os.File) int {
 	ctx = context.WithoutCancel(ctx) // the container's signals are forwarded instead
 	var once sync.Once
-	tell := func(m ready) {
-		once.Do(func() {
-			b, _ := json.Marshal(m)
-			readyFd.Write(b)
-			readyFd.Close()
-		})
-	}
+	tell := func(m ready) { once.Do(func() { writeReady(readyFd, m) }) }
 	cs := container.NewStore(st.Root())
 	p, opts, err := reopen(ctx, st, f, cs, id)
 	if err != nil {
@@ -72,4 +66,16 @@ func monitor(ctx context.Context, st *content.Store, cs *container.Store, p *pre
 		stdio = runner.Stdio{In: srv.in, Out: io.MultiWriter(log.Stream(crilog.Stdout), srv)}
 	}
 	return start(ctx, st, cs, p, opts, stdio, func(int) { started() })
+}
+
+// MonitorFailed tells the process that started a monitor (through its
+// ready pipe) that the monitor could not even begin, with code and why.
+func MonitorFailed(readyFd *os.File, code int, err error) {
+	writeReady(readyFd, ready{Code: code, Error: err.Error()})
+}
+
+func writeReady(readyFd *os.File, m ready) {
+	b, _ := json.Marshal(m)
+	readyFd.Write(b)
+	readyFd.Close()
 }

@@ -1,5 +1,7 @@
 package reference
 
+import "strings"
+
 // The grammar checks below are written out by hand rather than as package
 // level regexps: every ctr-lite process (the re-executed container init
 // too) would otherwise compile them at start-up. match_test.go checks them
@@ -66,7 +68,7 @@ func validHost(s string) bool {
 	}
 	host, port := s, ""
 	if s[0] == '[' {
-		end := indexByte(s, ']')
+		end := strings.IndexByte(s, ']')
 		if end < 2 {
 			return false
 		}
@@ -76,7 +78,7 @@ func validHost(s string) bool {
 			}
 		}
 		host, port = "", s[end+1:]
-	} else if i := indexByte(s, ':'); i >= 0 {
+	} else if i := strings.IndexByte(s, ':'); i >= 0 {
 		host, port = s[:i], s[i:]
 	}
 	if port != "" {
@@ -120,13 +122,4 @@ func validDomain(s string) bool {
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func indexByte(s string, b byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == b {
-			return i
-		}
-	}
-	return -1
 }

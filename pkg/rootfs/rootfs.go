@@ -21,9 +21,6 @@ type Options struct {
 	// Rootless: no device nodes, no chown. Always so when st's data root
 	// is rootless (dataroot.Root.Rootless); set it to ask for it as root.
 	Rootless bool
-	// UserNS: root of a user namespace (unpack.Options.UserNS). Always so
-	// when st's data root is used in one (dataroot.Root.UserNS).
-	UserNS bool
 	// Skipped is told about entries, xattrs and owners not applied in
 	// rootless mode.
 	Skipped func(unpack.Skip)
@@ -54,7 +51,6 @@ func Flatten(ctx context.Context, st *content.Store, img *image.Image, dir strin
 		return unpack.Stats{}, fmt.Errorf("unpack %s: %w", img.Name, err)
 	}
 	opts.Rootless = opts.Rootless || st.Root().Rootless()
-	opts.UserNS = opts.UserNS || st.Root().UserNS()
 	if opts.Private && !opts.Rootless {
 		if err := PrivateDir(dir); err != nil {
 			return unpack.Stats{}, fmt.Errorf("unpack %s: %w", img.Name, err)
@@ -75,7 +71,7 @@ func Flatten(ctx context.Context, st *content.Store, img *image.Image, dir strin
 func flatten(ctx context.Context, st *content.Store, img *image.Image, dir string, opts Options) (unpack.Stats, error) {
 	var total unpack.Stats
 	diffIDs := img.DiffIDs()
-	uo := unpack.Options{Mode: unpack.Flat, Rootless: opts.Rootless, UserNS: opts.UserNS, Skipped: opts.Skipped}
+	uo := unpack.Options{Mode: unpack.Flat, Rootless: opts.Rootless, UserNS: st.Root().UserNS(), Skipped: opts.Skipped}
 	if opts.MaxUncompressed > 0 {
 		uo.Budget = unpack.NewBudget(opts.MaxUncompressed)
 	}
