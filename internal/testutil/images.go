@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -87,10 +88,15 @@ const cacheVersion = "3"
 
 var cacheMu sync.Mutex
 
+// layoutBuilds counts the layouts cachedLayout built (not found cached):
+// the cache test reads it.
+var layoutBuilds atomic.Int32
+
 // cachedLayout returns the cached layout for key and the file src it is
 // built from, building it first when it is missing. A layout is written
 // beside its final name and renamed into place, so concurrent test
 // processes see a whole layout or none.
+
 func cachedLayout(t testing.TB, key, src string, build func(t testing.TB, dir string) (v1.Image, string)) string {
 	t.Helper()
 	cacheMu.Lock()
@@ -120,6 +126,7 @@ func cachedLayout(t testing.TB, key, src string, build func(t testing.TB, dir st
 		t.Fatalf("test image cache: %v", err)
 	}
 	defer os.RemoveAll(scratch)
+	layoutBuilds.Add(1)
 	img, ref := build(t, scratch)
 	p, err := layout.Write(tmp, empty.Index)
 	if err != nil {
