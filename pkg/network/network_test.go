@@ -263,9 +263,13 @@ func TestDefaultWrittenOnFirstUse(t *testing.T) {
 }
 
 func TestUnknownNetwork(t *testing.T) {
-	_, err := Attach(context.Background(), Options{ConfDir: t.TempDir(), Network: "nope", Dir: t.TempDir(), ID: "x"})
-	if err == nil {
-		t.Fatal("attach to an unknown network succeeded")
+	dir := t.TempDir()
+	_, err := Attach(context.Background(), Options{ConfDir: t.TempDir(), Network: "nope", Dir: dir, ID: "x"})
+	if !errors.Is(err, errdefs.ErrNotFound) {
+		t.Fatalf("attach to an unknown network: %v, want ErrNotFound", err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("a refused attach made %v", left)
 	}
 }
 

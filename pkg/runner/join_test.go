@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -313,8 +314,8 @@ func TestExecRefused(t *testing.T) {
 		}
 		testutil.Eventually(t, "the init to be gone", func() bool { return unix.Kill(c.pid, 0) != nil })
 		code, err := Exec(context.Background(), ExecConfig{ID: c.id, Pid: c.pid, Pidfd: fd, StateDir: c.stateDir, Args: []string{"true"}}, Stdio{})
-		if code != CodeRunnerFailed || err == nil {
-			t.Errorf("exec into a dead container: %d %v", code, err)
+		if code != CodeRunnerFailed || !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("exec into a dead container: %d %v, want 125 and its namespaces gone", code, err)
 		}
 	})
 	t.Run("other user namespace", func(t *testing.T) {
