@@ -39,17 +39,13 @@ func (s *Store) Stop(ctx context.Context, ref string, timeout time.Duration) err
 	if err := signalProcess(c.Pid, c.PidStart, sig); err != nil && !errors.Is(err, ErrNotRunning) {
 		return fmt.Errorf("stop %s: %w", c.ShortID(), err)
 	}
-	if gone, err := waitGone(ctx, c.Pid, c.PidStart, timeout); err != nil {
+	if _, err := waitGone(ctx, c.Pid, c.PidStart, timeout); err != nil {
 		return fmt.Errorf("stop %s: %w", c.ShortID(), err)
-	} else if !gone {
-		if err := s.reap(ctx, c); err != nil {
-			return fmt.Errorf("stop %s: %w", c.ShortID(), err)
-		}
 	}
-	if c.MonitorPid > 0 {
-		if _, err := waitGone(ctx, c.MonitorPid, c.MonitorStart, monitorGrace); err != nil {
-			return fmt.Errorf("stop %s: %w", c.ShortID(), err)
-		}
+	// SIGKILL if it is still there (else nothing to kill), then wait for
+	// the monitor to record the exit, killing it if it is stuck.
+	if err := s.reap(ctx, c); err != nil {
+		return fmt.Errorf("stop %s: %w", c.ShortID(), err)
 	}
 	return nil
 }
