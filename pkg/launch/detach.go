@@ -101,7 +101,12 @@ func spawnMonitor(ctx context.Context, cs *container.Store, id string, mon Monit
 		handOff()
 		return &errdefs.ExitError{Code: 125, Err: fmt.Errorf("start monitor: %w", err)}
 	}
-	cs.SetMonitor(context.WithoutCancel(ctx), id, cmd.Process.Pid)
+	if err := cs.SetMonitor(context.WithoutCancel(ctx), id, cmd.Process.Pid); err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		handOff()
+		return &errdefs.ExitError{Code: 125, Err: fmt.Errorf("start monitor: %w", err)}
+	}
 	handOff()
 	var msg ready
 	b, rerr := io.ReadAll(r)

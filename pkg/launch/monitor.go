@@ -48,9 +48,7 @@ func Monitor(ctx context.Context, st *content.Store, f image.Fetcher, id string,
 
 func monitor(ctx context.Context, st *content.Store, cs *container.Store, p *prepared, opts Options, started func()) (code int, err error) {
 	defer func() { finish(ctx, cs, p, opts, code, err) }()
-	if err := cs.SetMonitor(ctx, p.c.ID, os.Getpid()); err != nil {
-		return exit125(err)
-	}
+	// The process that started this monitor recorded it (spawnMonitor).
 	log, err := crilog.Open(cs.LogPath(p.c.ID), opts.LogMaxSize)
 	if err != nil {
 		return exit125(err)
