@@ -286,13 +286,13 @@ func TestStopSignalAndTimeout(t *testing.T) {
 		min, max time.Duration
 	}{
 		// PID 1 with no handler ignores SIGTERM: killed at the timeout.
-		{"ignores TERM", []string{"sleep", "1000"}, "2", 137, 2 * time.Second, 8 * time.Second},
-		{"honours TERM", []string{"sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"}, "10", 0, 0, 4 * time.Second},
+		{"ignores TERM", []string{"sh", "-c", "echo ready; exec sleep 1000"}, "2", 137, 2 * time.Second, 8 * time.Second},
+		{"honours TERM", []string{"sh", "-c", "trap 'exit 0' TERM; echo ready; while true; do sleep 0.1; done"}, "10", 0, 0, 4 * time.Second},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			id := e.detached(append([]string{bb}, tc.cmd...)...)
-			time.Sleep(300 * time.Millisecond) // let the shell set its trap
+			waitReady(t, e, id) // the shell has set its trap (or become sleep)
 			pid := e.record(id).Pid
 			t0 := time.Now()
 			r := e.ctl("stop", "-t", tc.timeout, id[:12])
@@ -313,8 +313,8 @@ func TestStopSignalAndTimeout(t *testing.T) {
 		})
 	}
 	// kill -s, and stop of a container that is not running.
-	id := e.detached(bb, "sh", "-c", "trap 'exit 5' USR1; while true; do sleep 0.1; done")
-	time.Sleep(300 * time.Millisecond)
+	id := e.detached(bb, "sh", "-c", "trap 'exit 5' USR1; echo ready; while true; do sleep 0.1; done")
+	waitReady(t, e, id)
 	if r := e.ctl("kill", "-s", "USR1", id); r.code != 0 {
 		t.Fatalf("kill -s USR1: %s", r)
 	}
@@ -324,6 +324,12 @@ func TestStopSignalAndTimeout(t *testing.T) {
 	if r := e.ctl("stop", id); r.code != 0 {
 		t.Errorf("stop of an exited container: %s", r)
 	}
+}
+
+// waitReady waits until container id has logged "ready".
+func waitReady(t *testing.T, e *env, id string) {
+	t.Helper()
+	testutil.Eventually(t, "ready in the log of "+id[:12], func() bool { return strings.Contains(e.ctl("logs", id).out, "ready\n") })
 }
 
 func TestAttachDetach(t *testing.T) {
