@@ -24,8 +24,9 @@ const maxChildRSS = 128 << 20
 // binResult is what one run of the real binary did.
 type binResult struct {
 	result
-	rss  int64 // peak resident set size in bytes (getrusage ru_maxrss)
-	hung bool  // still running at the deadline (then killed)
+	rss  int64         // peak resident set size in bytes (getrusage ru_maxrss)
+	hung bool          // still running at the deadline (then killed)
+	took time.Duration // from start to exit
 }
 
 // runBin runs the built binary with the env's root and waits at most
@@ -37,8 +38,9 @@ func (e *env) runBin(limit time.Duration, args ...string) binResult {
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.WaitDelay = 5 * time.Second
+	t0 := time.Now()
 	err := cmd.Run()
-	r := binResult{result: result{out: out.String(), err: errb.String()}}
+	r := binResult{result: result{out: out.String(), err: errb.String()}, took: time.Since(t0)}
 	if cmd.ProcessState != nil {
 		r.code = cmd.ProcessState.ExitCode()
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {

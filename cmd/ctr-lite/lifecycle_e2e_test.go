@@ -24,29 +24,13 @@ import (
 // Commands that start a monitor (run -d, start, attach) run the built
 // binary: the monitor re-executes the binary it runs in.
 
-type binResultL struct {
-	out, err string
-	code     int
-	took     time.Duration
-}
-
-func (r binResultL) String() string {
-	return fmt.Sprintf("exit %d after %v\nstdout:\n%s\nstderr:\n%s", r.code, r.took, r.out, r.err)
-}
-
-// run runs the binary to its end (a hang guard of 60 s).
-func (e *env) run(args ...string) binResultL {
+// run runs the binary to its end; a run still going after 60 s fails the
+// test.
+func (e *env) run(args ...string) binResult {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := e.bin(ctx, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	t0 := time.Now()
-	err := cmd.Run()
-	r := binResultL{out.String(), errb.String(), cmd.ProcessState.ExitCode(), time.Since(t0)}
-	if err != nil && cmd.ProcessState == nil {
-		e.t.Fatalf("ctr-lite %s: %v", strings.Join(args, " "), err)
+	r := e.runBin(60*time.Second, args...)
+	if r.hung {
+		e.t.Fatalf("ctr-lite %s: still running after 60s: %s", strings.Join(args, " "), r)
 	}
 	return r
 }
@@ -65,10 +49,7 @@ func (e *env) detached(args ...string) string {
 // record is the container's ps --json entry (nil when there is none).
 func (e *env) record(id string) *container.Container {
 	e.t.Helper()
-	var list []container.Container
-	if err := json.Unmarshal([]byte(e.must("ps", "-a", "--json")), &list); err != nil {
-		e.t.Fatal(err)
-	}
+	list := e.psRecords()
 	for i := range list {
 		if list[i].ID == id || list[i].Name == id {
 			return &list[i]
