@@ -121,12 +121,13 @@ func (e *env) stopRun(cmd *exec.Cmd, name string) {
 func TestRunPublishAndReach(t *testing.T) {
 	e, bb := busyboxEnv(t)
 	before := e.netCount()
-	web := e.runBg(append([]string{"--rm", "--name", "web", "-p", "127.0.0.1:18080:80", bb}, serveWWW("web")...)...)
+	port := testutil.FreePort(t)
+	web := e.runBg(append([]string{"--rm", "--name", "web", "-p", fmt.Sprintf("127.0.0.1:%d:80", port), bb}, serveWWW("web")...)...)
 	c := e.waitRunning("web")
 	if ip, err := netip.ParseAddr(c.IP); err != nil || !netip.MustParsePrefix(network.DefaultSubnet).Contains(ip) {
 		t.Errorf("ps --json ip %q: not in %s", c.IP, network.DefaultSubnet)
 	}
-	if len(c.Ports) != 1 || c.Ports[0] != (network.Port{HostIP: "127.0.0.1", HostPort: 18080, ContainerPort: 80, Protocol: "tcp"}) {
+	if len(c.Ports) != 1 || c.Ports[0] != (network.Port{HostIP: "127.0.0.1", HostPort: port, ContainerPort: 80, Protocol: "tcp"}) {
 		t.Errorf("ps --json ports %+v", c.Ports)
 	}
 	if c.Network != network.Default || c.NetNS == "" {
@@ -146,7 +147,7 @@ func TestRunPublishAndReach(t *testing.T) {
 		get  func() (string, error)
 		want string
 	}{
-		{"host GETs the published port", func() (string, error) { return httpGet(t, "http://127.0.0.1:18080/index.html") }, "ok-web\n"},
+		{"host GETs the published port", func() (string, error) { return httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/index.html", port)) }, "ok-web\n"},
 		{"container reaches the host on the bridge address", func() (string, error) {
 			r := e.ctl("run", "--rm", bb, "wget", "-q", "-O", "-", "http://"+l.Addr().String()+"/")
 			return r.out, fmt.Errorf("%s", r)
@@ -366,15 +367,16 @@ func TestRunNetworkParallel(t *testing.T) {
 }
 
 // TestDetachedPublishStopRm is the issue's own case: `run -d -p
-// 18081:80 busybox httpd -f` serves 127.0.0.1:18081 from the host; stop
+// PORT:80 busybox httpd -f` serves 127.0.0.1:PORT from the host; stop
 // and rm leave no veth, rule, lease or netns behind.
 func TestDetachedPublishStopRm(t *testing.T) {
 	e, bb := busyboxEnv(t)
 	before := e.netCount()
-	id := e.detached(append([]string{"--name", "dweb", "-p", "18081:80", bb}, serveWWW("dweb")...)...)
+	port := testutil.FreePort(t)
+	id := e.detached(append([]string{"--name", "dweb", "-p", fmt.Sprintf("%d:80", port), bb}, serveWWW("dweb")...)...)
 	c := e.waitRunning("dweb")
-	if got, err := httpGet(t, "http://127.0.0.1:18081/index.html"); got != "ok-dweb\n" {
-		t.Errorf("GET 127.0.0.1:18081: %q, %v", got, err)
+	if got, err := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/index.html", port)); got != "ok-dweb\n" {
+		t.Errorf("GET 127.0.0.1:%d: %q, %v", port, got, err)
 	}
 	e.must("stop", id)
 	if r := e.psRecords(); len(r) != 1 || r[0].Status != container.Exited || r[0].NetNS != "" || r[0].IP != "" {

@@ -261,7 +261,7 @@ func TestRootlessRun(t *testing.T) {
 		}
 		t.Run("publish", func(t *testing.T) {
 			testutil.RequireTool(t, "pasta", "passt")
-			hp := freePort(t)
+			hp := strconv.Itoa(testutil.FreePort(t))
 			run := exec.Command("setpriv", append([]string{"--reuid=" + u.name, "--regid=" + u.name, "--init-groups", "--reset-env",
 				u.bin, "--root", filepath.Join(u.home, "r"), "run", "--rm", "-p", "127.0.0.1:" + hp + ":8080", bb}, answerOnce...)...)
 			run.Dir = u.home
@@ -404,17 +404,6 @@ func TestUserModeNetworkAsRoot(t *testing.T) {
 	}
 }
 
-// freePort is a TCP port of the host's loopback nothing listens on now.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-}
-
 // checkPublished starts run, a container that answers one connection on
 // its port 8080 with "from-container", published on the host's port, and
 // checks that 127.0.0.1:port reaches it.
@@ -467,7 +456,7 @@ var answerOnce = []string{"sh", "-c", "echo from-container | nc -l -p 8080"}
 func TestPublishAsRoot(t *testing.T) {
 	testutil.RequireTool(t, "pasta", "passt")
 	e, bb := busyboxEnv(t)
-	port := freePort(t)
+	port := strconv.Itoa(testutil.FreePort(t))
 	checkPublished(t, e.bin(context.Background(), append([]string{"run", "--rm", "--network", "pasta", "-p", "127.0.0.1:" + port + ":8080", bb}, answerOnce...)...), port)
 	for _, n := range []string{"host", "none", "slirp4netns"} {
 		if r := e.ctl("run", "--rm", "--network", n, "-p", port+":8080", bb, "true"); r.code != 125 {

@@ -76,7 +76,7 @@ func StartRegistry(t testing.TB, opts RegistryOptions) *Registry {
 	}
 	var lastErr error
 	for try := 0; try < 3; try++ {
-		port := freePort(t)
+		port := FreePort(t)
 		r.Host = fmt.Sprintf("127.0.0.1:%d", port)
 		scheme := "http"
 		if opts.TLS {
@@ -216,7 +216,8 @@ func (r *Registry) DockerConfig(t testing.TB) string {
 	return dir
 }
 
-func freePort(t testing.TB) int {
+// FreePort is a TCP port on 127.0.0.1 nobody listens on now.
+func FreePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
