@@ -67,15 +67,7 @@ func Open(path string) (*Cgroup, error) {
 	if c.path == "/" {
 		return nil, fmt.Errorf("open cgroup %q: not a container's cgroup", path)
 	}
-	var dirs []string
-	if c.v2 {
-		dirs = []string{filepath.Join(unifiedRoot, c.path)}
-	} else {
-		for _, h := range v1Mounts() {
-			dirs = append(dirs, filepath.Join(h.dir, c.path))
-		}
-	}
-	for _, d := range dirs {
+	for _, d := range dirsOf(c.path) {
 		if st, err := os.Stat(d); err == nil && st.IsDir() {
 			c.dirs = append(c.dirs, d)
 		}
@@ -189,27 +181,29 @@ func Remove(path string) error {
 	if c.path == "/" {
 		return fmt.Errorf("remove cgroup %q: not a container's cgroup", path)
 	}
-	if Unified() {
-		c.dirs = []string{filepath.Join(unifiedRoot, c.path)}
-	} else {
-		for _, h := range v1Mounts() {
-			c.dirs = append(c.dirs, filepath.Join(h.dir, c.path))
-		}
-	}
+	c.dirs = dirsOf(c.path)
 	return c.Delete()
+}
+
+// dirsOf is where the cgroup at path (absolute) lives: in the unified
+// hierarchy, or in each v1 hierarchy.
+func dirsOf(path string) []string {
+	if Unified() {
+		return []string{filepath.Join(unifiedRoot, path)}
+	}
+	var dirs []string
+	for _, h := range v1Mounts() {
+		dirs = append(dirs, filepath.Join(h.dir, path))
+	}
+	return dirs
 }
 
 // Exists reports whether a cgroup directory is left at path in any
 // hierarchy (the unified one, or any v1 hierarchy New makes it in): what
 // the tests check after Delete and Remove.
 func Exists(path string) bool {
-	path = filepath.Join("/", path)
-	if Unified() {
-		_, err := os.Stat(filepath.Join(unifiedRoot, path))
-		return err == nil
-	}
-	for _, h := range v1Mounts() {
-		if _, err := os.Stat(filepath.Join(h.dir, path)); err == nil {
+	for _, d := range dirsOf(filepath.Join("/", path)) {
+		if _, err := os.Stat(d); err == nil {
 			return true
 		}
 	}
