@@ -34,11 +34,12 @@ func Default() string {
 
 // Network is one attached user-mode network.
 type Network struct {
-	cmd    *exec.Cmd
-	exited chan error // cmd's Wait
-	exitW  *os.File   // slirp4netns: closing it ends the program
-	tmpDir string
-	out    strings.Builder
+	cmd     *exec.Cmd
+	exited  chan struct{} // closed once cmd's Wait returned
+	waitErr error         // cmd's Wait, once exited is closed
+	exitW   *os.File      // slirp4netns: closing it ends the program
+	tmpDir  string
+	out     strings.Builder
 }
 
 // readyTimeout bounds the wait for the network to come up.
@@ -52,7 +53,7 @@ func Attach(ctx context.Context, mode string, pid int, ports []network.Port) (*N
 	if err != nil {
 		return nil, fmt.Errorf("network %s: %w", mode, err)
 	}
-	n := &Network{exited: make(chan error, 1)}
+	n := &Network{exited: make(chan struct{})}
 	switch mode {
 	case Pasta:
 		err = n.attachPasta(ctx, path, pid, ports)
@@ -80,7 +81,7 @@ func (n *Network) start(path string, extra []*os.File, args ...string) error {
 	if err := n.cmd.Start(); err != nil {
 		return err
 	}
-	go func() { n.exited <- n.cmd.Wait() }()
+	go func() { n.waitErr = n.cmd.Wait(); close(n.exited) }()
 	return nil
 }
 
@@ -102,10 +103,9 @@ func (n *Network) wait(ctx context.Context, ready func() bool, up <-chan error) 
 			}
 			n.Stop()
 			return fmt.Errorf("exited before the network was up: %s", strings.TrimSpace(n.out.String()))
-		case err := <-n.exited:
-			n.exited <- err
+		case <-n.exited:
 			n.Stop()
-			return fmt.Errorf("exited before the network was up: %v: %s", err, strings.TrimSpace(n.out.String()))
+			return fmt.Errorf("exited before the network was up: %v: %s", n.waitErr, strings.TrimSpace(n.out.String()))
 		case <-ctx.Done():
 			n.Stop()
 			return ctx.Err()
@@ -187,14 +187,12 @@ func (n *Network) Stop() {
 		n.exitW.Close() // slirp4netns exits on its own
 		n.exitW = nil
 		select {
-		case err := <-n.exited:
-			n.exited <- err
+		case <-n.exited:
 		case <-time.After(2 * time.Second):
 		}
 	}
 	_ = n.cmd.Process.Kill()
-	err := <-n.exited
-	n.exited <- err // Stop may be called again
+	<-n.exited // closed: Stop may be called again
 	if n.tmpDir != "" {
 		os.RemoveAll(n.tmpDir)
 	}
