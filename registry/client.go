@@ -281,7 +281,7 @@ func (c *Client) client(ctx context.Context, ep endpoint, repo string, push bool
 		return hc, nil
 	}
 	// Concurrent callers for one key share one ping and token request.
-	v, err, _ := c.handshakes.Do(key, func() (any, error) {
+	ch := c.handshakes.DoChan(key, func() (any, error) {
 		if hc := c.cached(key); hc != nil {
 			return hc, nil // a handshake finished just before this one started
 		}
@@ -289,10 +289,15 @@ func (c *Client) client(ctx context.Context, ep endpoint, repo string, push bool
 		// happened to start it must not fail theirs.
 		return c.handshake(context.WithoutCancel(ctx), ep, repo, action, key)
 	})
-	if err != nil {
-		return nil, err
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*http.Client), nil
+	case <-ctx.Done(): // this caller gives up; the handshake goes on for the others
+		return nil, ctx.Err()
 	}
-	return v.(*http.Client), nil
 }
 
 // cached returns the authenticated client for key, or nil.
