@@ -17,6 +17,7 @@ import (
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/ctrlite/ctr-lite/pkg/runner"
 	"github.com/ctrlite/ctr-lite/pkg/userns"
+	"github.com/spf13/cobra"
 )
 
 // memoryLimit is the soft memory limit of every command (see main).
@@ -49,7 +50,10 @@ func main() {
 // an error becomes an exit code (an *errdefs.ExitError's own, 130 when
 // interrupted, 2 for usage, else 1).
 func execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	cmd := newRootCmd()
+	return executeCmd(ctx, newRootCmdFor(args), args, stdin, stdout, stderr)
+}
+
+func executeCmd(ctx context.Context, cmd *cobra.Command, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmd.SetArgs(args)
 	cmd.SetIn(stdin)
 	cmd.SetOut(stdout)
