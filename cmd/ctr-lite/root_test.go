@@ -40,16 +40,22 @@ func TestPartialTreeSameOutput(t *testing.T) {
 	}
 	run := func(full bool, args []string) string {
 		var out, errb bytes.Buffer
-		cmd := newRootCmdFor(args)
+		var code int
 		if full {
-			cmd = newRootCmd()
+			code = executeCmd(context.Background(), newRootCmd(), args, strings.NewReader(""), &out, &errb)
+		} else {
+			code = execute(context.Background(), args, strings.NewReader(""), &out, &errb)
 		}
-		code := executeCmd(context.Background(), cmd, args, strings.NewReader(""), &out, &errb)
 		return out.String() + "\x00" + errb.String() + "\x00" + string(rune('0'+code))
 	}
+	var cases [][]string
 	for _, l := range lines {
-		args := append(slices.Clone(base), l...)
-		t.Run(strings.Join(l, " "), func(t *testing.T) {
+		cases = append(cases, append(slices.Clone(base), l...))
+	}
+	// execute answers a lone version flag itself.
+	cases = append(cases, []string{"--version"}, []string{"-v"})
+	for _, args := range cases {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			full, part := run(true, args), run(false, args)
 			if full != part {
 				t.Errorf("whole tree:\n%s\npartial tree:\n%s", full, part)
