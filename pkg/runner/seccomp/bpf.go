@@ -6,7 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// A small classic-BPF assembler: instructions jump to labels, and
+// A small classic-BPF assembler: conditional jumps go to labels, and
 // assemble turns labels into offsets. A conditional jump reaches at most
 // 255 instructions ahead; one that must go further becomes a conditional
 // jump over two unconditional ones (BPF_JA takes a 32-bit offset).
@@ -21,7 +21,6 @@ type insn struct {
 	code   uint16
 	k      uint32
 	jt, jf label // conditional jumps
-	ja     label // BPF_JA
 }
 
 type program struct {
@@ -56,10 +55,6 @@ func (p *program) loadHi(arg uint32) { p.load(offArgs + 8*arg + 4) }
 // and goes to jt if true, jf if not.
 func (p *program) jump(op uint16, k uint32, jt, jf label) {
 	p.insns = append(p.insns, insn{code: unix.BPF_JMP | op | unix.BPF_K, k: k, jt: jt, jf: jf})
-}
-
-func (p *program) jumpTo(l label) {
-	p.insns = append(p.insns, insn{code: unix.BPF_JMP | unix.BPF_JA, ja: l})
 }
 
 func (p *program) ret(v uint32) {
@@ -124,12 +119,6 @@ func (p *program) assemble() ([]unix.SockFilter, error) {
 	for i, in := range p.insns {
 		f := unix.SockFilter{Code: in.code, K: in.k}
 		switch {
-		case in.code == unix.BPF_JMP|unix.BPF_JA:
-			d, err := off(i, pos[i], in.ja)
-			if err != nil {
-				return nil, err
-			}
-			f.K = uint32(d)
 		case isCond(in.code) && long[i]:
 			t, err := off(i, pos[i]+1, in.jt)
 			if err != nil {
