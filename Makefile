@@ -13,7 +13,7 @@ ifneq ($(wildcard $(CORPUS_DIR)/README.md),)
 export CTRLITE_CORPUS ?= $(CORPUS_DIR)
 endif
 # Debian packages the tests and the demo use; installed when missing.
-APT_PACKAGES := curl docker-registry busybox-static skopeo umoci runc crun apache2-utils openssl tar time qemu-system-x86 linux-image-amd64 cpio apparmor podman buildah strace containernetworking-plugins uidmap passt slirp4netns
+APT_PACKAGES := curl linux-libc-dev docker-registry busybox-static skopeo umoci runc crun apache2-utils openssl tar time qemu-system-x86 linux-image-amd64 cpio apparmor podman buildah strace containernetworking-plugins uidmap passt slirp4netns
 DIVE_VERSION := v0.13.1
 TEST_TIMEOUT ?= 30m
 

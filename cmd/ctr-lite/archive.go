@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { register(newImportCmd); register(newExportCmd) }
+func init() { register("import", newImportCmd); register("export", newExportCmd) }
 
 func newImportCmd(g *globals) *cobra.Command {
 	return &cobra.Command{

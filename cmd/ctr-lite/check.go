@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { register(newCheckCmd) }
+func init() { register("check", newCheckCmd) }
 
 // checkFlags are the rule flags; set ones override the --rules file.
 type checkFlags struct {

@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { register(newPsCmd); register(newKillCmd); register(newRmCmd) }
+func init() { register("ps", newPsCmd); register("kill", newKillCmd); register("rm", newRmCmd) }
 
 func newPsCmd(g *globals) *cobra.Command {
 	var (

@@ -5,7 +5,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { register(newDiffCmd) }
+func init() { register("diff", newDiffCmd) }
 
 func newDiffCmd(g *globals) *cobra.Command {
 	var (

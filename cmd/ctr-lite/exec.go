@@ -10,7 +10,7 @@ import (
 	"github.com/ctrlite/ctr-lite/pkg/runner"
 )
 
-func init() { register(newExecCmd) }
+func init() { register("exec", newExecCmd) }
 
 func newExecCmd(g *globals) *cobra.Command {
 	var opts launch.ExecOptions

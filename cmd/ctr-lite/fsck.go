@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { register(newFsckCmd) }
+func init() { register("fsck", newFsckCmd) }
 
 func newFsckCmd(g *globals) *cobra.Command {
 	var repair bool

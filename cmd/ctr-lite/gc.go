@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { register(newGCCmd) }
+func init() { register("gc", newGCCmd) }
 
 func newGCCmd(g *globals) *cobra.Command {
 	var dryRun, asJSON bool

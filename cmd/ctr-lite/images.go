@@ -14,7 +14,11 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { register(newImagesCmd); register(newTagCmd); register(newRmiCmd) }
+func init() {
+	register("images image ls", newImagesCmd)
+	register("tag", newTagCmd)
+	register("rmi", newRmiCmd)
+}
 
 func newImagesCmd(g *globals) *cobra.Command {
 	var asJSON, quiet bool

@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { register(newInspectCmd) }
+func init() { register("inspect", newInspectCmd) }
 
 // sourceFlags are the flags every command reading an image shares.
 type sourceFlags struct {

@@ -17,12 +17,12 @@ import (
 )
 
 func init() {
-	register(newMonitorCmd)
-	register(newLogsCmd)
-	register(newStopCmd)
-	register(newWaitCmd)
-	register(newStartCmd)
-	register(newAttachCmd)
+	register("monitor-internal", newMonitorCmd)
+	register("logs", newLogsCmd)
+	register("stop", newStopCmd)
+	register("wait", newWaitCmd)
+	register("start", newStartCmd)
+	register("attach", newAttachCmd)
 }
 
 // monitorCmd is how this binary runs a container's monitor, with the

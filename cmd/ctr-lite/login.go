@@ -12,7 +12,7 @@ import (
 	"golang.org/x/term"
 )
 
-func init() { register(newLoginCmd); register(newLogoutCmd) }
+func init() { register("login", newLoginCmd); register("logout", newLogoutCmd) }
 
 func newLoginCmd(g *globals) *cobra.Command {
 	var user string

@@ -17,7 +17,18 @@ import (
 	"github.com/ctrlite/ctr-lite/pkg/reference"
 	"github.com/ctrlite/ctr-lite/pkg/runner"
 	"github.com/ctrlite/ctr-lite/pkg/userns"
+	"github.com/spf13/cobra"
 )
+
+// GOMAXPROCS stays cgroup-aware (the Go 1.25 default, GODEBUG
+// containermaxprocs=1): pull and unpack run several layers at once, and
+// under a CPU quota more Ps than the quota allows only get the process
+// throttled. Turning it off would not make start-up cheaper either: the
+// runtime (Go 1.26) reads /proc/self/cgroup, /proc/self/mountinfo and the
+// quota files at every start whatever the setting, only to count
+// non-default behaviour; a static hello world pays the same. The
+// container init that `run` re-executes never gets to use more than one
+// thread, so the setting does not matter to it.
 
 // memoryLimit is the soft memory limit of every command (see main).
 const memoryLimit = 40 << 20
@@ -49,7 +60,16 @@ func main() {
 // an error becomes an exit code (an *errdefs.ExitError's own, 130 when
 // interrupted, 2 for usage, else 1).
 func execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	cmd := newRootCmd()
+	if len(args) == 1 && (args[0] == "--version" || args[0] == "-v") {
+		// What cobra prints for it, without the command, the flags and
+		// the template it would build first.
+		fmt.Fprintf(stdout, "ctr-lite %s\n", version)
+		return 0
+	}
+	return executeCmd(ctx, newRootCmdFor(args), args, stdin, stdout, stderr)
+}
+
+func executeCmd(ctx context.Context, cmd *cobra.Command, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmd.SetArgs(args)
 	cmd.SetIn(stdin)
 	cmd.SetOut(stdout)

@@ -18,7 +18,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { register(newPullCmd) }
+func init() { register("pull", newPullCmd) }
 
 func newPullCmd(g *globals) *cobra.Command {
 	var (

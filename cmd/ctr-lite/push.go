@@ -13,8 +13,8 @@ import (
 )
 
 func init() {
-	register(newPushCmd)
-	register(newCopyCmd)
+	register("push", newPushCmd)
+	register("copy", newCopyCmd)
 }
 
 func newPushCmd(g *globals) *cobra.Command {

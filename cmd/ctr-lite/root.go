@@ -5,6 +5,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/ctrlite/ctr-lite/pkg/userns"
@@ -23,7 +24,12 @@ type globals struct {
 	insecure  []string
 }
 
-func newRootCmd() *cobra.Command {
+// newRootCmd builds the whole command tree.
+func newRootCmd() *cobra.Command { return newRootCmdFor(nil) }
+
+// newRootCmdFor builds the root command with the subcommands args need
+// (see commands).
+func newRootCmdFor(args []string) *cobra.Command {
 	g := &globals{}
 	cmd := &cobra.Command{
 		Use:   "ctr-lite",
@@ -64,7 +70,7 @@ every command works on the store directly and many may run at once.`,
 
 	cmd.AddGroup(&cobra.Group{ID: "images", Title: "Images:"}, &cobra.Group{ID: "containers", Title: "Containers:"},
 		&cobra.Group{ID: "inspect", Title: "Inspection:"}, &cobra.Group{ID: "store", Title: "Store and registries:"})
-	for _, c := range commands(g) {
+	for _, c := range commands(g, args) {
 		cmd.AddCommand(c)
 	}
 	usageArgs(cmd)
@@ -101,18 +107,68 @@ func usageArgs(c *cobra.Command) {
 	}
 }
 
-// commands lists every subcommand; each file adds its constructor here.
-var commandSet []func(*globals) *cobra.Command
+// commandSet lists every subcommand with its name and aliases; each file
+// adds its constructor here.
+var commandSet []command
 
-func commands(g *globals) []*cobra.Command {
+type command struct {
+	names []string
+	mk    func(*globals) *cobra.Command
+}
+
+// register adds a subcommand; names is its name and aliases, space
+// separated, as its constructor sets them (TestRegisteredNames checks).
+func register(names string, mk func(*globals) *cobra.Command) {
+	commandSet = append(commandSet, command{strings.Fields(names), mk})
+}
+
+// commands builds the subcommands args need. Every process pays for
+// building a command and its flags, so when args name a subcommand (and
+// ask for no help or completion of the root) only that one is built, and
+// none for a bare --version. Help, completion, suggestions for a typo and
+// anything unsure get them all.
+func commands(g *globals, args []string) []*cobra.Command {
+	name, ok := subcommand(args)
 	var out []*cobra.Command
-	for _, mk := range commandSet {
-		out = append(out, mk(g))
+	for _, c := range commandSet {
+		if !ok || slices.Contains(c.names, name) {
+			out = append(out, c.mk(g))
+		}
+	}
+	if ok && name != "" && len(out) == 0 {
+		// An unknown command: build them all for cobra's suggestions.
+		return commands(g, nil)
 	}
 	return out
 }
 
-func register(mk func(*globals) *cobra.Command) { commandSet = append(commandSet, mk) }
+// subcommand finds the subcommand args name, as cobra does: the first
+// argument that is not a flag or a root flag's value. It returns "", true
+// for a lone --version, and false when the whole tree is needed.
+func subcommand(args []string) (string, bool) {
+	version := false
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return "", false
+		case a == "--version" || a == "-v":
+			version = true
+		case a == "--root" || a == "--config" || a == "--insecure-registry":
+			i++ // its value follows
+		case strings.HasPrefix(a, "-"):
+			if a == "-h" || a == "--help" || !strings.HasPrefix(a, "--") && strings.Contains(a, "h") {
+				return "", false // the root's help lists every command
+			}
+		default:
+			if a == "help" || a == "completion" || strings.HasPrefix(a, "__") {
+				return "", false
+			}
+			return a, true
+		}
+	}
+	return "", version
+}
 
 func defaultRoot() string {
 	if v := os.Getenv("CTRLITE_ROOT"); v != "" {

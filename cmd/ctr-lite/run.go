@@ -17,7 +17,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { register(newRunCmd); register(newBundleCmd) }
+func init() { register("run", newRunCmd); register("bundle", newBundleCmd) }
 
 // runFlags are the container flags `run` and `bundle` share.
 type runFlags struct {

@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { register(newServeCmd) }
+func init() { register("serve", newServeCmd) }
 
 func newServeCmd(g *globals) *cobra.Command {
 	var addr, cert, key string

@@ -15,7 +15,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { register(newUnpackCmd) }
+func init() { register("unpack", newUnpackCmd) }
 
 func newUnpackCmd(g *globals) *cobra.Command {
 	var (

@@ -13,6 +13,12 @@ import (
 // written big-endian at the offset the program reads it from.
 func run(t *testing.T, prog []unix.SockFilter, nr uint32, arg0 uint64) uint32 {
 	t.Helper()
+	return runArch(t, prog, unix.AUDIT_ARCH_X86_64, nr, [6]uint64{arg0})
+}
+
+// runArch is run for any arch and all six arguments.
+func runArch(t *testing.T, prog []unix.SockFilter, arch, nr uint32, args [6]uint64) uint32 {
+	t.Helper()
 	raw := make([]bpf.RawInstruction, len(prog))
 	for i, f := range prog {
 		raw[i] = bpf.RawInstruction{Op: f.Code, Jt: f.Jt, Jf: f.Jf, K: f.K}
@@ -27,9 +33,11 @@ func run(t *testing.T, prog []unix.SockFilter, nr uint32, arg0 uint64) uint32 {
 	}
 	data := make([]byte, 64)
 	binary.BigEndian.PutUint32(data[0:], nr)
-	binary.BigEndian.PutUint32(data[4:], unix.AUDIT_ARCH_X86_64)
-	binary.BigEndian.PutUint32(data[16:], uint32(arg0))
-	binary.BigEndian.PutUint32(data[20:], uint32(arg0>>32))
+	binary.BigEndian.PutUint32(data[4:], arch)
+	for i, a := range args {
+		binary.BigEndian.PutUint32(data[16+8*i:], uint32(a))
+		binary.BigEndian.PutUint32(data[20+8*i:], uint32(a>>32))
+	}
 	out, err := vm.Run(data)
 	if err != nil {
 		t.Fatal(err)
@@ -60,6 +68,11 @@ func TestInt32ArgsCompareLowWord(t *testing.T) {
 		{"personality query high bit", unix.SYS_PERSONALITY, 0xffffffff | 1<<40, true},
 		{"personality other", unix.SYS_PERSONALITY, 0x0400000, false},
 		{"personality other high bit", unix.SYS_PERSONALITY, 0x0400000 | 1<<32, false},
+		// After a failed argument check the program compares the syscall
+		// number again, not the argument left in A (41 is socket's number,
+		// 56 clone's).
+		{"personality socket's number", unix.SYS_PERSONALITY, unix.SYS_SOCKET, false},
+		{"personality clone's number", unix.SYS_PERSONALITY, unix.SYS_CLONE, false},
 	}
 	for _, tc := range tests {
 		got := run(t, prog, tc.nr, tc.arg0) == allow

@@ -66,26 +66,29 @@ var allowed = []string{
 }
 
 // byCap lists syscalls docker allows only with a given capability.
-var byCap = map[string][]string{
-	"CAP_SYS_ADMIN": {"bpf", "fanotify_init", "fsconfig", "fsmount", "fsopen", "fspick",
+var byCap = [...]struct {
+	cap   string
+	names []string
+}{
+	{"CAP_SYS_ADMIN", []string{"bpf", "fanotify_init", "fsconfig", "fsmount", "fsopen", "fspick",
 		"lookup_dcookie", "mount", "mount_setattr", "move_mount", "open_tree",
 		"perf_event_open", "quotactl", "quotactl_fd", "setdomainname", "sethostname",
 		"setns", "syslog", "umount", "umount2", "unshare", "clone3",
-		"lsm_get_self_attr", "lsm_list_modules", "lsm_set_self_attr"},
-	"CAP_SYS_BOOT":   {"reboot"},
-	"CAP_SYS_CHROOT": {"chroot"},
-	"CAP_SYS_MODULE": {"delete_module", "init_module", "finit_module"},
-	"CAP_SYS_PACCT":  {"acct"},
+		"lsm_get_self_attr", "lsm_list_modules", "lsm_set_self_attr"}},
+	{"CAP_SYS_BOOT", []string{"reboot"}},
+	{"CAP_SYS_CHROOT", []string{"chroot"}},
+	{"CAP_SYS_MODULE", []string{"delete_module", "init_module", "finit_module"}},
+	{"CAP_SYS_PACCT", []string{"acct"}},
 	// Stricter than moby, which allows ptrace and process_vm_* to every
 	// container on kernels from 4.8: here they need CAP_SYS_PTRACE.
-	"CAP_SYS_PTRACE":     {"kcmp", "pidfd_getfd", "process_madvise", "process_vm_readv", "process_vm_writev", "ptrace"},
-	"CAP_SYS_RAWIO":      {"iopl", "ioperm"},
-	"CAP_SYS_TIME":       {"settimeofday", "stime", "clock_settime"},
-	"CAP_SYS_TTY_CONFIG": {"vhangup"},
-	"CAP_SYS_NICE":       {"get_mempolicy", "mbind", "set_mempolicy", "set_mempolicy_home_node"},
-	"CAP_SYSLOG":         {"syslog"},
-	"CAP_BPF":            {"bpf"},
-	"CAP_PERFMON":        {"perf_event_open"},
+	{"CAP_SYS_PTRACE", []string{"kcmp", "pidfd_getfd", "process_madvise", "process_vm_readv", "process_vm_writev", "ptrace"}},
+	{"CAP_SYS_RAWIO", []string{"iopl", "ioperm"}},
+	{"CAP_SYS_TIME", []string{"settimeofday", "stime", "clock_settime"}},
+	{"CAP_SYS_TTY_CONFIG", []string{"vhangup"}},
+	{"CAP_SYS_NICE", []string{"get_mempolicy", "mbind", "set_mempolicy", "set_mempolicy_home_node"}},
+	{"CAP_SYSLOG", []string{"syslog"}},
+	{"CAP_BPF", []string{"bpf"}},
+	{"CAP_PERFMON", []string{"perf_event_open"}},
 }
 
 // nsFlags are the clone flags that create namespaces; without CAP_SYS_ADMIN
@@ -105,9 +108,9 @@ func Default(caps []string) *specs.LinuxSeccomp {
 	}
 	names := slices.Clone(allowed)
 	admin := slices.Contains(caps, "CAP_SYS_ADMIN")
-	for c, list := range byCap {
-		if slices.Contains(caps, c) {
-			names = append(names, list...)
+	for _, c := range byCap {
+		if slices.Contains(caps, c.cap) {
+			names = append(names, c.names...)
 		}
 	}
 	slices.Sort(names)

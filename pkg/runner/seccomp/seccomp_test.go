@@ -53,14 +53,14 @@ func TestDefaultDependsOnCaps(t *testing.T) {
 }
 
 func TestCompileRejectsUnsupported(t *testing.T) {
-	e := uint(5)
 	tests := []struct {
 		name string
 		p    *specs.LinuxSeccomp
 	}{
 		{"notify action", &specs.LinuxSeccomp{DefaultAction: specs.ActNotify}},
-		{"default errno not EPERM", &specs.LinuxSeccomp{DefaultAction: specs.ActErrno, DefaultErrnoRet: &e,
-			Syscalls: []specs.LinuxSyscall{{Names: []string{"read"}, Action: specs.ActAllow}}}},
+		{"argument index 6", &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Syscalls: []specs.LinuxSyscall{{
+			Names: []string{"read"}, Action: specs.ActErrno,
+			Args: []specs.LinuxSeccompArg{{Index: 6, Value: 1, Op: specs.OpEqualTo}}}}}},
 		{"masked eq with value", &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Syscalls: []specs.LinuxSyscall{{
 			Names: []string{"clone"}, Action: specs.ActErrno,
 			Args: []specs.LinuxSeccompArg{{Index: 0, Value: 1, ValueTwo: 1, Op: specs.OpMaskedEqual}}}}}},
