@@ -4,10 +4,11 @@
 // Run re-executes the current binary (from a sealed memfd copy of
 // /proc/self/exe, made once per process, so the container can never
 // reach or overwrite ctr-lite's binary: runc CVE-2019-5736) into new
-// mount, PID, UTS, IPC (and, for --network none, network) namespaces; the
+// mount, PID, UTS, IPC (and, for --network none, network) namespaces and,
+// as a rule, straight into its cgroup (see protocol.go); the
 // child joins a network namespace the spec gives by path (one package
-// network made and attached; the only type that can be joined), joins its
-// cgroup, unshares a cgroup namespace, builds the root
+// network made and attached; the only type that can be joined), unshares
+// a cgroup namespace, builds the root
 // filesystem (RootMounts such as an overlay, spec mounts resolved inside
 // the rootfs by package confine (openat2 RESOLVE_IN_ROOT, or a walk with
 // the same rules on kernels without it) and mounted through

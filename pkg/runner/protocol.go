@@ -19,9 +19,11 @@ import (
 //	create cgroup
 //	1 spawn: pipe P; socketpair S; clone with
 //	  CLONE_NEWNS|NEWPID|NEWUTS|NEWIPC (+NEWNET),
-//	  fd 3 = P read end, fd 4 = S
-//	  (v2: CLONE_INTO_CGROUP)                  blocks reading fd 3
-//	2 join: v1: write pid to the cgroup
+//	  fd 3 = P read end, fd 4 = S, born in the
+//	  cgroup (v2: CLONE_INTO_CGROUP; v1: forked
+//	  by a locked thread that entered it)      blocks reading fd 3
+//	2 join: v1 where the cgroup could not be
+//	  entered (pids limit 1): write pid to it
 //	3 sendConfig: initConfig (JSON) on P,      reads config until EOF
 //	  close P                                   setns into a network namespace given by path,
 //	                                            unshare(CLONE_NEWCGROUP) (now inside its cgroup),

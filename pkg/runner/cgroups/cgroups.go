@@ -26,6 +26,10 @@ type Cgroup struct {
 	dirs   []string // the cgroup's directory in each hierarchy it is in
 	v2     bool
 	memDir string // directory holding the memory controller's files
+	// v1, made by New: the hierarchy of each of dirs, and the pids limit
+	// (0: none), for Enter.
+	hier      []hierarchy
+	pidsLimit int64
 }
 
 // Unified reports whether the host runs cgroup v2 only.
