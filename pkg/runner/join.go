@@ -80,7 +80,7 @@ func Exec(ctx context.Context, cfg ExecConfig, stdio Stdio) (int, error) {
 	if err != nil {
 		return failed(fmt.Errorf("exec %s: %w", shortID(cfg.ID), err))
 	}
-	ic := initConfig{Spec: es, Join: true, Detach: cfg.Detach, Trace: tr.on}
+	ic := initConfig{Spec: childSpec(es), Join: true, Detach: cfg.Detach, Trace: tr.on}
 	if s.Linux.Seccomp != nil {
 		if ic.Seccomp, err = seccomp.Compile(s.Linux.Seccomp); err != nil {
 			return failed(fmt.Errorf("exec %s: %w", shortID(cfg.ID), err))

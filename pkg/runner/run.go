@@ -93,7 +93,7 @@ func Run(ctx context.Context, cfg Config, stdio Stdio) (int, error) {
 		return failed(fmt.Errorf("run %s: %w", cfg.ID, err))
 	}
 	tr.mark("etc files+spec")
-	ic := initConfig{Spec: &s, RootMounts: cfg.RootMounts, Trace: tr.on}
+	ic := initConfig{Spec: childSpec(&s), RootMounts: cfg.RootMounts, Trace: tr.on}
 	if s.Linux.Seccomp != nil {
 		if ic.Seccomp, err = seccomp.Compile(s.Linux.Seccomp); err != nil {
 			return failed(fmt.Errorf("run %s: %w", cfg.ID, err))
