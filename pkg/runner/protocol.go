@@ -23,6 +23,8 @@ import (
 //	  fd 3 = P read end, fd 4 = S, born in the
 //	  cgroup (v2: CLONE_INTO_CGROUP; v1: forked
 //	  by a locked thread that entered it)      blocks reading fd 3
+//	  meanwhile: /etc files, saved spec,
+//	  seccomp compiled (childConfig)
 //	2 join: v1 where the cgroup could not be
 //	  entered (pids limit 1): write pid to it
 //	3 sendConfig: initConfig (JSON) on P,      reads config until EOF

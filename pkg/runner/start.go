@@ -15,6 +15,7 @@ import (
 
 	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/ctrlite/ctr-lite/pkg/runner/cgroups"
@@ -22,12 +23,18 @@ import (
 
 // start runs the parent's side of the protocol (protocol.go), one step
 // after the other.
-func start(ctx context.Context, cfg Config, ic *initConfig, cg *cgroups.Cgroup, stdio Stdio, stateDir string, tr *tracer) (int, error) {
-	p, err := spawn(cfg.ID, ic, cg, stdio, tr)
+// The child's config is made while the child starts (its Go runtime
+// takes a few milliseconds before it reads it).
+func start(ctx context.Context, cfg Config, s *specs.Spec, cg *cgroups.Cgroup, stdio Stdio, stateDir string, tr *tracer) (int, error) {
+	p, err := spawn(cfg.ID, &initConfig{Spec: s}, cg, stdio, tr)
 	if err != nil {
 		return failed(err)
 	}
 	defer p.release()
+	ic, err := childConfig(cfg, s, stateDir, tr)
+	if err != nil {
+		return p.abort(cfg.ID, err)
+	}
 	if cfg.Network != nil {
 		stop, err := cfg.Network(p.cmd.Process.Pid)
 		if err != nil {
