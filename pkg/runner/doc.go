@@ -28,8 +28,8 @@
 // (join.go and setns.go; `ctr-lite exec`) runs another command in the running
 // container from it, confined exactly as the init: the same protocol, but
 // the child is forked from a thread that joined the init's pid, uts, ipc,
-// net and cgroup namespaces, enters its mount namespace itself, is added
-// to the container's cgroup, and skips the root filesystem setup; its
+// net and cgroup namespaces (and, as a rule, its cgroup), enters its mount
+// namespace itself, is in the container's cgroup, and skips the root filesystem setup; its
 // user, rlimits, capabilities, no_new_privs, seccomp filter and AppArmor
 // profile come from the saved spec by the same code as the init's.
 // Containers in a user namespace are refused (errdefs.ErrUnsupported).

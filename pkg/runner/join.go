@@ -116,7 +116,7 @@ func Exec(ctx context.Context, cfg ExecConfig, stdio Stdio) (int, error) {
 	p.cmd.ExtraFiles = append(p.cmd.ExtraFiles, initFile)
 	hold := make(chan struct{})
 	defer close(hold)
-	if err := p.startJoined(cfg, hold, tr); err != nil {
+	if err := p.startJoined(cfg, cg, hold, tr); err != nil {
 		return failed(err)
 	}
 	if err := p.handshake(&ic, cg, eio.Stdio, tr); err != nil {

@@ -52,9 +52,10 @@ import (
 // Exec (join.go) runs the same steps for a process entering a running
 // container: step 1 forks the child from a locked thread that has joined
 // the init's pid, uts, ipc, net and cgroup namespaces with setns (the
-// child is born in its pid namespace), without CLONE_NEW* flags, and
-// passes a pidfd of the init as fd 5; step 2 adds it to the container's
-// cgroup; the child, seeing initConfig.Join, makes itself not dumpable,
+// child is born in its pid namespace) and, on v1 when the container has no
+// pids limit, its cgroup (the child is born in it), without CLONE_NEW*
+// flags, and passes a pidfd of the init as fd 5; step 2 adds it to the
+// container's cgroup where it was not born there; the child, seeing initConfig.Join, makes itself not dumpable,
 // sets its parent-death signal, enters the init's mount namespace (and so
 // its root) through fd 5, skips the namespace and root filesystem setup
 // (no unshare, hostname, mounts or pivot_root) and goes on from the -t

@@ -28,12 +28,16 @@ import (
 // the caller calls it once the fork is done, also when Enter failed part
 // way. While leave has not succeeded the thread must stay locked: a
 // thread left in the cgroup must end with its goroutine. Enter is
-// errdefs.ErrUnsupported on v2, for None, for a cgroup whose pids limit
-// (1) leaves no room for the thread beside the process it forks, and
-// where a hierarchy of the cgroup is not among the thread's own.
+// errdefs.ErrUnsupported on v2, for None, where a hierarchy of the
+// cgroup is not among the thread's own, and where the thread could take
+// a pid the container's processes are counted against: a new cgroup
+// whose pids limit is 1, an opened one (Open: a running container's,
+// for exec) with any pids limit. There a process moved in is not
+// refused, as before.
 func (c *Cgroup) Enter() (leave func() error, err error) {
 	leave = func() error { return nil }
-	if c.v2 || len(c.dirs) == 0 || len(c.hier) != len(c.dirs) || c.pidsLimit == 1 {
+	pidsBound := c.pidsLimit == 1 || (c.opened && c.pidsLimit != 0)
+	if c.v2 || len(c.dirs) == 0 || len(c.hier) != len(c.dirs) || pidsBound {
 		return leave, fmt.Errorf("enter cgroup %s: %w", c.path, errdefs.ErrUnsupported)
 	}
 	own, err := threadCgroups()
