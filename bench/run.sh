@@ -477,17 +477,23 @@ task_run() {
   # crun 1.8 refuses the hybrid cgroup layout: run it in a private mount
   # namespace without the cgroup2 mount at /sys/fs/cgroup/unified.
   local crun_sh='umount /sys/fs/cgroup/unified 2>/dev/null; exec crun run -b "$0" "$1"'
-  # Warm up each tool once, untimed.
+  # Warm up each tool once, untimed. ctr-lite runs with --network none:
+  # like runc and crun on the bundle and like the floor, a network
+  # namespace with only lo. Its default as root, bridge (CNI ADD and DEL:
+  # the bridge, host-local, portmap and firewall plugins and some 25
+  # iptables commands), is its own row, ctr-lite --network bridge.
+  "$CTRLITE" --root "$d/store" run --rm --network none "$ref" true >/dev/null 2>&1
   "$CTRLITE" --root "$d/store" run --rm "$ref" true >/dev/null 2>&1
   runc run -b "$d/bundle" warm-runc >/dev/null 2>&1
   unshare -m sh -c "$crun_sh" "$d/bundle" warm-crun >/dev/null 2>&1
   for ((i = 1; i <= n; i++)); do
-    for tool in $(rotate "$i" ctr-lite runc crun unshare+chroot); do
+    for tool in $(rotate "$i" ctr-lite runc crun unshare+chroot ctr-lite-bridge); do
       why=$(peer_missing "$tool")
-      [ "$tool" != ctr-lite ] && [ ! -f "$d/bundle/config.json" ] && why="no bundle"
-      [ -n "$why" ] && { na run "$img" "$tool" "$i" "$why"; continue; }
+      [ "${tool#ctr-lite}" = "$tool" ] && [ ! -f "$d/bundle/config.json" ] && why="no bundle"
+      [ -n "$why" ] && { na run "$img" "${tool/#ctr-lite-bridge/ctr-lite --network bridge}" "$i" "$why"; continue; }
       case $tool in
-      ctr-lite) measure_loop run "$img" "$tool" "$i" $RUN_LOOP "$CTRLITE" --root "$d/store" run --rm "$ref" true ;;
+      ctr-lite) measure_loop run "$img" "$tool" "$i" $RUN_LOOP "$CTRLITE" --root "$d/store" run --rm --network none "$ref" true ;;
+      ctr-lite-bridge) measure_loop run "$img" "ctr-lite --network bridge" "$i" $RUN_LOOP "$CTRLITE" --root "$d/store" run --rm "$ref" true ;;
       runc) measure_loop run "$img" "$tool" "$i" $RUN_LOOP runc run -b "$d/bundle" "bench-runc-$i-%k" ;;
       crun) measure_loop run "$img" "$tool" "$i" $RUN_LOOP unshare -m sh -c "$crun_sh" "$d/bundle" "bench-crun-$i-%k" ;;
       # The floor of issue 17: the namespaces a container gets (a new
@@ -511,7 +517,7 @@ task_run_layers() {
   done
   for ((i = 1; i <= n; i++)); do
     for img in $(rotate "$i" layers1 layers127); do
-      measure_loop run-layers "$img" ctr-lite "$i" $RUN_LOOP "$CTRLITE" --root "$d/store" run --rm "${REF[$img]}" true
+      measure_loop run-layers "$img" ctr-lite "$i" $RUN_LOOP "$CTRLITE" --root "$d/store" run --rm --network none "${REF[$img]}" true
     done
   done
   [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$d"

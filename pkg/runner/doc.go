@@ -4,10 +4,11 @@
 // Run re-executes the current binary (from a sealed memfd copy of
 // /proc/self/exe, made once per process, so the container can never
 // reach or overwrite ctr-lite's binary: runc CVE-2019-5736) into new
-// mount, PID, UTS, IPC (and, for --network none, network) namespaces; the
+// mount, PID, UTS, IPC (and, for --network none, network) namespaces and,
+// as a rule, straight into its cgroup (see protocol.go); the
 // child joins a network namespace the spec gives by path (one package
-// network made and attached; the only type that can be joined), joins its
-// cgroup, unshares a cgroup namespace, builds the root
+// network made and attached; the only type that can be joined), unshares
+// a cgroup namespace, builds the root
 // filesystem (RootMounts such as an overlay, spec mounts resolved inside
 // the rootfs by package confine (openat2 RESOLVE_IN_ROOT, or a walk with
 // the same rules on kernels without it) and mounted through
@@ -27,8 +28,8 @@
 // (join.go and setns.go; `ctr-lite exec`) runs another command in the running
 // container from it, confined exactly as the init: the same protocol, but
 // the child is forked from a thread that joined the init's pid, uts, ipc,
-// net and cgroup namespaces, enters its mount namespace itself, is added
-// to the container's cgroup, and skips the root filesystem setup; its
+// net and cgroup namespaces (and, as a rule, its cgroup), enters its mount
+// namespace itself, is in the container's cgroup, and skips the root filesystem setup; its
 // user, rlimits, capabilities, no_new_privs, seccomp filter and AppArmor
 // profile come from the saved spec by the same code as the init's.
 // Containers in a user namespace are refused (errdefs.ErrUnsupported).

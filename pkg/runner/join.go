@@ -80,7 +80,7 @@ func Exec(ctx context.Context, cfg ExecConfig, stdio Stdio) (int, error) {
 	if err != nil {
 		return failed(fmt.Errorf("exec %s: %w", shortID(cfg.ID), err))
 	}
-	ic := initConfig{Spec: es, Join: true, Detach: cfg.Detach, Trace: tr.on}
+	ic := initConfig{Spec: childSpec(es), Join: true, Detach: cfg.Detach, Trace: tr.on}
 	if s.Linux.Seccomp != nil {
 		if ic.Seccomp, err = seccomp.Compile(s.Linux.Seccomp); err != nil {
 			return failed(fmt.Errorf("exec %s: %w", shortID(cfg.ID), err))
@@ -116,7 +116,7 @@ func Exec(ctx context.Context, cfg ExecConfig, stdio Stdio) (int, error) {
 	p.cmd.ExtraFiles = append(p.cmd.ExtraFiles, initFile)
 	hold := make(chan struct{})
 	defer close(hold)
-	if err := p.startJoined(cfg, hold, tr); err != nil {
+	if err := p.startJoined(cfg, cg, hold, tr); err != nil {
 		return failed(err)
 	}
 	if err := p.handshake(&ic, cg, eio.Stdio, tr); err != nil {

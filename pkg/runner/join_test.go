@@ -183,6 +183,15 @@ ls /sys/class/net`
 	if !strings.Contains(procFile(t, c.pid, "cgroup"), c.id) {
 		t.Errorf("init's cgroup does not name the container:\n%s", procFile(t, c.pid, "cgroup"))
 	}
+	// The thread that forked the exec'd processes (born in the cgroup on
+	// v1) is back in ours, as is every other thread.
+	own := procFile(t, os.Getpid(), "cgroup")
+	tasks, _ := filepath.Glob("/proc/self/task/*/cgroup")
+	for _, f := range tasks {
+		if b, err := os.ReadFile(f); err == nil && string(b) != own {
+			t.Errorf("%s:\n%s\nwant ours:\n%s", f, b, own)
+		}
+	}
 }
 
 func procFile(t *testing.T, pid int, name string) string {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -188,5 +190,51 @@ func TestCgroupRemovedAfterExit(t *testing.T) {
 		if !strings.HasSuffix(line, ":/") {
 			t.Errorf("cgroup namespace leaks the host path: %q", line)
 		}
+	}
+}
+
+// TestChildInItsCgroup: the container's process is in its cgroup in every
+// hierarchy (born there: v2, and v1 through a thread of ours that entered
+// the cgroup; with a pids limit too), and every thread of ours is back in
+// its own cgroups. (A pids limit of 1, where the child is moved in after
+// its start, is not run: the Go runtime of the child may need a thread
+// once moved, and then dies; cgroups.TestEnter covers the refusal.)
+func TestChildInItsCgroup(t *testing.T) {
+	testutil.RequireRoot(t)
+	root, img := busybox(t)
+	own, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, limit := range []int64{0, 10} {
+		t.Run("pids limit "+strconv.FormatInt(limit, 10), func(t *testing.T) {
+			id := testID(t)
+			opts := rspec.Options{Args: []string{"sleep", "30"}, PidsLimit: limit}
+			cg := CgroupPath("ctr-lite", id)
+			var lines []string
+			code, err := Run(context.Background(), Config{ID: id, Spec: build(t, root, img, opts), StateDir: t.TempDir(),
+				Started: func(pid int) {
+					b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+					lines = strings.Split(strings.TrimSpace(string(b)), "\n")
+					_ = unix.Kill(pid, unix.SIGKILL)
+				}}, Stdio{})
+			if code != 137 || err != nil {
+				t.Fatalf("code %d err %v, want 137 (killed)", code, err)
+			}
+			if len(lines) == 0 {
+				t.Fatal("no cgroup read")
+			}
+			for _, l := range lines {
+				if !strings.HasSuffix(l, ":"+cg) && !(l == "0::/" && !cgroups.Unified()) {
+					t.Errorf("container cgroup %q, want %s", l, cg)
+				}
+			}
+			tasks, _ := filepath.Glob("/proc/self/task/*/cgroup")
+			for _, f := range tasks {
+				if b, err := os.ReadFile(f); err == nil && string(b) != string(own) {
+					t.Errorf("%s:\n%s\nwant ours:\n%s", f, b, own)
+				}
+			}
+		})
 	}
 }

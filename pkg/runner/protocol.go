@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -19,9 +20,13 @@ import (
 //	create cgroup
 //	1 spawn: pipe P; socketpair S; clone with
 //	  CLONE_NEWNS|NEWPID|NEWUTS|NEWIPC (+NEWNET),
-//	  fd 3 = P read end, fd 4 = S
-//	  (v2: CLONE_INTO_CGROUP)                  blocks reading fd 3
-//	2 join: v1: write pid to the cgroup
+//	  fd 3 = P read end, fd 4 = S, born in the
+//	  cgroup (v2: CLONE_INTO_CGROUP; v1: forked
+//	  by a locked thread that entered it)      blocks reading fd 3
+//	  meanwhile: /etc files, saved spec,
+//	  seccomp compiled (childConfig)
+//	2 join: v1 where the cgroup could not be
+//	  entered (pids limit 1): write pid to it
 //	3 sendConfig: initConfig (JSON) on P,      reads config until EOF
 //	  close P                                   setns into a network namespace given by path,
 //	                                            unshare(CLONE_NEWCGROUP) (now inside its cgroup),
@@ -47,9 +52,10 @@ import (
 // Exec (join.go) runs the same steps for a process entering a running
 // container: step 1 forks the child from a locked thread that has joined
 // the init's pid, uts, ipc, net and cgroup namespaces with setns (the
-// child is born in its pid namespace), without CLONE_NEW* flags, and
-// passes a pidfd of the init as fd 5; step 2 adds it to the container's
-// cgroup; the child, seeing initConfig.Join, makes itself not dumpable,
+// child is born in its pid namespace) and, on v1 when the container has no
+// pids limit, its cgroup (the child is born in it), without CLONE_NEW*
+// flags, and passes a pidfd of the init as fd 5; step 2 adds it to the
+// container's cgroup where it was not born there; the child, seeing initConfig.Join, makes itself not dumpable,
 // sets its parent-death signal, enters the init's mount namespace (and so
 // its root) through fd 5, skips the namespace and root filesystem setup
 // (no unshare, hostname, mounts or pivot_root) and goes on from the -t
@@ -66,7 +72,9 @@ const (
 type initConfig struct {
 	Spec       *specs.Spec
 	RootMounts []specs.Mount
-	Seccomp    []unix.SockFilter `json:",omitempty"`
+	// Seccomp is the compiled filter; Spec.Linux.Seccomp, its source, is
+	// not sent (childSpec).
+	Seccomp bpfProgram `json:",omitempty"`
 	// CgroupV1 lists the v1 hierarchies (mount options, e.g. "memory",
 	// "name=systemd") to mount under /sys/fs/cgroup; empty on v2.
 	CgroupV1 []string `json:",omitempty"`
@@ -78,6 +86,52 @@ type initConfig struct {
 	// Detach (exec -d) leaves the parent-death signal unset: the command
 	// outlives the ctr-lite that started it.
 	Detach bool `json:",omitempty"`
+}
+
+// bpfProgram is a compiled seccomp filter, sent as its raw instructions
+// (base64 in the JSON): an object per instruction made the config some
+// 26 kB and its decoding about 1 ms of the child's start.
+type bpfProgram []unix.SockFilter
+
+func (p bpfProgram) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 8*len(p))
+	for _, in := range p {
+		b = binary.LittleEndian.AppendUint16(b, in.Code)
+		b = append(b, in.Jt, in.Jf)
+		b = binary.LittleEndian.AppendUint32(b, in.K)
+	}
+	return json.Marshal(b)
+}
+
+func (p *bpfProgram) UnmarshalJSON(data []byte) error {
+	var b []byte
+	if err := json.Unmarshal(data, &b); err != nil {
+		return err
+	}
+	if len(b)%8 != 0 {
+		return fmt.Errorf("seccomp program of %d bytes: not whole instructions", len(b))
+	}
+	out := make(bpfProgram, 0, len(b)/8)
+	for i := 0; i < len(b); i += 8 {
+		out = append(out, unix.SockFilter{
+			Code: binary.LittleEndian.Uint16(b[i:]), Jt: b[i+2], Jf: b[i+3], K: binary.LittleEndian.Uint32(b[i+4:]),
+		})
+	}
+	*p = out
+	return nil
+}
+
+// childSpec is s as sent to the child: without Linux.Seccomp, which the
+// child never reads (it installs initConfig.Seccomp, compiled from it).
+func childSpec(s *specs.Spec) *specs.Spec {
+	if s.Linux == nil || s.Linux.Seccomp == nil {
+		return s
+	}
+	c := *s
+	l := *s.Linux
+	l.Seccomp = nil
+	c.Linux = &l
+	return &c
 }
 
 // syncType is the kind of a child-to-parent message on the sync socket.

@@ -1,12 +1,18 @@
 package runner
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"github.com/ctrlite/ctr-lite/pkg/errdefs"
+	"github.com/ctrlite/ctr-lite/pkg/runner/seccomp"
+	rspec "github.com/ctrlite/ctr-lite/pkg/runner/spec"
 
 	"golang.org/x/sys/unix"
 )
@@ -67,5 +73,43 @@ func TestSyncMessages(t *testing.T) {
 	unix.Close(child)
 	if _, _, ok, err := readSync(parent); ok || err != nil {
 		t.Errorf("after close: ok %v err %v, want EOF", ok, err)
+	}
+}
+
+// TestConfigCarriesFilter: the compiled seccomp filter of the default
+// profile arrives whole and in order, while the profile it was compiled
+// from stays out of the config (and in the caller's spec).
+func TestConfigCarriesFilter(t *testing.T) {
+	s, err := rspec.Build(ocispec.ImageConfig{}, "/rootfs", rspec.Options{Args: []string{"true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Linux.Seccomp == nil {
+		t.Fatal("the default spec has no seccomp profile")
+	}
+	prog, err := seccomp.Compile(s.Linux.Seccomp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(initConfig{Spec: childSpec(s), Seccomp: prog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got initConfig
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.Seccomp, prog) || len(prog) < 10 {
+		t.Errorf("filter of %d instructions arrived as %d, not the same", len(prog), len(got.Seccomp))
+	}
+	if got.Spec.Linux.Seccomp != nil || s.Linux.Seccomp == nil {
+		t.Errorf("profile sent: %v; kept in the caller's spec: %v", got.Spec.Linux.Seccomp != nil, s.Linux.Seccomp != nil)
+	}
+	if len(b) > 16<<10 {
+		t.Errorf("config of %d bytes", len(b))
+	}
+	var empty initConfig
+	if err := json.Unmarshal([]byte(`{"Seccomp":"AAAA"}`), &empty); err == nil {
+		t.Error("a program of 3 bytes was accepted")
 	}
 }

@@ -84,25 +84,6 @@ func Run(ctx context.Context, cfg Config, stdio Stdio) (int, error) {
 		defer os.RemoveAll(d)
 		stateDir = d
 	}
-	mounts, err := EtcFiles(stateDir, &s)
-	if err != nil {
-		return failed(fmt.Errorf("run %s: %w", cfg.ID, err))
-	}
-	s.Mounts = append(append([]specs.Mount(nil), s.Mounts...), mounts...)
-	if err := saveSpec(stateDir, &s); err != nil {
-		return failed(fmt.Errorf("run %s: %w", cfg.ID, err))
-	}
-	tr.mark("etc files+spec")
-	ic := initConfig{Spec: &s, RootMounts: cfg.RootMounts, Trace: tr.on}
-	if s.Linux.Seccomp != nil {
-		if ic.Seccomp, err = seccomp.Compile(s.Linux.Seccomp); err != nil {
-			return failed(fmt.Errorf("run %s: %w", cfg.ID, err))
-		}
-	}
-	tr.mark("seccomp compile")
-	if !cgroups.Unified() {
-		ic.CgroupV1 = cgroups.V1Hierarchies()
-	}
 	cg := cgroups.None()
 	if !cfg.NoCgroup {
 		if cg, err = cgroups.New(SpecCgroupPath(&s, cfg.ID), s.Linux.Resources); err != nil {
@@ -114,7 +95,33 @@ func Run(ctx context.Context, cfg Config, stdio Stdio) (int, error) {
 		_ = cg.Delete()
 		tr.mark("cgroup delete")
 	}()
-	return start(ctx, cfg, &ic, cg, stdio, stateDir, tr)
+	return start(ctx, cfg, &s, cg, stdio, stateDir, tr)
+}
+
+// childConfig finishes s and makes the child's config from it while the
+// child starts: the /etc files and their mounts, the saved spec (for
+// Exec), the compiled seccomp filter and the v1 hierarchies.
+func childConfig(cfg Config, s *specs.Spec, stateDir string, tr *tracer) (*initConfig, error) {
+	mounts, err := EtcFiles(stateDir, s)
+	if err != nil {
+		return nil, err
+	}
+	s.Mounts = append(append([]specs.Mount(nil), s.Mounts...), mounts...)
+	if err := saveSpec(stateDir, s); err != nil {
+		return nil, err
+	}
+	tr.mark("etc files+spec")
+	ic := &initConfig{Spec: childSpec(s), RootMounts: cfg.RootMounts, Trace: tr.on}
+	if s.Linux.Seccomp != nil {
+		if ic.Seccomp, err = seccomp.Compile(s.Linux.Seccomp); err != nil {
+			return nil, err
+		}
+	}
+	tr.mark("seccomp compile")
+	if !cgroups.Unified() {
+		ic.CgroupV1 = cgroups.V1Hierarchies()
+	}
+	return ic, nil
 }
 
 func cloneFlags(s *specs.Spec) uintptr {

@@ -5,6 +5,8 @@ import (
 	"runtime"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ctrlite/ctr-lite/pkg/runner/cgroups"
 )
 
 // joinedByParent are the namespaces of the container's init that the
@@ -18,14 +20,16 @@ import (
 const joinedByParent = unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWNET | unix.CLONE_NEWCGROUP
 
 // startJoined (step 1 of Exec) starts the child from a locked thread that
-// first enters the container's namespaces: the child inherits them (and is
-// born in the pid namespace). The thread then goes back to its own
-// namespaces and to the Go scheduler. It must not end: a process's
+// first enters the container's cgroup where it can (cgroups.Enter, on v1:
+// the child is born in it, see startInCgroup; otherwise join adds it)
+// and namespaces: the child inherits them (and is born in the pid
+// namespace). The thread then goes back to its own namespaces and
+// cgroups and to the Go scheduler. It must not end: a process's
 // parent-death signal fires when the thread that forked it exits, and
 // this thread may have forked the init of a container that Run started in
 // this process (Go ends a thread left locked). Only if it cannot go back
 // does it stay locked and end, once hold is closed (the child waited for).
-func (p *initProc) startJoined(cfg ExecConfig, hold <-chan struct{}, tr *tracer) error {
+func (p *initProc) startJoined(cfg ExecConfig, cg *cgroups.Cgroup, hold <-chan struct{}, tr *tracer) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -36,15 +40,27 @@ func (p *initProc) startJoined(cfg ExecConfig, hold <-chan struct{}, tr *tracer)
 			return
 		}
 		defer own.close()
+		// Before the container's cgroup namespace: Enter reads where this
+		// thread's cgroups are, to come back.
+		leave, eerr := cg.Enter()
+		if eerr != nil {
+			if err := leave(); err != nil {
+				errc <- fmt.Errorf("exec %s: %w", shortID(cfg.ID), err)
+				return // the thread, still in part of the cgroup, ends
+			}
+		}
 		// One setns call for all: it changes all of them or none.
 		if err := unix.Setns(cfg.Pidfd, joinedByParent); err != nil {
-			runtime.UnlockOSThread()
+			if leave() == nil {
+				runtime.UnlockOSThread()
+			}
 			errc <- fmt.Errorf("exec %s: enter the container's namespaces: %w", shortID(cfg.ID), err)
 			return
 		}
 		err = p.startChild(cfg.ID, tr)
+		p.born = err == nil && eerr == nil
 		errc <- err
-		if own.restore() == nil {
+		if own.restore() == nil && leave() == nil {
 			runtime.UnlockOSThread()
 			return
 		}

@@ -9,11 +9,13 @@ import (
 	"os/exec"
 	"os/signal"
 	"path"
+	"runtime"
 	"strconv"
 	"syscall"
 
 	"github.com/ctrlite/ctr-lite/pkg/errdefs"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/ctrlite/ctr-lite/pkg/runner/cgroups"
@@ -21,12 +23,18 @@ import (
 
 // start runs the parent's side of the protocol (protocol.go), one step
 // after the other.
-func start(ctx context.Context, cfg Config, ic *initConfig, cg *cgroups.Cgroup, stdio Stdio, stateDir string, tr *tracer) (int, error) {
-	p, err := spawn(cfg.ID, ic, cg, stdio, tr)
+// The child's config is made while the child starts (its Go runtime
+// takes a few milliseconds before it reads it).
+func start(ctx context.Context, cfg Config, s *specs.Spec, cg *cgroups.Cgroup, stdio Stdio, stateDir string, tr *tracer) (int, error) {
+	p, err := spawn(cfg.ID, &initConfig{Spec: s}, cg, stdio, tr)
 	if err != nil {
 		return failed(err)
 	}
 	defer p.release()
+	ic, err := childConfig(cfg, s, stateDir, tr)
+	if err != nil {
+		return p.abort(cfg.ID, err)
+	}
 	if cfg.Network != nil {
 		stop, err := cfg.Network(p.cmd.Process.Pid)
 		if err != nil {
@@ -48,6 +56,7 @@ type initProc struct {
 	cfgR, cfgW *os.File // the config pipe P
 	sock, peer *os.File // the sync socketpair S: ours, the child's
 	cgDir      *os.File // the v2 cgroup directory for CLONE_INTO_CGROUP, or nil
+	born       bool     // v1: the child was forked inside its cgroup (startInCgroup)
 	sigs       chan os.Signal
 	cons       *console // with -t, once received
 }
@@ -61,10 +70,55 @@ func spawn(id string, ic *initConfig, cg *cgroups.Cgroup, stdio Stdio, tr *trace
 		return nil, err
 	}
 	p.cmd.SysProcAttr.Cloneflags = cloneFlags(ic.Spec)
-	if err := p.startChild(id, tr); err != nil {
+	if p.cgDir != nil {
+		err = p.startChild(id, tr)
+	} else {
+		err = p.startInCgroup(id, cg, tr)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// startInCgroup (step 1 on v1 hosts) starts the child from a locked
+// thread that first moves itself into the container's cgroup
+// (cgroups.Enter): the child is born in it, as CLONE_INTO_CGROUP does on
+// v2, and join has nothing left to do; moving the running child there
+// instead waits for an RCU grace period, some 10 ms. The thread then goes
+// back to its own cgroups and to the Go scheduler. It must not end while
+// the child lives: the child's parent-death signal is bound to the thread
+// that forked it. Only if it cannot go back does the start fail: the
+// child is killed and waited for, and the thread, left locked, ends with
+// its goroutine. Where the cgroup cannot be entered (see Enter) the child
+// is started as before, and join adds it.
+func (p *initProc) startInCgroup(id string, cg *cgroups.Cgroup, tr *tracer) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		leave, err := cg.Enter()
+		if err == nil {
+			err = p.startChild(id, tr)
+			p.born = err == nil
+		} else {
+			err = nil // started below, outside the cgroup
+		}
+		if lerr := leave(); lerr != nil {
+			if p.born {
+				_ = unix.Kill(p.cmd.Process.Pid, unix.SIGKILL)
+				_ = p.cmd.Wait()
+			}
+			p.release()
+			errc <- fmt.Errorf("run %s: %w", id, lerr)
+			return // the thread, still locked, ends with this goroutine
+		}
+		runtime.UnlockOSThread()
+		if err == nil && !p.born {
+			err = p.startChild(id, tr)
+		}
+		errc <- err
+	}()
+	return <-errc
 }
 
 // prepare makes the pipe, the socketpair and the command of step 1,
@@ -149,10 +203,11 @@ func (p *initProc) handshake(ic *initConfig, cg *cgroups.Cgroup, stdio Stdio, tr
 	return nil
 }
 
-// join (step 2) puts the child in its cgroup where CLONE_INTO_CGROUP did
-// not (v1 and hybrid hosts), before it reads its config and can run.
+// join (step 2) puts the child in its cgroup where it was not born in it
+// (CLONE_INTO_CGROUP on v2, startInCgroup on v1), before it reads its
+// config and can run.
 func (p *initProc) join(cg *cgroups.Cgroup) error {
-	if p.cgDir != nil {
+	if p.cgDir != nil || p.born {
 		return nil
 	}
 	return cg.Add(p.cmd.Process.Pid)

@@ -26,6 +26,12 @@ type Cgroup struct {
 	dirs   []string // the cgroup's directory in each hierarchy it is in
 	v2     bool
 	memDir string // directory holding the memory controller's files
+	// v1: the hierarchy of each of dirs, and the pids limit (0: none;
+	// -1: unknown), for Enter. opened: made by Open (a running
+	// container's, which has processes already).
+	hier      []hierarchy
+	pidsLimit int64
+	opened    bool
 }
 
 // Unified reports whether the host runs cgroup v2 only.
@@ -63,19 +69,53 @@ func New(path string, res *specs.LinuxResources) (*Cgroup, error) {
 // more processes to it (`exec`). It is errdefs.ErrNotFound when no
 // directory of it is left. Open leaves memDir unset: OOMKilled is false.
 func Open(path string) (*Cgroup, error) {
-	c := &Cgroup{path: filepath.Join("/", path), v2: Unified()}
+	c := &Cgroup{path: filepath.Join("/", path), v2: Unified(), opened: true}
 	if c.path == "/" {
 		return nil, fmt.Errorf("open cgroup %q: not a container's cgroup", path)
 	}
-	for _, d := range dirsOf(c.path) {
-		if st, err := os.Stat(d); err == nil && st.IsDir() {
+	if c.v2 {
+		if d := filepath.Join(unifiedRoot, c.path); isDir(d) {
 			c.dirs = append(c.dirs, d)
+		}
+	} else {
+		for _, h := range v1Mounts() {
+			d := filepath.Join(h.dir, c.path)
+			if !isDir(d) {
+				continue
+			}
+			c.dirs, c.hier = append(c.dirs, d), append(c.hier, h)
+			if h.has("pids") {
+				c.pidsLimit = openPidsLimit(d)
+			}
 		}
 	}
 	if len(c.dirs) == 0 {
 		return nil, fmt.Errorf("open cgroup %s: %w", c.path, errdefs.ErrNotFound)
 	}
 	return c, nil
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+// openPidsLimit is the pids limit of a running container's cgroup
+// directory dir, for Enter: 0 for none ("max"), -1 when it cannot be read.
+func openPidsLimit(dir string) int64 {
+	b, err := os.ReadFile(filepath.Join(dir, "pids.max"))
+	if err != nil {
+		return -1
+	}
+	v := strings.TrimSpace(string(b))
+	if v == "max" {
+		return 0
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 // supported refuses the resources this package does not set.
@@ -236,15 +276,16 @@ func mkdirAll(root, dir string, made func(dir string) error) error {
 	return nil
 }
 
-// write sets a cgroup file.
+// write sets a cgroup file (plain system calls: an *os.File would
+// register each cgroupfs file with the poller, 3 more calls a write).
 func write(dir, file, val string) error {
 	p := filepath.Join(dir, file)
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC, 0)
+	fd, err := unix.Open(p, unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("set %s: %w", p, err)
+		return fmt.Errorf("set %s: %w", p, &os.PathError{Op: "open", Path: p, Err: err})
 	}
-	_, err = f.WriteString(val)
-	if cerr := f.Close(); err == nil {
+	_, err = unix.Write(fd, []byte(val))
+	if cerr := unix.Close(fd); err == nil {
 		err = cerr
 	}
 	if err != nil {

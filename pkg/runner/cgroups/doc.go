@@ -9,6 +9,12 @@
 // process of the cgroup, and removes the cgroup afterwards. Open finds a
 // running container's cgroup again, to add an exec'd process to it.
 //
+// On v1, Enter moves the calling (locked) thread itself into the cgroup
+// (New's, or Open's for exec when the container has no pids limit), so
+// that the process it forks is born there: moving a running process
+// through cgroup.procs waits for an RCU grace period (some 10 ms), moving
+// one's own thread through tasks does not.
+//
 // Without privilege, Delegated finds the subtree systemd delegates to the
 // user on a v2 host (user@UID.service); controllers already enabled in a
 // parent are not written again (above a delegated subtree they are not the

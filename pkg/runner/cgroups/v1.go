@@ -70,6 +70,7 @@ func (c *Cgroup) createV1(res *specs.LinuxResources) error {
 			return err
 		}
 		c.dirs = append(c.dirs, dir)
+		c.hier = append(c.hier, h)
 		for _, o := range h.opts {
 			dirOf[o] = dir
 		}
@@ -91,6 +92,9 @@ func (c *Cgroup) createV1(res *specs.LinuxResources) error {
 			setting{"cpuset", "cpuset.mems", cpu.Mems})
 	}
 	if p := res.Pids; p != nil {
+		if p.Limit != nil && *p.Limit > 0 {
+			c.pidsLimit = *p.Limit
+		}
 		sets = append(sets, setting{"pids", "pids.max", pidsMax(p.Limit)})
 	}
 	for _, s := range sets {
