@@ -27,7 +27,7 @@ const (
 // uncompressed stream (the layer's diffID). The stream is read to its end,
 // so the digest covers all of it.
 func ApplyLayer(ctx context.Context, dir string, r io.Reader, mediaType string, opts Options) (digest.Digest, Stats, error) {
-	rc, kind, err := compression.Decompress(r, mediaType)
+	rc, _, err := compression.Decompress(r, mediaType)
 	if err != nil {
 		return "", Stats{}, fmt.Errorf("apply layer: %w", err)
 	}
@@ -37,15 +37,9 @@ func ApplyLayer(ctx context.Context, dir string, r io.Reader, mediaType string, 
 		src = budgetReader{r: rc, b: opts.Budget}
 	}
 	h := sha256.New()
-	// gzip inflates slower than files are created, so the diffID is hashed
-	// on the applying side; zstd and plain layers are the other way round.
-	var pf *prefetcher
-	if kind == compression.Gzip {
-		pf = newPrefetcher(ctx, src)
-		pf.sink = h
-	} else {
-		pf = newPrefetcher(ctx, io.TeeReader(src, h))
-	}
+	// The diffID is hashed where the bytes are made, beside decompression:
+	// the applying side hands files to workers and reads on.
+	pf := newPrefetcher(ctx, io.TeeReader(src, h))
 	defer pf.Close()
 	st, err := Apply(ctx, dir, pf, opts)
 	if err != nil {
@@ -66,10 +60,31 @@ func Apply(ctx context.Context, dir string, r io.Reader, opts Options) (Stats, e
 		return Stats{}, err
 	}
 	defer a.close()
+	err = a.run(ctx, r)
+	if a.pool != nil {
+		// A worker's failure is an earlier entry's than any of Apply's own.
+		perr := a.pool.close()
+		a.st.Files += a.pool.files
+		a.st.Bytes += a.pool.bytes
+		var ee *EntryError
+		if perr != nil && (err == nil || errors.As(perr, &ee)) {
+			err = perr
+		}
+	}
+	if err != nil {
+		return a.st, err
+	}
+	if err := a.finish(); err != nil {
+		return a.st, err
+	}
+	return a.st, nil
+}
+
+func (a *applier) run(ctx context.Context, r io.Reader) error {
 	tr := tar.NewReader(r)
 	for {
 		if err := ctx.Err(); err != nil {
-			return a.st, err
+			return err
 		}
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -79,20 +94,26 @@ func Apply(ctx context.Context, dir string, r io.Reader, opts Options) (Stats, e
 			if errors.Is(err, tar.ErrFieldTooLong) {
 				err = fmt.Errorf("%w: %w", ErrLimit, err)
 			}
-			return a.st, fmt.Errorf("read layer: %w", err)
+			return fmt.Errorf("read layer: %w", err)
 		}
 		a.st.Entries++
 		if a.root.dirty || len(a.root.cache) > maxCachedDirs {
+			if err := a.barrier(); err != nil {
+				return err
+			}
+			if a.root.dirty {
+				// A directory or symlink went: what was made where is
+				// no longer known.
+				clear(a.fresh)
+				clear(a.taken)
+			}
 			a.root.flush()
 		}
 		if err := a.entry(ctx, hdr, tr); err != nil {
-			return a.st, &EntryError{Name: hdr.Name, Op: "apply", Err: err}
+			return &EntryError{Name: hdr.Name, Op: "apply", Err: err}
 		}
 	}
-	if err := a.finish(); err != nil {
-		return a.st, err
-	}
-	return a.st, nil
+	return a.barrier()
 }
 
 // applier holds the state of one Apply.
@@ -116,6 +137,19 @@ type applier struct {
 	// lowerInodes indexes the hardlinks of lower layers (built on the
 	// first copy-up of a hardlinked file).
 	lowerInodes map[int]map[uint64][]string
+	// flatEmpty: a Flat apply onto an empty directory. Nothing there is
+	// a lower layer's, so whiteouts and opaque markers hide nothing and
+	// the layer map is not kept.
+	flatEmpty bool
+	// pool creates small files in fresh directories (nil until the first).
+	pool *pool
+	// fresh holds the directories this Apply made (and the target, when
+	// it was empty): all they hold is this layer's. taken holds the names
+	// of what this Apply made in any directory that is not a regular
+	// file; a file in a fresh directory whose name is not taken can only
+	// replace a regular file, so a worker may create it.
+	fresh map[dirID]bool
+	taken map[nameKey]struct{}
 }
 
 type dirMeta struct {
@@ -136,14 +170,64 @@ func newApplier(dir string, opts Options) (*applier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &applier{
+	a := &applier{
 		opts: opts, root: r, buf: make([]byte, chunkSize), euid: os.Geteuid(), egid: os.Getegid(),
 		layer: map[string]uint8{}, dirIdx: map[string]int{},
 		lowers: make([]*root, len(opts.Lowers)),
-	}, nil
+		fresh:  map[dirID]bool{}, taken: map[nameKey]struct{}{},
+	}
+	if isEmptyDir(r.fd) {
+		if i, err := r.info(r.fd); err == nil {
+			a.fresh[i.id] = true
+			a.flatEmpty = opts.Mode == Flat
+		}
+	}
+	return a, nil
+}
+
+// isEmptyDir reports whether the directory at fd has no entries.
+func isEmptyDir(fd int) bool {
+	dfd, err := unix.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	f := os.NewFile(uintptr(dfd), ".")
+	defer f.Close()
+	_, err = f.Readdirnames(1)
+	return err == io.EOF
+}
+
+// barrier waits for the files handed to workers.
+func (a *applier) barrier() error {
+	if a.pool == nil {
+		return nil
+	}
+	return a.pool.barrier()
+}
+
+// made records that this Apply made base, anything but a regular file, in
+// the directory pfd.
+func (a *applier) made(pfd int, base string) {
+	id, err := a.root.idOf(pfd)
+	if err != nil {
+		clear(a.fresh) // unknown: no file goes to a worker from now
+		return
+	}
+	a.taken[nameKey{id, base}] = struct{}{}
+}
+
+// madeDir records that this Apply made the directory base in pfd, open as fd.
+func (a *applier) madeDir(pfd int, base string, fd int) {
+	a.made(pfd, base)
+	if id, err := a.root.idOf(fd); err == nil {
+		a.fresh[id] = true
+	}
 }
 
 func (a *applier) close() {
+	if a.pool != nil {
+		a.pool.close()
+	}
 	a.root.close()
 	for _, l := range a.lowers {
 		if l != nil {
@@ -181,6 +265,9 @@ func (a *applier) unmapped(err error, hdr *tar.Header, name string) bool {
 
 // markCreated records that this layer created p.
 func (a *applier) markCreated(p string) {
+	if a.flatEmpty {
+		return
+	}
 	a.layer[p] |= flagCreated
 	for {
 		i := strings.LastIndexByte(p, '/')
@@ -210,6 +297,14 @@ func (a *applier) entry(ctx context.Context, hdr *tar.Header, tr *tar.Reader) er
 	parent, base := parentBase(name)
 	if strings.HasPrefix(base, whPrefix) {
 		return a.whiteout(parent, base)
+	}
+	switch hdr.Typeflag {
+	case tar.TypeReg, '\x00', tar.TypeGNUSparse, tar.TypeCont:
+	default:
+		// Whatever is not a file may see or change what a worker does.
+		if err := a.barrier(); err != nil {
+			return err
+		}
 	}
 	if name == "" {
 		if hdr.Typeflag != tar.TypeDir {
@@ -322,6 +417,9 @@ func (a *applier) mkdirAll(rel string) (int, error) {
 			}
 			fd, err = a.root.dir(prefix)
 		} else if err == unix.ENOENT {
+			if err := a.waitFor(pfd, c); err != nil {
+				return -1, err
+			}
 			if err := unix.Mkdirat(pfd, c, 0o755); err != nil {
 				if err == unix.EEXIST {
 					return -1, fmt.Errorf("%q is a symlink leading nowhere inside the target, or not a directory: %w", "/"+prefix, ErrBreakout)
@@ -331,7 +429,9 @@ func (a *applier) mkdirAll(rel string) (int, error) {
 			if err := a.implicitDir(prefix, pfd, c); err != nil {
 				return -1, err
 			}
-			fd, err = a.root.dir(prefix)
+			if fd, err = a.root.dir(prefix); err == nil {
+				a.madeDir(pfd, c, fd)
+			}
 		}
 		if err == unix.ELOOP {
 			return -1, fmt.Errorf("%q: too many symlinks: %w", "/"+prefix, ErrBreakout)
@@ -357,7 +457,12 @@ func (a *applier) clear(pfd int, base string, isDir bool) error {
 	if isDir && st.Mode&unix.S_IFMT == unix.S_IFDIR {
 		return nil
 	}
-	a.root.dirty = true
+	if err := a.barrier(); err != nil {
+		return err
+	}
+	if t := st.Mode & unix.S_IFMT; t == unix.S_IFDIR || t == unix.S_IFLNK {
+		a.root.dirty = true // a cached path may lead through it
+	}
 	return removeAllAt(pfd, base)
 }
 
