@@ -81,7 +81,7 @@ func Apply(ctx context.Context, dir string, r io.Reader, opts Options) (Stats, e
 }
 
 func (a *applier) run(ctx context.Context, r io.Reader) error {
-	tr := tar.NewReader(r)
+	tr := newTarReader(r)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -109,7 +109,7 @@ func (a *applier) run(ctx context.Context, r io.Reader) error {
 			}
 			a.root.flush()
 		}
-		if err := a.entry(ctx, hdr, tr); err != nil {
+		if err := a.entry(ctx, hdr, tr.Body()); err != nil {
 			return &EntryError{Name: hdr.Name, Op: "apply", Err: err}
 		}
 	}
@@ -286,7 +286,7 @@ func (a *applier) markCreated(p string) {
 }
 
 // entry applies one tar header.
-func (a *applier) entry(ctx context.Context, hdr *tar.Header, tr *tar.Reader) error {
+func (a *applier) entry(ctx context.Context, hdr *tar.Header, tr io.Reader) error {
 	name, err := splitName(hdr.Name)
 	if err != nil {
 		return err
