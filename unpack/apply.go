@@ -67,7 +67,7 @@ func Apply(ctx context.Context, dir string, r io.Reader, opts Options) (Stats, e
 		a.st.Files += a.pool.files
 		a.st.Bytes += a.pool.bytes
 		var ee *EntryError
-		if perr != nil && (err == nil || errors.As(perr, &ee)) {
+		if perr != nil && (err == nil || errors.Is(err, errPoolFailed) || errors.As(perr, &ee)) {
 			err = perr
 		}
 	}
