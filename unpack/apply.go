@@ -216,6 +216,24 @@ func (a *applier) made(pfd int, base string) {
 	a.taken[nameKey{id, base}] = struct{}{}
 }
 
+// freshName reports whether base in pfd is a name no file in flight
+// depends on: nothing or a regular file (not in flight) in a fresh
+// directory. What clear removes there it removes after a barrier.
+func (a *applier) freshName(pfd int, base string) bool {
+	if a.pool == nil {
+		return true
+	}
+	i, err := a.root.info(pfd)
+	if err != nil || !a.fresh[i.id] {
+		return false
+	}
+	k := nameKey{i.id, base}
+	if _, ok := a.taken[k]; ok {
+		return false
+	}
+	return !a.pool.inFlight(k)
+}
+
 // madeDir records that this Apply made the directory base in pfd, open as fd.
 func (a *applier) madeDir(pfd int, base string, fd int) {
 	a.made(pfd, base)
@@ -298,15 +316,10 @@ func (a *applier) entry(ctx context.Context, hdr *tar.Header, tr io.Reader) erro
 	if strings.HasPrefix(base, whPrefix) {
 		return a.whiteout(parent, base)
 	}
-	switch hdr.Typeflag {
-	case tar.TypeReg, '\x00', tar.TypeGNUSparse, tar.TypeCont:
-	default:
-		// Whatever is not a file may see or change what a worker does.
+	if name == "" {
 		if err := a.barrier(); err != nil {
 			return err
 		}
-	}
-	if name == "" {
 		if hdr.Typeflag != tar.TypeDir {
 			return fmt.Errorf("%s entry names the root: %w", typeName(hdr.Typeflag), ErrUnsafePath)
 		}
@@ -320,6 +333,10 @@ func (a *applier) entry(ctx context.Context, hdr *tar.Header, tr io.Reader) erro
 		return fmt.Errorf("parent %q: %w", "/"+parent, err)
 	}
 	if hdr.Typeflag == tar.TypeLink {
+		// Its target may be a file in flight.
+		if err := a.barrier(); err != nil {
+			return err
+		}
 		a.markCreated(name)
 		return a.hardlink(hdr, name, pfd, base)
 	}
@@ -329,6 +346,13 @@ func (a *applier) entry(ctx context.Context, hdr *tar.Header, tr io.Reader) erro
 		// there only when that fails, so a fresh directory costs nothing.
 		a.markCreated(name)
 		return a.file(ctx, hdr, name, pfd, base, tr)
+	}
+	if !a.freshName(pfd, base) {
+		// It may see or change what a worker does: a file of that name
+		// in flight, a directory whose files are.
+		if err := a.barrier(); err != nil {
+			return err
+		}
 	}
 	if err := a.clear(pfd, base, hdr.Typeflag == tar.TypeDir); err != nil {
 		return err
