@@ -15,7 +15,7 @@ import (
 // worker goroutines, so that creating them uses both cores while Apply
 // reads on. Apply hands them over in batches; everything else it does
 // itself, after a barrier (all handed-over files done) wherever an entry
-// could see or change what a worker is doing. See (*applier).fastFile for
+// could see or change what a worker is doing. See (*applier).toWorker for
 // when a file may go to a worker.
 const (
 	poolWorkers  = 2
@@ -48,14 +48,13 @@ type batch struct {
 	files []fileTask
 	data  []byte
 	// set by the worker
-	err   error // first failure, an *EntryError
-	errAt int
+	err   error // first failure, an *EntryError (or the context's)
 	bytes int64
 	made  int
 }
 
 func (b *batch) reset() {
-	b.files, b.data, b.err, b.errAt, b.bytes, b.made = b.files[:0], b.data[:0], nil, 0, 0, 0
+	b.files, b.data, b.err, b.bytes, b.made = b.files[:0], b.data[:0], nil, 0, 0
 }
 
 // nameKey names a directory entry by its parent's identity and its name,
@@ -80,7 +79,6 @@ type pool struct {
 	busy   map[nameKey]int64
 	err    error // the first failure (lowest seq) reaped so far
 	errSeq int64
-	errAt  int
 	closed bool
 	// counted as batches are reaped
 	files int
@@ -103,7 +101,7 @@ func (p *pool) worker() {
 	for b := range p.todo {
 		if b.seq <= p.stopAt.Load() {
 			if err := p.ctx.Err(); err != nil {
-				b.err, b.errAt = err, 0
+				b.err = err
 			} else {
 				b.run()
 			}
@@ -117,7 +115,7 @@ func (b *batch) run() {
 	for i := range b.files {
 		t := &b.files[i]
 		if err := t.create(b.data); err != nil {
-			b.err, b.errAt = &EntryError{Name: t.name, Op: "apply", Err: err}, i
+			b.err = &EntryError{Name: t.name, Op: "apply", Err: err}
 			return
 		}
 		b.made++
@@ -135,7 +133,7 @@ func (t *fileTask) create(data []byte) error {
 		// for it, and a directory or symlink there keeps the file from a
 		// worker): replace it, as clear does.
 		if err := unlinkat(t.pfd, base); err != nil {
-			return fmt.Errorf("remove %s: %w", data[t.base:t.base+int(t.nameLen(data))], err)
+			return fmt.Errorf("replace: %w", err)
 		}
 		fd, err = openat(t.pfd, base, createFlags, t.perm)
 	}
@@ -168,14 +166,6 @@ func (t *fileTask) create(data []byte) error {
 		return fmt.Errorf("close: %w", err)
 	}
 	return nil
-}
-
-func (t *fileTask) nameLen(data []byte) int {
-	n := 0
-	for data[t.base+n] != 0 {
-		n++
-	}
-	return n
 }
 
 func openat(dirfd int, path unsafe.Pointer, flags int, mode uint32) (int, error) {
