@@ -418,6 +418,19 @@ func checkHeader(hdr *tar.Header) error {
 // mkdirAll returns the fd of the in-root directory rel, creating missing
 // components (with a lower layer's metadata in Overlay mode).
 func (a *applier) mkdirAll(rel string) (int, error) {
+	fd, err := a.mkdirAllOnce(rel)
+	if err != nil && a.pool != nil && len(a.pool.busy) > 0 {
+		// The path may lead through a file still in flight: fail (or not)
+		// as in order.
+		if err := a.pool.barrier(); err != nil {
+			return -1, err
+		}
+		fd, err = a.mkdirAllOnce(rel)
+	}
+	return fd, err
+}
+
+func (a *applier) mkdirAllOnce(rel string) (int, error) {
 	fd, err := a.root.dir(rel)
 	if err == unix.ELOOP {
 		return -1, fmt.Errorf("too many symlinks: %w", ErrBreakout)

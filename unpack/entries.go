@@ -358,7 +358,7 @@ func (a *applier) directory(hdr *tar.Header, name string, pfd int, base string) 
 		deferred = uint32(h.Mode)&0o7777 | 1<<31
 		h.Mode |= 0o700
 	}
-	a.root.changed(name)
+	a.root.changed()
 	if err := a.setMeta(&h, name, fd, -1); err != nil {
 		return err
 	}

@@ -75,15 +75,9 @@ func (r *root) owner(fd int) (dirOwner, error) {
 	return i.owner, err
 }
 
-// changed forgets what is cached of the directory rel, whose owner or mode
-// this layer just set.
-func (r *root) changed(rel string) {
-	if rel == "" {
-		delete(r.infos, r.fd)
-	} else if fd, ok := r.cache[rel]; ok {
-		delete(r.infos, fd)
-	}
-}
+// changed forgets what is cached of directories: the owner or mode of
+// one (maybe cached under several paths) was just set.
+func (r *root) changed() { clear(r.infos) }
 
 func openRoot(dir string) (*root, error) {
 	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
