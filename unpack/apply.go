@@ -27,7 +27,7 @@ const (
 // uncompressed stream (the layer's diffID). The stream is read to its end,
 // so the digest covers all of it.
 func ApplyLayer(ctx context.Context, dir string, r io.Reader, mediaType string, opts Options) (digest.Digest, Stats, error) {
-	rc, kind, err := compression.Decompress(r, mediaType)
+	rc, _, err := compression.Decompress(r, mediaType)
 	if err != nil {
 		return "", Stats{}, fmt.Errorf("apply layer: %w", err)
 	}
@@ -37,15 +37,9 @@ func ApplyLayer(ctx context.Context, dir string, r io.Reader, mediaType string, 
 		src = budgetReader{r: rc, b: opts.Budget}
 	}
 	h := sha256.New()
-	// gzip inflates slower than files are created, so the diffID is hashed
-	// on the applying side; zstd and plain layers are the other way round.
-	var pf *prefetcher
-	if kind == compression.Gzip {
-		pf = newPrefetcher(ctx, src)
-		pf.sink = h
-	} else {
-		pf = newPrefetcher(ctx, io.TeeReader(src, h))
-	}
+	// The diffID is hashed where the bytes are made, beside decompression:
+	// the applying side hands files to workers and reads on.
+	pf := newPrefetcher(ctx, io.TeeReader(src, h))
 	defer pf.Close()
 	st, err := Apply(ctx, dir, pf, opts)
 	if err != nil {
@@ -66,10 +60,31 @@ func Apply(ctx context.Context, dir string, r io.Reader, opts Options) (Stats, e
 		return Stats{}, err
 	}
 	defer a.close()
-	tr := tar.NewReader(r)
+	err = a.run(ctx, r)
+	if a.pool != nil {
+		// A worker's failure is an earlier entry's than any of Apply's own.
+		perr := a.pool.close()
+		a.st.Files += a.pool.files
+		a.st.Bytes += a.pool.bytes
+		var ee *EntryError
+		if perr != nil && (err == nil || errors.Is(err, errPoolFailed) || errors.As(perr, &ee)) {
+			err = perr
+		}
+	}
+	if err != nil {
+		return a.st, err
+	}
+	if err := a.finish(); err != nil {
+		return a.st, err
+	}
+	return a.st, nil
+}
+
+func (a *applier) run(ctx context.Context, r io.Reader) error {
+	tr := newTarReader(r)
 	for {
 		if err := ctx.Err(); err != nil {
-			return a.st, err
+			return err
 		}
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -79,20 +94,26 @@ func Apply(ctx context.Context, dir string, r io.Reader, opts Options) (Stats, e
 			if errors.Is(err, tar.ErrFieldTooLong) {
 				err = fmt.Errorf("%w: %w", ErrLimit, err)
 			}
-			return a.st, fmt.Errorf("read layer: %w", err)
+			return fmt.Errorf("read layer: %w", err)
 		}
 		a.st.Entries++
 		if a.root.dirty || len(a.root.cache) > maxCachedDirs {
+			if err := a.barrier(); err != nil {
+				return err
+			}
+			if a.root.dirty {
+				// A directory or symlink went: what was made where is
+				// no longer known.
+				clear(a.fresh)
+				clear(a.taken)
+			}
 			a.root.flush()
 		}
-		if err := a.entry(ctx, hdr, tr); err != nil {
-			return a.st, &EntryError{Name: hdr.Name, Op: "apply", Err: err}
+		if err := a.entry(ctx, hdr, tr.Body()); err != nil {
+			return &EntryError{Name: hdr.Name, Op: "apply", Err: err}
 		}
 	}
-	if err := a.finish(); err != nil {
-		return a.st, err
-	}
-	return a.st, nil
+	return a.barrier()
 }
 
 // applier holds the state of one Apply.
@@ -116,6 +137,19 @@ type applier struct {
 	// lowerInodes indexes the hardlinks of lower layers (built on the
 	// first copy-up of a hardlinked file).
 	lowerInodes map[int]map[uint64][]string
+	// flatEmpty: a Flat apply onto an empty directory. Nothing there is
+	// a lower layer's, so whiteouts and opaque markers hide nothing and
+	// the layer map is not kept.
+	flatEmpty bool
+	// pool creates small files in fresh directories (nil until the first).
+	pool *pool
+	// fresh holds the directories this Apply made (and the target, when
+	// it was empty): all they hold is this layer's. taken holds the names
+	// of what this Apply made in any directory that is not a regular
+	// file; a file in a fresh directory whose name is not taken can only
+	// replace a regular file, so a worker may create it.
+	fresh map[dirID]bool
+	taken map[nameKey]struct{}
 }
 
 type dirMeta struct {
@@ -136,14 +170,82 @@ func newApplier(dir string, opts Options) (*applier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &applier{
+	a := &applier{
 		opts: opts, root: r, buf: make([]byte, chunkSize), euid: os.Geteuid(), egid: os.Getegid(),
 		layer: map[string]uint8{}, dirIdx: map[string]int{},
 		lowers: make([]*root, len(opts.Lowers)),
-	}, nil
+		fresh:  map[dirID]bool{}, taken: map[nameKey]struct{}{},
+	}
+	if isEmptyDir(r.fd) {
+		if i, err := r.info(r.fd); err == nil {
+			a.fresh[i.id] = true
+			a.flatEmpty = opts.Mode == Flat
+		}
+	}
+	return a, nil
+}
+
+// isEmptyDir reports whether the directory at fd has no entries.
+func isEmptyDir(fd int) bool {
+	dfd, err := unix.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	f := os.NewFile(uintptr(dfd), ".")
+	defer f.Close()
+	_, err = f.Readdirnames(1)
+	return err == io.EOF
+}
+
+// barrier waits for the files handed to workers.
+func (a *applier) barrier() error {
+	if a.pool == nil {
+		return nil
+	}
+	return a.pool.barrier()
+}
+
+// made records that this Apply made base, anything but a regular file, in
+// the directory pfd.
+func (a *applier) made(pfd int, base string) {
+	id, err := a.root.idOf(pfd)
+	if err != nil {
+		clear(a.fresh) // unknown: no file goes to a worker from now
+		return
+	}
+	a.taken[nameKey{id, base}] = struct{}{}
+}
+
+// freshName reports whether base in pfd is a name no file in flight
+// depends on: nothing or a regular file (not in flight) in a fresh
+// directory. What clear removes there it removes after a barrier.
+func (a *applier) freshName(pfd int, base string) bool {
+	if a.pool == nil {
+		return true
+	}
+	i, err := a.root.info(pfd)
+	if err != nil || !a.fresh[i.id] {
+		return false
+	}
+	k := nameKey{i.id, base}
+	if _, ok := a.taken[k]; ok {
+		return false
+	}
+	return !a.pool.inFlight(k)
+}
+
+// madeDir records that this Apply made the directory base in pfd, open as fd.
+func (a *applier) madeDir(pfd int, base string, fd int) {
+	a.made(pfd, base)
+	if id, err := a.root.idOf(fd); err == nil {
+		a.fresh[id] = true
+	}
 }
 
 func (a *applier) close() {
+	if a.pool != nil {
+		a.pool.close()
+	}
 	a.root.close()
 	for _, l := range a.lowers {
 		if l != nil {
@@ -181,6 +283,9 @@ func (a *applier) unmapped(err error, hdr *tar.Header, name string) bool {
 
 // markCreated records that this layer created p.
 func (a *applier) markCreated(p string) {
+	if a.flatEmpty {
+		return
+	}
 	a.layer[p] |= flagCreated
 	for {
 		i := strings.LastIndexByte(p, '/')
@@ -199,7 +304,7 @@ func (a *applier) markCreated(p string) {
 }
 
 // entry applies one tar header.
-func (a *applier) entry(ctx context.Context, hdr *tar.Header, tr *tar.Reader) error {
+func (a *applier) entry(ctx context.Context, hdr *tar.Header, tr io.Reader) error {
 	name, err := splitName(hdr.Name)
 	if err != nil {
 		return err
@@ -212,6 +317,9 @@ func (a *applier) entry(ctx context.Context, hdr *tar.Header, tr *tar.Reader) er
 		return a.whiteout(parent, base)
 	}
 	if name == "" {
+		if err := a.barrier(); err != nil {
+			return err
+		}
 		if hdr.Typeflag != tar.TypeDir {
 			return fmt.Errorf("%s entry names the root: %w", typeName(hdr.Typeflag), ErrUnsafePath)
 		}
@@ -225,6 +333,10 @@ func (a *applier) entry(ctx context.Context, hdr *tar.Header, tr *tar.Reader) er
 		return fmt.Errorf("parent %q: %w", "/"+parent, err)
 	}
 	if hdr.Typeflag == tar.TypeLink {
+		// Its target may be a file in flight.
+		if err := a.barrier(); err != nil {
+			return err
+		}
 		a.markCreated(name)
 		return a.hardlink(hdr, name, pfd, base)
 	}
@@ -234,6 +346,13 @@ func (a *applier) entry(ctx context.Context, hdr *tar.Header, tr *tar.Reader) er
 		// there only when that fails, so a fresh directory costs nothing.
 		a.markCreated(name)
 		return a.file(ctx, hdr, name, pfd, base, tr)
+	}
+	if !a.freshName(pfd, base) {
+		// It may see or change what a worker does: a file of that name
+		// in flight, a directory whose files are.
+		if err := a.barrier(); err != nil {
+			return err
+		}
 	}
 	if err := a.clear(pfd, base, hdr.Typeflag == tar.TypeDir); err != nil {
 		return err
@@ -299,6 +418,19 @@ func checkHeader(hdr *tar.Header) error {
 // mkdirAll returns the fd of the in-root directory rel, creating missing
 // components (with a lower layer's metadata in Overlay mode).
 func (a *applier) mkdirAll(rel string) (int, error) {
+	fd, err := a.mkdirAllOnce(rel)
+	if err != nil && a.pool != nil && len(a.pool.busy) > 0 {
+		// The path may lead through a file still in flight: fail (or not)
+		// as in order.
+		if err := a.pool.barrier(); err != nil {
+			return -1, err
+		}
+		fd, err = a.mkdirAllOnce(rel)
+	}
+	return fd, err
+}
+
+func (a *applier) mkdirAllOnce(rel string) (int, error) {
 	fd, err := a.root.dir(rel)
 	if err == unix.ELOOP {
 		return -1, fmt.Errorf("too many symlinks: %w", ErrBreakout)
@@ -322,6 +454,9 @@ func (a *applier) mkdirAll(rel string) (int, error) {
 			}
 			fd, err = a.root.dir(prefix)
 		} else if err == unix.ENOENT {
+			if err := a.waitFor(pfd, c); err != nil {
+				return -1, err
+			}
 			if err := unix.Mkdirat(pfd, c, 0o755); err != nil {
 				if err == unix.EEXIST {
 					return -1, fmt.Errorf("%q is a symlink leading nowhere inside the target, or not a directory: %w", "/"+prefix, ErrBreakout)
@@ -331,7 +466,9 @@ func (a *applier) mkdirAll(rel string) (int, error) {
 			if err := a.implicitDir(prefix, pfd, c); err != nil {
 				return -1, err
 			}
-			fd, err = a.root.dir(prefix)
+			if fd, err = a.root.dir(prefix); err == nil {
+				a.madeDir(pfd, c, fd)
+			}
 		}
 		if err == unix.ELOOP {
 			return -1, fmt.Errorf("%q: too many symlinks: %w", "/"+prefix, ErrBreakout)
@@ -357,7 +494,12 @@ func (a *applier) clear(pfd int, base string, isDir bool) error {
 	if isDir && st.Mode&unix.S_IFMT == unix.S_IFDIR {
 		return nil
 	}
-	a.root.dirty = true
+	if err := a.barrier(); err != nil {
+		return err
+	}
+	if t := st.Mode & unix.S_IFMT; t == unix.S_IFDIR || t == unix.S_IFLNK {
+		a.root.dirty = true // a cached path may lead through it
+	}
 	return removeAllAt(pfd, base)
 }
 

@@ -33,4 +33,19 @@
 // Content is streamed (ApplyLayer decompresses and hashes in a second
 // goroutine, at most a few MiB ahead), so memory does not grow with the
 // layer's size.
+//
+// Plain ustar and GNU headers are parsed directly from the decompressed
+// buffers; PAX and GNU long-name headers, sparse files and anything
+// unusual go through archive/tar (FuzzTarReader holds both to the same
+// result). Small regular files (up to 64 KiB, no xattrs) in a directory
+// this Apply made, at a name nothing but a regular file of this layer can
+// hold, are handed in batches to two worker goroutines that only make
+// system calls (openat, write, utimensat, close), resolved against the
+// same confined directory fds. Everything else is applied in order by
+// Apply itself, after a barrier (every handed-over file done) wherever it
+// could see or change a worker's file: the same name in flight, hardlinks,
+// whiteouts, anything replacing what exists, directory changes, the end.
+// A worker's failure stops the unpack with the first failed entry's error.
+// A Flat apply onto an empty directory keeps no map of the layer's paths
+// (nothing there is a lower layer's for whiteouts to hide).
 package unpack

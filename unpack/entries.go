@@ -17,8 +17,12 @@ import (
 
 const xattrPAX = "SCHILY.xattr."
 
-// file creates a regular file and streams its content.
+// file creates a regular file and streams its content, or hands it to a
+// worker.
 func (a *applier) file(ctx context.Context, hdr *tar.Header, name string, pfd int, base string, tr io.Reader) error {
+	if done, err := a.toWorker(ctx, hdr, name, pfd, base, tr); done || err != nil {
+		return err
+	}
 	// Created with the entry's permission bits (setuid/setgid come after
 	// chown) so that the usual umask leaves nothing for fchmod to do.
 	flags, mode := unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, uint32(hdr.Mode)&0o777
@@ -46,6 +50,73 @@ func (a *applier) file(ctx context.Context, hdr *tar.Header, name string, pfd in
 	}
 	a.st.Files++
 	return futimens(fd, hdr)
+}
+
+// waitFor waits for the workers when a file named base in pfd is in
+// flight.
+func (a *applier) waitFor(pfd int, base string) error {
+	if a.pool == nil || len(a.pool.busy) == 0 {
+		return nil
+	}
+	id, err := a.root.idOf(pfd)
+	if err != nil || a.pool.inFlight(nameKey{id, base}) {
+		return a.pool.barrier()
+	}
+	return nil
+}
+
+// toWorker hands a small file to a worker when nothing can tell it from
+// creating it here: its directory is fresh, nothing but a regular file of
+// this layer can be at its name (a worker replaces that), and no earlier
+// entry of the same name is still in flight. It reports whether it did.
+func (a *applier) toWorker(ctx context.Context, hdr *tar.Header, name string, pfd int, base string, r io.Reader) (bool, error) {
+	if err := a.waitFor(pfd, base); err != nil {
+		return false, err
+	}
+	if a.opts.UserNS || hdr.Size < 0 || hdr.Size > maxPoolBytes || hdr.Typeflag == tar.TypeGNUSparse || len(a.fresh) == 0 {
+		return false, nil
+	}
+	for k := range hdr.PAXRecords {
+		if strings.HasPrefix(k, xattrPAX) || strings.HasPrefix(k, "GNU.sparse.") {
+			return false, nil
+		}
+	}
+	info, err := a.root.info(pfd)
+	if err != nil || !a.fresh[info.id] {
+		return false, nil
+	}
+	key := nameKey{info.id, base}
+	if _, ok := a.taken[key]; ok {
+		return false, nil
+	}
+	// Owner and mode as setMeta sets them on a file just made.
+	t := fileTask{pfd: pfd, name: hdr.Name, key: key, n: int(hdr.Size), perm: uint32(hdr.Mode) & 0o777, uid: -1, gid: -1, chmod: -1}
+	uid, gid := a.euid, a.egid
+	if info.owner.setgid {
+		gid = int(info.owner.gid)
+	}
+	mode := uint32(hdr.Mode) & 0o777 &^ processUmask()
+	a.ownerSkipped(hdr, name)
+	if !a.opts.Rootless && (uid != hdr.Uid || gid != hdr.Gid) {
+		if hdr.Uid < 0 || hdr.Gid < 0 || int64(hdr.Uid) > 1<<32-2 || int64(hdr.Gid) > 1<<32-2 {
+			return true, fmt.Errorf("uid/gid %d/%d out of range: %w", hdr.Uid, hdr.Gid, ErrLimit)
+		}
+		t.uid, t.gid = hdr.Uid, hdr.Gid
+	}
+	if want := uint32(hdr.Mode) & 0o7777; mode != want {
+		t.chmod = int32(want)
+	}
+	ts := timespecs(hdr)
+	t.ts = [2]unix.Timespec{ts[0], ts[1]}
+	if a.pool == nil {
+		a.pool = newPool(ctx)
+	}
+	return true, a.pool.add(t, base, func(b []byte) error {
+		if _, err := io.ReadFull(r, b); err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
+		return nil
+	})
 }
 
 // futimens sets atime/mtime of the file open on fd: utimensat(fd, NULL)
@@ -265,23 +336,29 @@ func setTimes(pfd int, base string, hdr *tar.Header) error {
 // directory creates a directory or updates an existing one. Its times
 // (and, rootless, a mode without owner write) are set by finish.
 func (a *applier) directory(hdr *tar.Header, name string, pfd int, base string) error {
+	made := false
 	if base != "." {
-		if err := unix.Mkdirat(pfd, base, 0o700); err != nil && err != unix.EEXIST {
+		err := unix.Mkdirat(pfd, base, 0o700)
+		if err != nil && err != unix.EEXIST {
 			return fmt.Errorf("mkdir: %w", err)
 		}
+		made = err == nil
 	}
 	fd, err := unix.Openat(pfd, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open dir: %w", err)
 	}
 	defer unix.Close(fd)
+	if made {
+		a.madeDir(pfd, base, fd)
+	}
 	h := *hdr
 	var deferred uint32
 	if a.opts.Rootless && h.Mode&0o700 != 0o700 {
 		deferred = uint32(h.Mode)&0o7777 | 1<<31
 		h.Mode |= 0o700
 	}
-	a.root.changed(name)
+	a.root.changed()
 	if err := a.setMeta(&h, name, fd, -1); err != nil {
 		return err
 	}
@@ -343,6 +420,7 @@ func (a *applier) symlink(hdr *tar.Header, name string, pfd int, base string) er
 	if err := unix.Symlinkat(hdr.Linkname, pfd, base); err != nil {
 		return fmt.Errorf("symlink: %w", err)
 	}
+	a.made(pfd, base)
 	if err := a.lchown(hdr, name, pfd, base); err != nil {
 		return err
 	}
@@ -404,6 +482,7 @@ func (a *applier) node(hdr *tar.Header, name string, pfd int, base string) error
 	if err := unix.Mknodat(pfd, base, mode&^0o7777, int(dev)); err != nil {
 		return fmt.Errorf("mknod: %w", err)
 	}
+	a.made(pfd, base)
 	if err := a.lchown(hdr, name, pfd, base); err != nil {
 		return err
 	}

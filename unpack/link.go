@@ -42,6 +42,7 @@ func (a *applier) hardlink(hdr *tar.Header, name string, pfd int, base string) e
 	if err := unix.Linkat(tpfd, tbase, pfd, base, 0); err != nil {
 		return fmt.Errorf("link to %q: %w", "/"+target, err)
 	}
+	a.made(pfd, base)
 	return nil
 }
 
@@ -210,6 +211,7 @@ func (a *applier) copyUp(parent, base string) error {
 		if err := unix.Symlinkat(target, pfd, base); err != nil {
 			return fmt.Errorf("copy up: %w", err)
 		}
+		a.made(pfd, base)
 		if !a.opts.Rootless {
 			if err := unix.Fchownat(pfd, base, int(st.Uid), int(st.Gid), unix.AT_SYMLINK_NOFOLLOW); err != nil && !a.lowerUnmapped(err) {
 				return fmt.Errorf("copy up: %w", err)
@@ -219,6 +221,7 @@ func (a *applier) copyUp(parent, base string) error {
 		if err := unix.Mknodat(pfd, base, st.Mode, int(st.Rdev)); err != nil {
 			return fmt.Errorf("copy up: %w", err)
 		}
+		a.made(pfd, base)
 		if !a.opts.Rootless {
 			if err := unix.Fchownat(pfd, base, int(st.Uid), int(st.Gid), unix.AT_SYMLINK_NOFOLLOW); err != nil && !a.lowerUnmapped(err) {
 				return fmt.Errorf("copy up: %w", err)
@@ -261,6 +264,7 @@ func (a *applier) copyUpGroup(li int, ino uint64, self string) error {
 		if err := unix.Linkat(spfd, sb, pfd, pb, 0); err != nil {
 			return fmt.Errorf("copy up %q: %w", "/"+p, err)
 		}
+		a.made(pfd, pb)
 	}
 	return nil
 }

@@ -104,7 +104,7 @@ func noXattr(rel string, attrs ...string) func(*testing.T, string, Mode) {
 }
 
 func maliciousCases() []maliciousCase {
-	return []maliciousCase{
+	return append([]maliciousCase{
 		{name: "absolute name lands inside", layer: func(out string) entries { return entries{file(out+"/evil", "x")} },
 			check: findEvil},
 		{name: "dotdot name", layer: only(file("../outside/evil", "x")), err: ErrUnsafePath},
@@ -279,6 +279,76 @@ func maliciousCases() []maliciousCase {
 		{name: "file replaced by dir", lower: only(file("x", "f")), layer: only(dirE("x"), file("x/y", "z")), check: content("x/y", "z")},
 		{name: "dir replaced by symlink", lower: only(dirE("x"), file("x/y", "z")), layer: func(out string) entries { return entries{symlinkE("x", out)} },
 			check: isType("x", unix.S_IFLNK)},
+	}, parallelCases()...)
+}
+
+// smallFiles is n small files in dir, the kind Apply hands to workers.
+func smallFiles(dir string, n int) entries {
+	var es entries
+	for i := range n {
+		es = append(es, file(fmt.Sprintf("%s/f%03d", dir, i), fmt.Sprint(i)))
+	}
+	return es
+}
+
+// parallelCases aim at the files workers create: each puts entries that
+// depend on the order of creation right behind files still in flight.
+func parallelCases() []maliciousCase {
+	return []maliciousCase{
+		{name: "parallel: file then symlink of the same name then file through it", layer: func(out string) entries {
+			return append(smallFiles("d", 100), file("d/x", "1"), symlinkE("d/x", out), file("d/x/evil", "x"))
+		}, err: ErrBreakout},
+		{name: "parallel: file then symlink of the same name then file through it, inside", layer: func(string) entries {
+			return append(smallFiles("d", 100), file("d/x", "1"), symlinkE("d/x", "/e"), dirE("e"), file("d/x/evil", "x"))
+		}, check: func(t *testing.T, root string, m Mode) {
+			content("e/evil", "x")(t, root, m)
+			isType("d/x", unix.S_IFLNK)(t, root, m)
+		}},
+		{name: "parallel: same file name many times", layer: func(string) entries {
+			var es entries
+			for i := range 300 {
+				es = append(es, file("d/f", fmt.Sprint(i)), file(fmt.Sprintf("d/g%03d", i), "g"))
+			}
+			return es
+		}, check: content("d/f", "299")},
+		{name: "parallel: hardlink to a file written just before", layer: func(string) entries {
+			return append(smallFiles("d", 100), file("d/a", "data"), hardlink("d/b", "d/a"), file("d/c", "c"))
+		}, check: func(t *testing.T, root string, m Mode) {
+			sameFile("d/a", "d/b")(t, root, m)
+			content("d/b", "data")(t, root, m)
+		}},
+		{name: "parallel: file replaced by a directory, file inside", layer: func(string) entries {
+			return append(smallFiles("d", 100), file("d/x", "1"), dirE("d/x"), file("d/x/y", "2"))
+		}, check: content("d/x/y", "2")},
+		{name: "parallel: directory replaced by a file while its files are written", layer: func(string) entries {
+			return append(smallFiles("d", 200), file("d", "now a file"), file("d/late", "x"))
+		}, err: errAny},
+		{name: "parallel: directory replaced by a symlink to the sentinel while its files are written", layer: func(out string) entries {
+			return append(smallFiles("d", 200), symlinkE("d", out), file("d/evil", "x"))
+		}, err: ErrBreakout},
+		{name: "parallel: file below a file in flight", layer: func(string) entries {
+			return append(smallFiles("d", 100), file("d/x", "1"), file("d/x/y", "2"))
+		}, err: errAny},
+		{name: "parallel: whiteout of a file in flight keeps it", layer: func(string) entries {
+			return append(smallFiles("d", 100), file("d/x", "1"), file("d/.wh.x", ""))
+		}, check: content("d/x", "1")},
+		{name: "parallel: opaque marker after files in flight keeps them", layer: func(string) entries {
+			return append(smallFiles("d", 100), file("d/.wh..wh..opq", ""))
+		}, check: content("d/f099", "99")},
+		{name: "parallel: setgid directory after files in flight", layer: func(string) entries {
+			es := smallFiles("d", 100)
+			return append(es, testutil.Entry{Type: tar.TypeDir, Name: "d", Mode: 0o2775, GID: 1234}, file("d/z", "z"))
+		}, check: func(t *testing.T, root string, _ Mode) {
+			for _, f := range []struct {
+				name string
+				gid  uint32
+			}{{"d/f000", 0}, {"d/f099", 0}, {"d/z", 0}} {
+				var st unix.Stat_t
+				if err := unix.Lstat(filepath.Join(root, f.name), &st); err != nil || st.Gid != f.gid {
+					t.Errorf("%s: gid %d, %v; want %d", f.name, st.Gid, err, f.gid)
+				}
+			}
+		}},
 	}
 }
 

@@ -19,15 +19,12 @@ type chunk struct {
 }
 
 // prefetcher reads src in a goroutine (decompressing there) so that a
-// second core can work while Apply creates files. When sink is set, each
-// chunk is also written to it on the reading side: hashing belongs to
-// whichever side has time to spare.
+// second core can work while Apply creates files.
 type prefetcher struct {
 	ch     chan chunk
 	free   chan *[]byte // chunks the reader is done with, for the goroutine to refill
 	cur    chunk
 	off    int
-	sink   io.Writer
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -80,9 +77,6 @@ func (p *prefetcher) Read(b []byte) (int, error) {
 		if !ok {
 			return 0, io.ErrClosedPipe
 		}
-		if p.sink != nil && c.n > 0 {
-			p.sink.Write((*c.buf)[:c.n])
-		}
 		p.cur, p.off = c, 0
 		if c.n == 0 && c.err != nil {
 			return 0, c.err
@@ -91,6 +85,25 @@ func (p *prefetcher) Read(b []byte) (int, error) {
 	n := copy(b, (*p.cur.buf)[p.off:p.cur.n])
 	p.off += n
 	return n, nil
+}
+
+// next returns the next chunk's bytes, and the error that ended the
+// stream with or after them. The previous chunk is handed back: its bytes
+// must no longer be used. Read goes on after it.
+func (p *prefetcher) next() ([]byte, error) {
+	if p.cur.buf != nil {
+		if p.cur.err != nil {
+			return nil, p.cur.err
+		}
+		p.release(p.cur.buf)
+		p.cur.buf = nil
+	}
+	c, ok := <-p.ch
+	if !ok {
+		return nil, io.ErrClosedPipe
+	}
+	p.cur, p.off = c, c.n
+	return (*c.buf)[:c.n], c.err
 }
 
 // Close stops the goroutine and waits for it, so src is no longer read.

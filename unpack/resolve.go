@@ -21,9 +21,18 @@ type root struct {
 	walk  bool // use the walk (forceWalk)
 	dirty bool // something was removed: flush the cache before the next entry
 	cache map[string]int
-	// owners caches, by cached fd, what a new file in that directory is
-	// owned by (setgid directories pass their group on).
-	owners map[int]dirOwner
+	// infos caches, by cached fd (and the root's), the directory's
+	// identity and what a new file in it is owned by (setgid directories
+	// pass their group on).
+	infos map[int]dirInfo
+}
+
+// dirID identifies a directory whatever path reached it.
+type dirID struct{ dev, ino uint64 }
+
+type dirInfo struct {
+	id    dirID
+	owner dirOwner
 }
 
 // dirOwner is what a directory gives a file created in it.
@@ -32,37 +41,50 @@ type dirOwner struct {
 	gid    uint32
 }
 
-// owner returns what the directory at fd (the root or a cached fd) gives
-// to a new file, from one fstat per directory.
-func (r *root) owner(fd int) (dirOwner, error) {
-	if o, ok := r.owners[fd]; ok {
-		return o, nil
+// info returns the identity of the directory at fd (the root or a cached
+// fd) and what it gives to a new file, from one fstat per directory.
+func (r *root) info(fd int) (dirInfo, error) {
+	if i, ok := r.infos[fd]; ok {
+		return i, nil
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return dirOwner{}, err
+		return dirInfo{}, err
 	}
-	o := dirOwner{setgid: st.Mode&unix.S_ISGID != 0, gid: st.Gid}
-	r.owners[fd] = o
-	return o, nil
+	i := dirInfo{id: dirID{st.Dev, st.Ino}, owner: dirOwner{setgid: st.Mode&unix.S_ISGID != 0, gid: st.Gid}}
+	r.infos[fd] = i
+	return i, nil
 }
 
-// changed forgets what is cached of the directory rel, whose owner or mode
-// this layer just set.
-func (r *root) changed(rel string) {
-	if rel == "" {
-		delete(r.owners, r.fd)
-	} else if fd, ok := r.cache[rel]; ok {
-		delete(r.owners, fd)
+// idOf returns the identity of the directory at fd, any fd (only the
+// root's and cached fds are remembered).
+func (r *root) idOf(fd int) (dirID, error) {
+	if i, ok := r.infos[fd]; ok {
+		return i.id, nil
 	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return dirID{}, err
+	}
+	return dirID{st.Dev, st.Ino}, nil
 }
+
+// owner returns what the directory at fd gives to a new file.
+func (r *root) owner(fd int) (dirOwner, error) {
+	i, err := r.info(fd)
+	return i.owner, err
+}
+
+// changed forgets what is cached of directories: the owner or mode of
+// one (maybe cached under several paths) was just set.
+func (r *root) changed() { clear(r.infos) }
 
 func openRoot(dir string) (*root, error) {
 	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", dir, err)
 	}
-	return &root{fd: fd, path: dir, walk: forceWalk, cache: map[string]int{}, owners: map[int]dirOwner{}}, nil
+	return &root{fd: fd, path: dir, walk: forceWalk, cache: map[string]int{}, infos: map[int]dirInfo{}}, nil
 }
 
 func (r *root) close() {
@@ -75,7 +97,7 @@ func (r *root) close() {
 // full, always between entries so no fd in use is closed.
 func (r *root) flush() {
 	r.dirty = false
-	clear(r.owners)
+	clear(r.infos)
 	for k, fd := range r.cache {
 		unix.Close(fd)
 		delete(r.cache, k)

@@ -19,18 +19,28 @@ func join(parent, base string) string {
 // Whiteouts only hide what lower layers put there: entries this layer
 // created survive, whatever their order in the tar.
 func (a *applier) whiteout(parent, base string) error {
-	if base == whOpaque {
-		a.st.Whiteouts++
-		return a.opaque(parent)
-	}
-	if strings.HasPrefix(base, whMeta) {
+	opaque := base == whOpaque
+	if !opaque && strings.HasPrefix(base, whMeta) {
 		return nil // aufs metadata (.wh..wh.plnk and the like): nothing to apply
 	}
 	victim := base[len(whPrefix):]
-	if victim == "" || victim == "." || victim == ".." {
+	if !opaque && (victim == "" || victim == "." || victim == "..") {
 		return fmt.Errorf("whiteout of %q: %w", victim, ErrUnsafePath)
 	}
 	a.st.Whiteouts++
+	if a.flatEmpty {
+		// Everything in the target is this layer's: nothing to hide.
+		if _, err := a.root.dir(parent); err != nil && err != unix.ENOENT && err != unix.ENOTDIR {
+			return fmt.Errorf("parent %q: %w", "/"+parent, err)
+		}
+		return nil
+	}
+	if err := a.barrier(); err != nil {
+		return err
+	}
+	if opaque {
+		return a.opaque(parent)
+	}
 	path := join(parent, victim)
 	flags := a.layer[path]
 	a.layer[path] |= flagWhiteout
@@ -60,6 +70,7 @@ func (a *applier) whiteout(parent, base string) error {
 		if err := unix.Mknodat(pfd, victim, unix.S_IFCHR, 0); err != nil {
 			return fmt.Errorf("mknod whiteout: %w", err)
 		}
+		a.made(pfd, victim)
 		return nil
 	}
 	pfd, err := a.root.dir(parent)
@@ -142,6 +153,7 @@ func (a *applier) markOpaque(pfd int, base string) error {
 		if err := unix.Mkdirat(pfd, base, 0o755); err != nil && err != unix.EEXIST {
 			return fmt.Errorf("mkdir: %w", err)
 		}
+		a.made(pfd, base)
 	}
 	fd, err := unix.Openat(pfd, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
