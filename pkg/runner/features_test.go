@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -30,14 +29,7 @@ func TestTerminal(t *testing.T) {
 	opts := sh("read line; echo got:$line; tty; stty size; test -t 0 && echo isatty")
 	opts.Terminal = true
 	s := build(t, root, img, opts)
-	lines := make(chan string, 32)
-	go func() {
-		sc := bufio.NewScanner(master)
-		for sc.Scan() {
-			lines <- strings.TrimRight(sc.Text(), "\r")
-		}
-		close(lines)
-	}()
+	lines := ptyLines(master)
 	type res struct {
 		code int
 		err  error

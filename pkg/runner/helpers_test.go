@@ -1,9 +1,11 @@
 package runner
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -112,3 +114,17 @@ func build(t testing.TB, root string, img ocispec.ImageConfig, opts rspec.Option
 }
 
 func sh(script string) rspec.Options { return rspec.Options{Args: []string{"sh", "-c", script}} }
+
+// ptyLines reads the terminal's master side line by line (without the
+// \r the line discipline adds) until it is closed.
+func ptyLines(master io.Reader) <-chan string {
+	lines := make(chan string, 32)
+	go func() {
+		sc := bufio.NewScanner(master)
+		for sc.Scan() {
+			lines <- strings.TrimRight(sc.Text(), "\r")
+		}
+		close(lines)
+	}()
+	return lines
+}

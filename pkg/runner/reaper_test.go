@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"bufio"
 	"context"
 	"debug/elf"
 	"io"
@@ -179,14 +178,7 @@ func TestInitTerminal(t *testing.T) {
 	opts := withInit(`read line; echo got:$line; set -- $(cat /proc/$$/stat); echo pgrp=$5 tpgid=$8 ppid=$4; tty`)
 	opts.Terminal = true
 	s := build(t, root, img, opts)
-	lines := make(chan string, 32)
-	go func() {
-		sc := bufio.NewScanner(master)
-		for sc.Scan() {
-			lines <- strings.TrimRight(sc.Text(), "\r")
-		}
-		close(lines)
-	}()
+	lines := ptyLines(master)
 	done := make(chan error, 1)
 	go func() {
 		code, err := Run(context.Background(), Config{ID: testID(t), Spec: s, StateDir: t.TempDir()}, Stdio{In: slave, Out: slave})
