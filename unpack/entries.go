@@ -25,7 +25,7 @@ func (a *applier) file(ctx context.Context, hdr *tar.Header, name string, pfd in
 	}
 	// Created with the entry's permission bits (setuid/setgid come after
 	// chown) so that the usual umask leaves nothing for fchmod to do.
-	flags, mode := unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, uint32(hdr.Mode)&0o777
+	flags, mode := createFlags, uint32(hdr.Mode)&0o777
 	fd, err := unix.Openat(pfd, base, flags, mode)
 	if err == unix.EEXIST {
 		// Something is there (a lower layer's entry, an earlier entry of
@@ -123,6 +123,11 @@ func (a *applier) toWorker(ctx context.Context, hdr *tar.Header, name string, pf
 // is the same system call as setTimes without a path to look up.
 func futimens(fd int, hdr *tar.Header) error {
 	ts := timespecs(hdr)
+	return setFdTimes(fd, (*[2]unix.Timespec)(ts))
+}
+
+// setFdTimes is futimens with the times already made (the workers').
+func setFdTimes(fd int, ts *[2]unix.Timespec) error {
 	if _, _, e := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0); e != 0 {
 		return fmt.Errorf("set times: %w", e)
 	}

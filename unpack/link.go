@@ -182,7 +182,7 @@ func (a *applier) copyUp(parent, base string) error {
 		}
 		sf := os.NewFile(uintptr(src), base)
 		defer sf.Close()
-		dst, err := unix.Openat(pfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+		dst, err := unix.Openat(pfd, base, createFlags, 0o600)
 		if err != nil {
 			return fmt.Errorf("copy up: %w", err)
 		}

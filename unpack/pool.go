@@ -123,6 +123,8 @@ func (b *batch) run() {
 	}
 }
 
+// createFlags makes a new regular file, never through a symlink, never an
+// existing one: the one way this package creates files.
 const createFlags = unix.O_WRONLY | unix.O_CREAT | unix.O_EXCL | unix.O_NOFOLLOW | unix.O_CLOEXEC
 
 func (t *fileTask) create(data []byte) error {
@@ -158,9 +160,9 @@ func (t *fileTask) create(data []byte) error {
 			return fmt.Errorf("chmod: %w", err)
 		}
 	}
-	if _, _, e := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(unsafe.Pointer(&t.ts[0])), 0, 0, 0); e != 0 {
+	if err := setFdTimes(fd, &t.ts); err != nil {
 		unix.Close(fd)
-		return fmt.Errorf("set times: %w", e)
+		return err
 	}
 	if err := unix.Close(fd); err != nil {
 		return fmt.Errorf("close: %w", err)
